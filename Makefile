@@ -1,0 +1,41 @@
+# `make run` and `make test` set everything up on a fresh machine: each creates
+# .venv when missing and installs the project into it (fast when up to date).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint bench chromium clean
+
+$(RUN_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $@
+
+run: $(RUN_STAMP)
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: $(TEST_STAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+# Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || scripts/install-chromium
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(TEST_STAMP)
+	$(BIN)/python bench/send_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""gunicorn settings for notifier: gevent workers for many long-lived streams.
+
+Each setting can be changed with the environment variable named beside it.
+When ``REDIS_URL`` is not set, the master starts (or adopts) the embedded
+redis-server before forking workers and shuts it down after they have exited.
+"""
+
+import os
+
+from notifier import PROJECT_ROOT
+from notifier.embedded_redis import EmbeddedRedis
+
+bind = os.environ.get("NOTIFIER_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+# Each open event stream holds one connection; leave room above 10,000 a worker.
+worker_connections = int(os.environ.get("NOTIFIER_WORKER_CONNECTIONS", "12000"))
+graceful_timeout = int(os.environ.get("NOTIFIER_GRACEFUL_TIMEOUT", "10"))
+keepalive = 5
+proc_name = "notifier"
+# Access log without query strings: widget tokens travel in them.
+accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+_embedded = None
+
+
+def on_starting(server):
+    """Start or adopt the embedded Redis once, for all workers."""
+    global _embedded
+    if not os.environ.get("REDIS_URL"):
+        instance = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+        _embedded = EmbeddedRedis(os.path.join(instance, "redis")).ensure()
+        server.log.info("embedded redis-server at %s", _embedded.socket)
+
+
+def on_exit(server):
+    """Shut the embedded Redis down after the workers are gone."""
+    if _embedded is not None:
+        _embedded.stop()

@@ -1,0 +1,73 @@
+"""notifier: real-time notifications for web applications."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+#: The project folder, which holds templates/, static/ and instance/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, Redis, extensions and blueprints."""
+    instance_path = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    _configure(app, test_config)
+
+    from . import api, api_errors, auth, backend, bootstrap, cli, inbox_views, limiter, templating
+    from .security import SessionInterface, add_security_headers
+
+    state = backend.init_app(app)
+    limiter.init_app(app, state)
+    auth.login_manager.init_app(app)
+    csrf.init_app(app)
+    csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
+    app.session_interface = SessionInterface()
+    app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox_views.bp)
+    api_errors.register(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    app.after_request(add_security_headers)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    if app.config["BOOTSTRAP_ADMIN"]:
+        bootstrap.create_first_admin(state)
+    return app
+
+
+def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    from . import config
+    from .bootstrap import instance_secret_key
+
+    app.config.from_object(config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("NOTIFIER")
+    for name in ("REDIS_URL", "SECRET_KEY"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY"]
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session

@@ -1,0 +1,150 @@
+"""User accounts and their sign-in sessions, kept in Redis.
+
+An account's user id is its username. Each sign-in creates a random session
+token stored server-side and carried in the signed session cookie, so a new
+sign-in rotates the session id, signing out revokes it, and changing the
+password revokes every other session.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis
+from flask_login import UserMixin
+
+from .ids import is_user_id
+from .keys import Keys
+from .passwords import check_password, hash_password
+from .scripts import load_script
+
+#: Sessions kept per account; the oldest beyond this are revoked.
+MAX_SESSIONS = 50
+
+# Compared against when the account does not exist, so that a wrong username
+# costs the same time as a wrong password.
+_DUMMY_HASH = None
+
+
+@dataclass
+class Account(UserMixin):
+    """A signed-in (or loaded) account."""
+
+    user_id: str
+    is_admin: bool
+    disabled: bool
+    created_at: float
+    session_token: str = ""
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session: the user id and session token."""
+        return f"{self.user_id}|{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive accounts
+        return not self.disabled
+
+
+class Accounts:
+    """Account storage on one Redis client."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, session_lifetime: float):
+        self.client = client
+        self.keys = keys
+        self.session_lifetime = session_lifetime
+        self._create = load_script(client, "create_if_absent")
+
+    def create(self, user_id: str, password: str, *, admin: bool = False) -> bool:
+        """Create an account; False when the username is taken."""
+        if not is_user_id(user_id):
+            raise ValueError("invalid user id")
+        now = time.time()
+        fields = ["password", hash_password(password), "admin", int(admin),
+                  "disabled", 0, "created_at", now]
+        if not self._create(keys=[self.keys.account(user_id)], args=fields):
+            return False
+        self.client.zadd(self.keys.accounts(), {user_id: now})
+        return True
+
+    def count(self) -> int:
+        """How many accounts exist."""
+        return self.client.zcard(self.keys.accounts())
+
+    def get(self, user_id: str) -> Account | None:
+        """The account named ``user_id``, if any."""
+        if not is_user_id(user_id):
+            return None
+        return self._from_hash(user_id, self.client.hgetall(self.keys.account(user_id)))
+
+    def authenticate(self, user_id: str, password: str) -> Account | None:
+        """The account when ``password`` is right and the account is enabled."""
+        global _DUMMY_HASH
+        stored = self.client.hget(self.keys.account(user_id), "password") if is_user_id(
+            user_id) else None
+        if stored is None:
+            if _DUMMY_HASH is None:
+                _DUMMY_HASH = hash_password(secrets.token_hex(8))
+            check_password(_DUMMY_HASH, password)
+            return None
+        if not check_password(stored.decode(), password):
+            return None
+        account = self.get(user_id)
+        return account if account and account.is_active else None
+
+    def set_password(self, user_id: str, password: str, *, keep_session: str = "") -> None:
+        """Change the password and revoke every session but ``keep_session``."""
+        pipe = self.client.pipeline()
+        pipe.hset(self.keys.account(user_id), "password", hash_password(password))
+        pipe.delete(self.keys.sessions(user_id))
+        if keep_session:
+            pipe.zadd(self.keys.sessions(user_id), {keep_session: time.time()})
+        pipe.execute()
+
+    # -- sessions ---------------------------------------------------------
+    def start_session(self, account: Account) -> Account:
+        """Record a new session for ``account`` and return it carrying the token."""
+        token = secrets.token_urlsafe(24)
+        now = time.time()
+        key = self.keys.sessions(account.user_id)
+        pipe = self.client.pipeline()
+        pipe.zadd(key, {token: now})
+        pipe.zremrangebyscore(key, "-inf", now - self.session_lifetime)
+        pipe.zremrangebyrank(key, 0, -MAX_SESSIONS - 1)
+        pipe.expire(key, int(self.session_lifetime))
+        pipe.execute()
+        account.session_token = token
+        return account
+
+    def load_session(self, session_id: str) -> Account | None:
+        """The account of a live session id (``user_id|token``), else None."""
+        user_id, _, token = session_id.partition("|")
+        if not is_user_id(user_id) or not token:
+            return None
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(self.keys.account(user_id))
+        pipe.zscore(self.keys.sessions(user_id), token)
+        fields, started = pipe.execute()
+        if started is None or started < time.time() - self.session_lifetime:
+            return None
+        account = self._from_hash(user_id, fields)
+        if account is None or not account.is_active:
+            return None
+        account.session_token = token
+        return account
+
+    def end_session(self, account: Account) -> None:
+        """Revoke the account's current session."""
+        self.client.zrem(self.keys.sessions(account.user_id), account.session_token)
+
+    @staticmethod
+    def _from_hash(user_id: str, fields: dict) -> Account | None:
+        if not fields:
+            return None
+        return Account(
+            user_id=user_id,
+            is_admin=fields.get(b"admin") == b"1",
+            disabled=fields.get(b"disabled") == b"1",
+            created_at=float(fields.get(b"created_at", 0)),
+        )

@@ -1,0 +1,159 @@
+"""HTTP API v1 for services: send notifications and manage users' inboxes.
+
+Every route but the OpenAPI document takes ``Authorization: Bearer <api key>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TypeVar
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from .api_errors import ApiError, from_validation_error
+from .backend import backend
+from .ids import is_notification_id, is_user_id
+from .inbox import IdempotencyConflict, SendOutcome
+from .openapi import openapi_document
+from .schemas import BatchRequest, MarkReadRequest, SendRequest
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+#: Largest page of notifications one listing returns.
+MAX_LIMIT = 100
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(401, "unauthorized", "Send an API key as 'Authorization: Bearer <key>'.")
+    key = backend().api_keys.verify(presented.strip())
+    if key is None:
+        raise ApiError(401, "unauthorized", "The API key is unknown or revoked.")
+    g.api_key = key
+
+
+def _parse(model: type[Model], root_field: str | None = None) -> Model:
+    try:
+        return model.model_validate_json(request.get_data() or b"null")
+    except ValidationError as exc:
+        raise from_validation_error(exc, root_field) from None
+
+
+def _user_id(value: str) -> str:
+    if not is_user_id(value):
+        raise ApiError(422, "invalid_field", "user_id must be 1-64 characters of "
+                       "letters, digits and _ . : @ -", "user_id")
+    return value
+
+
+def _idempotency(key: str | None, body: BaseModel) -> tuple[str, str, str] | None:
+    if key is None:
+        return None
+    canonical = body.model_dump_json(exclude={"idempotency_key"})
+    return g.api_key.key_id, key, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _send(contents, deliveries, idempotency) -> SendOutcome:
+    try:
+        return backend().inbox.send(contents, deliveries, idempotency=idempotency)
+    except IdempotencyConflict:
+        raise ApiError(422, "idempotency_conflict", "This idempotency_key was already used "
+                       "with a different request.", "idempotency_key") from None
+
+
+def _created(recipients: list[str], outcome: SendOutcome):
+    sent = [{"user_id": u, "id": i} for u, i in zip(recipients, outcome.ids, strict=True)]
+    response = jsonify(notifications=sent)
+    response.status_code = 201
+    if outcome.duplicate:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/notifications")
+def send_notification():
+    """Send one notification to one user or to up to 1000 users, atomically."""
+    body = _parse(SendRequest, root_field="user_id")
+    recipients = body.recipients()
+    outcome = _send([body], [(u, 0) for u in recipients],
+                    _idempotency(body.idempotency_key, body))
+    return _created(recipients, outcome)
+
+
+@bp.post("/notifications/batch")
+def send_batch():
+    """Send up to 1000 different notifications in one atomic, pipelined call."""
+    request.max_content_length = current_app.config["MAX_BATCH_BODY"]
+    body = _parse(BatchRequest)
+    items = body.notifications
+    outcome = _send(items, [(item.user_id, i) for i, item in enumerate(items)],
+                    _idempotency(body.idempotency_key, body))
+    return _created([item.user_id for item in items], outcome)
+
+
+@bp.get("/users/<user_id>/notifications")
+def list_notifications(user_id: str):
+    """A page of the user's notifications, newest first, with the next page's cursor."""
+    user_id = _user_id(user_id)
+    args = request.args
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(422, "invalid_field", f"limit must be a whole number from 1 to "
+                       f"{MAX_LIMIT}", "limit")
+    before = args.get("before") or None
+    if before is not None and not is_notification_id(before):
+        raise ApiError(422, "invalid_field", "before must be a notification id", "before")
+    unread = args.get("unread", "0").lower()
+    if unread not in ("0", "1", "true", "false"):
+        raise ApiError(422, "invalid_field", "unread must be 1 or 0", "unread")
+    items, cursor = backend().inbox.page(
+        user_id, limit=limit, before=before, unread_only=unread in ("1", "true"))
+    return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
+
+
+@bp.get("/users/<user_id>/unread-count")
+def unread_count(user_id: str):
+    """How many unread, unexpired notifications the user has."""
+    user_id = _user_id(user_id)
+    return jsonify(user_id=user_id, unread=backend().inbox.unread_count(user_id))
+
+
+@bp.post("/users/<user_id>/notifications/read")
+def mark_read(user_id: str):
+    """Mark some notifications read (``ids``), or all of them (``all``)."""
+    user_id = _user_id(user_id)
+    body = _parse(MarkReadRequest, root_field="ids")
+    inbox = backend().inbox
+    if body.all:
+        changed, count = inbox.mark_all_read(user_id, body.up_to)
+    else:
+        changed, count = inbox.mark_read(user_id, body.ids or [])
+    return jsonify(marked=changed, unread=count)
+
+
+@bp.delete("/users/<user_id>/notifications/<notification_id>")
+def delete_notification(user_id: str, notification_id: str):
+    """Delete one notification from the user's inbox."""
+    user_id = _user_id(user_id)
+    if not is_notification_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification id", "id")
+    existed, count = backend().inbox.delete(user_id, notification_id)
+    if not existed:
+        raise ApiError(404, "not_found", "No such notification for this user.")
+    return jsonify(deleted=notification_id, unread=count)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document())

@@ -1,0 +1,96 @@
+"""API keys with which services call the HTTP API.
+
+A key reads ``nk_<key id>_<secret>``. Only the SHA-256 digest of the secret is
+stored: the secret is 32 random bytes, so a fast hash is as safe as a slow KDF
+here and keeps every API request cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis
+
+from .keys import Keys
+
+_KEY = re.compile(r"^nk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key's public facts."""
+
+    key_id: str
+    name: str
+    created_at: float
+    revoked: bool
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeys:
+    """API key storage on one Redis client."""
+
+    def __init__(self, client: redis.Redis, keys: Keys):
+        self.client = client
+        self.keys = keys
+
+    def create(self, name: str) -> tuple[ApiKey, str]:
+        """A new key and its full secret value, which is not kept."""
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        now = time.time()
+        pipe = self.client.pipeline()
+        pipe.hset(self.keys.api_key(key_id), mapping={
+            "name": name, "digest": _digest(secret), "created_at": now, "revoked": 0,
+        })
+        pipe.zadd(self.keys.api_keys(), {key_id: now})
+        pipe.execute()
+        return ApiKey(key_id, name, now, False), f"nk_{key_id}_{secret}"
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The live key matching ``presented``, else None."""
+        match = _KEY.fullmatch(presented)
+        if match is None:
+            return None
+        key_id, secret = match.groups()
+        fields = self.client.hgetall(self.keys.api_key(key_id))
+        if not fields or fields[b"revoked"] == b"1":
+            return None
+        if not hmac.compare_digest(fields[b"digest"].decode(), _digest(secret)):
+            return None
+        return self._from_hash(key_id, fields)
+
+    def list(self) -> list[ApiKey]:
+        """Every key, oldest first, revoked ones included."""
+        ids = [i.decode() for i in self.client.zrange(self.keys.api_keys(), 0, -1)]
+        pipe = self.client.pipeline(transaction=False)
+        for key_id in ids:
+            pipe.hgetall(self.keys.api_key(key_id))
+        return [self._from_hash(i, f) for i, f in zip(ids, pipe.execute(), strict=True) if f]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False when there is no such key."""
+        if not re.fullmatch(r"[0-9a-f]{16}", key_id):
+            return False
+        key = self.keys.api_key(key_id)
+        if not self.client.exists(key):
+            return False
+        self.client.hset(key, "revoked", 1)
+        return True
+
+    @staticmethod
+    def _from_hash(key_id: str, fields: dict) -> ApiKey:
+        return ApiKey(
+            key_id=key_id,
+            name=fields[b"name"].decode(),
+            created_at=float(fields[b"created_at"]),
+            revoked=fields[b"revoked"] == b"1",
+        )

@@ -1,0 +1,130 @@
+"""Sign in, sign out, register and change password."""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+
+from .backend import backend
+from .forms import LoginForm, PasswordForm, RegisterForm
+from .limiter import limiter
+from .security import safe_next
+
+bp = Blueprint("auth", __name__)
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to see your notifications."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load_user(session_id: str):
+    return backend().accounts.load_session(session_id)
+
+
+def _login_failed(_response) -> bool:
+    return g.get("login_failed", False)
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _too_many_attempts(limit):
+    form = LoginForm()
+    wait = max(1, round((limit.reset_at - time.time()) / 60))
+    form.form_errors.append(f"Too many failed sign-ins. Try again in {wait} min.")
+    return current_app.make_response((render_template("auth/login.html", form=form), 429))
+
+
+def _per_account() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _per_ip() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_IP"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_per_ip, methods=["POST"], deduct_when=_login_failed,
+               on_breach=_too_many_attempts)
+@limiter.limit(_per_account, key_func=_account_key, methods=["POST"],
+               deduct_when=_login_failed, on_breach=_too_many_attempts)
+def login():
+    """Show the sign-in form; sign in and go where the user was heading."""
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        accounts = backend().accounts
+        account = accounts.authenticate(form.username.data.strip(), form.password.data)
+        if account is not None:
+            session.clear()  # a fresh session: nothing from before sign-in survives
+            login_user(accounts.start_session(account))
+            session.permanent = bool(form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+        g.login_failed = True
+        form.form_errors.append("Wrong username or password.")
+    elif request.method == "POST":
+        g.login_failed = True
+    return render_template("auth/login.html", form=form,
+                           registration=current_app.config["ALLOW_REGISTRATION"])
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out and revoke this session."""
+    if current_user.is_authenticated:
+        backend().accounts.end_session(current_user._get_current_object())
+        logout_user()
+        session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account and sign in to it."""
+    if not current_app.config["ALLOW_REGISTRATION"]:
+        abort(404)
+    form = RegisterForm()
+    if form.validate_on_submit():
+        accounts = backend().accounts
+        if accounts.create(form.username.data, form.password.data):
+            account = accounts.get(form.username.data)
+            session.clear()
+            login_user(accounts.start_session(account))
+            flash("Welcome! Your inbox is ready.", "success")
+            return redirect(url_for("inbox.index"))
+        form.username.errors.append("That username is taken.")
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password; every other session is signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        accounts = backend().accounts
+        if accounts.authenticate(current_user.user_id, form.current.data) is None:
+            form.current.errors.append("That is not your current password.")
+        else:
+            accounts.set_password(current_user.user_id, form.password.data,
+                                  keep_session=current_user.session_token)
+            flash("Password changed. Your other sessions were signed out.", "success")
+            return redirect(url_for("inbox.index"))
+    return render_template("auth/password.html", form=form)

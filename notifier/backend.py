@@ -1,0 +1,63 @@
+"""The app's connection to Redis and the stores built on it.
+
+Built once per app in ``create_app`` and kept in ``app.extensions``; views
+reach it through :func:`backend`.
+"""
+
+from __future__ import annotations
+
+import atexit
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from flask import Flask, current_app
+
+from .accounts import Accounts
+from .api_keys import ApiKeys
+from .embedded_redis import EmbeddedRedis
+from .inbox import Inbox
+from .keys import Keys
+
+
+@dataclass
+class Backend:
+    """Everything that talks to Redis, for one app."""
+
+    redis_url: str
+    redis: redis.Redis
+    keys: Keys
+    inbox: Inbox
+    accounts: Accounts
+    api_keys: ApiKeys
+
+
+def init_app(app: Flask) -> Backend:
+    """Connect to ``REDIS_URL``, or to the embedded server when it is empty."""
+    url = app.config["REDIS_URL"]
+    if not url:
+        embedded = EmbeddedRedis(Path(app.instance_path) / "redis").ensure()
+        if embedded.owner:
+            atexit.register(embedded.stop)
+        url = embedded.url
+    client = redis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    )
+    keys = Keys(app.config["KEY_PREFIX"])
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    state = Backend(
+        redis_url=url,
+        redis=client,
+        keys=keys,
+        inbox=Inbox(client, keys, cap=app.config["INBOX_MAX"],
+                    idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
+        accounts=Accounts(client, keys, session_lifetime=lifetime),
+        api_keys=ApiKeys(client, keys),
+    )
+    app.extensions["notifier"] = state
+    return state
+
+
+def backend() -> Backend:
+    """The current app's backend."""
+    return current_app.extensions["notifier"]

@@ -1,0 +1,64 @@
+"""What a server does on its first start: a secret key and a first admin."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import click
+import redis
+
+from .backend import Backend
+
+log = logging.getLogger(__name__)
+
+#: Username of the admin account created on first start.
+FIRST_ADMIN = "admin"
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """The secret key kept in ``instance/secret_key``, created on first use.
+
+    Several workers may start at once: the key is written to a temporary file
+    and linked into place, so exactly one key wins and every worker reads it.
+    """
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        temporary = folder / f".secret_key.{os.getpid()}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another worker won the race; use its key
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
+
+
+def create_first_admin(state: Backend) -> None:
+    """With no accounts at all, create ``admin`` with a generated password and print both.
+
+    Creation is atomic, so when several workers start together only one
+    creates the account and prints its password.
+    """
+    try:
+        if state.accounts.count():
+            return
+        password = secrets.token_urlsafe(12)
+        if not state.accounts.create(FIRST_ADMIN, password, admin=True):
+            return
+    except redis.ConnectionError as exc:
+        log.warning("could not check for a first admin: %s", exc)
+        return
+    click.echo(
+        "\n  notifier: created the first admin account (shown only this once)\n"
+        f"    username: {FIRST_ADMIN}\n    password: {password}\n"
+        "  Change it at /account/password after signing in.\n",
+        err=True,
+    )

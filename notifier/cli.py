@@ -1,0 +1,108 @@
+"""The ``notifier`` command: accounts, API keys, sending, serving."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from .backend import backend
+from .ids import is_user_id
+from .schemas import PRIORITIES, SendRequest
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Manage and run the notifier service."""
+
+
+users = click.Group("users", help="Manage user accounts.")
+api_keys = click.Group("api-keys", help="Manage API keys for sending services.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make the account an admin.")
+@click.password_option(help="The password (asked for when not given).")
+def create_user(username: str, admin: bool, password: str) -> None:
+    """Create an account."""
+    if not is_user_id(username):
+        raise click.BadParameter("1-64 letters, digits or _ . : @ -", param_hint="USERNAME")
+    if not backend().accounts.create(username, password, admin=admin):
+        raise click.ClickException(f"an account named {username!r} exists already")
+    click.echo(f"created {'admin ' if admin else ''}account {username}")
+
+
+@api_keys.command("create")
+@click.argument("name")
+def create_api_key(name: str) -> None:
+    """Create an API key and print it (only this once)."""
+    key, secret = backend().api_keys.create(name)
+    click.echo(secret)
+    click.echo(f"key id {key.key_id} ({name}): store it now, it is not shown again", err=True)
+
+
+@api_keys.command("list")
+def list_api_keys() -> None:
+    """List API keys (never their secrets)."""
+    for key in backend().api_keys.list():
+        state = "revoked" if key.revoked else "active"
+        click.echo(f"{key.key_id}  {state:8}  {key.name}")
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+def revoke_api_key(key_id: str) -> None:
+    """Revoke an API key by its id."""
+    if not backend().api_keys.revoke(key_id):
+        raise click.ClickException(f"no API key with id {key_id!r}")
+    click.echo(f"revoked {key_id}")
+
+
+@click.command("send")
+@click.argument("user_id")
+@click.option("--title", required=True)
+@click.option("--body", default="")
+@click.option("--type", "type_", default="general", show_default=True)
+@click.option("--priority", type=click.Choice(PRIORITIES), default="normal", show_default=True)
+@click.option("--link", default=None)
+def send(user_id: str, title: str, body: str, type_: str, priority: str, link: str | None):
+    """Send a notification to USER_ID and print its id."""
+    from pydantic import ValidationError
+
+    try:
+        request = SendRequest(user_id=user_id, title=title, body=body, type=type_,
+                              priority=priority, link=link)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "user_id"
+        raise click.BadParameter(first["msg"], param_hint=field) from None
+    outcome = backend().inbox.send([request], [(user_id, 0)])
+    click.echo(outcome.ids[0])
+
+
+@main.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve the app under gunicorn with gevent workers (gunicorn.conf.py)."""
+    from . import PROJECT_ROOT
+
+    os.chdir(PROJECT_ROOT)
+    argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *gunicorn_args,
+            "wsgi:app"]
+    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process by design)
+
+
+def init_app(app: Flask) -> None:
+    """Add the commands to ``flask`` and ``notifier``."""
+    for command in (users, api_keys, send):
+        app.cli.add_command(command)

@@ -1,0 +1,54 @@
+"""Documented defaults of every setting.
+
+Each setting may be overridden by ``instance/config.py`` and then by an
+environment variable ``NOTIFIER_<NAME>`` (values are parsed as JSON when they
+can be, so ``NOTIFIER_INBOX_MAX=500`` is a number). ``REDIS_URL`` and
+``SECRET_KEY`` are read without the prefix, as most hosting platforms set them.
+"""
+
+from __future__ import annotations
+
+#: Redis to use: ``redis://``, ``rediss://`` or ``unix://``. Empty: the app
+#: starts and owns a private redis-server under ``instance/redis/``.
+REDIS_URL = ""
+
+#: Signs sessions and tokens. Empty: generated once and kept in ``instance/secret_key``.
+SECRET_KEY = ""
+
+#: Prefix of every Redis key and channel.
+KEY_PREFIX = "notifier"
+
+#: Notifications kept per user; older ones are trimmed (in steps of 100).
+INBOX_MAX = 1000
+
+#: How long an ``idempotency_key`` is remembered, in seconds.
+IDEMPOTENCY_TTL = 24 * 3600
+
+#: Largest request body accepted by the API, in bytes (413 above it).
+MAX_BODY = 64 * 1024
+
+#: Largest body of ``POST /api/v1/notifications/batch`` (1000 notifications), in bytes.
+MAX_BATCH_BODY = 4 * 1024 * 1024
+
+#: Whether anyone may create an account at ``/register``.
+ALLOW_REGISTRATION = True
+
+#: On a server's first start with no accounts, create ``admin`` with a generated
+#: password and print both once.
+BOOTSTRAP_ADMIN = True
+
+#: Failed sign-ins allowed per account (Flask-Limiter syntax).
+LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+
+#: Failed sign-ins allowed per client IP address.
+LOGIN_LIMIT_PER_IP = "30 per 15 minutes"
+
+#: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are
+#: trusted (0: none). Needed for correct client IPs and https detection.
+TRUSTED_PROXIES = 0
+
+#: Mark the session cookie Secure even on plain http (it always is over https).
+SESSION_COOKIE_SECURE = False
+
+#: Notifications per page in the inbox.
+INBOX_PAGE_SIZE = 25

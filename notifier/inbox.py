@@ -1,0 +1,208 @@
+"""Durable per-user inboxes: send, list, count, mark read, delete.
+
+Each user has a Redis Stream (the durable log; an entry id is the
+notification id and the position a live stream resumes from) and a sorted set
+of the unread ids scored by expiry, so the unread count is one ZCOUNT. Every
+write also publishes on the user's channel, in the same script, so live
+streams learn of it with the stream id they need to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from .keys import Keys
+from .schemas import NotificationContent
+from .scripts import load_script
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key was reused with a different request."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification as the API, the pages and the live stream show it."""
+
+    id: str
+    user_id: str
+    type: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    priority: str
+    link: str | None
+    created_at: str
+    expires_at: str | None
+    read: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's JSON shape."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_stored(cls, user_id: str, id: str, payload: str | bytes, read: bool) -> Notification:
+        """Build from a stream entry's payload."""
+        doc = json.loads(payload)
+        return cls(id=id, user_id=user_id, read=read, **doc)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """Ids of a send in recipient order; ``duplicate`` when an idempotent replay."""
+
+    ids: list[str]
+    duplicate: bool
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-21T12:00:00.123Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_expired(expires_at: str | None, at_ms: int) -> bool:
+    """Whether a stored ``expires_at`` lies at or before ``at_ms``."""
+    if expires_at is None:
+        return False
+    return datetime.fromisoformat(expires_at).timestamp() * 1000 <= at_ms
+
+
+def encode_content(content: NotificationContent, created_at: str) -> tuple[str, str]:
+    """The stored JSON payload of ``content`` and its expiry score for the unread set."""
+    expires = content.expires_at
+    doc = {
+        "type": content.type,
+        "title": content.title,
+        "body": content.body,
+        "data": content.data,
+        "priority": content.priority,
+        "link": content.link,
+        "created_at": created_at,
+        "expires_at": iso_utc(expires) if expires else None,
+    }
+    score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score
+
+
+class Inbox:
+    """Inbox operations on one Redis client under one key scheme."""
+
+    #: How far past the cap a stream may grow before it is trimmed back to it.
+    TRIM_SLACK = 100
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int):
+        self.client = client
+        self.keys = keys
+        self.cap = cap
+        self.idempotency_ttl = idempotency_ttl
+        self._send = load_script(client, "send")
+        self._list = load_script(client, "list")
+        self._mark_read = load_script(client, "mark_read")
+        self._delete = load_script(client, "delete")
+
+    # -- writing ----------------------------------------------------------
+    def send(
+        self,
+        contents: Sequence[NotificationContent],
+        deliveries: Sequence[tuple[str, int]],
+        *,
+        idempotency: tuple[str, str, str] | None = None,
+    ) -> SendOutcome:
+        """Store and publish ``contents[i]`` to each ``(user_id, i)`` of ``deliveries``.
+
+        One round trip; all recipients or none. ``idempotency`` is
+        ``(scope, key, fingerprint)``: a repeat within the TTL returns the
+        first send's ids, and a different request under the same key raises
+        :class:`IdempotencyConflict`.
+        """
+        created_at = iso_utc(datetime.now(UTC))
+        encoded = [encode_content(content, created_at) for content in contents]
+        keys: list[str] = []
+        if idempotency:
+            keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
+        for user_id, _ in deliveries:
+            keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
+                     self.keys.user_channel(user_id))
+        args: list[Any] = [
+            now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
+            self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
+        ]
+        args += [payload for payload, _ in encoded]
+        args += [score for _, score in encoded]
+        args += [index + 1 for _, index in deliveries]
+        result = self._send(keys=keys, args=args)
+        if result and result[0] == b"duplicate":
+            fingerprint, _, ids = result[1].decode().partition("\n")
+            if idempotency is None or fingerprint != idempotency[2]:
+                raise IdempotencyConflict
+            return SendOutcome(ids=ids.split(","), duplicate=True)
+        return SendOutcome(ids=[i.decode() for i in result], duplicate=False)
+
+    def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
+        """Mark ``ids`` read; returns (how many were unread, unread count)."""
+        args = [now_ms(), "ids", *ids]
+        changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
+        return changed, count
+
+    def mark_all_read(self, user_id: str, up_to: str | None = None) -> tuple[int, int]:
+        """Mark everything read, or everything up to and including ``up_to``."""
+        args = [now_ms(), "all", up_to or ""]
+        changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
+        return changed, count
+
+    def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
+        """Delete one notification; returns (whether it existed, unread count)."""
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                self.keys.user_channel(user_id)]
+        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id])
+        return bool(removed), count
+
+    def _read_keys(self, user_id: str) -> list[str]:
+        return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
+
+    # -- reading ----------------------------------------------------------
+    def unread_count(self, user_id: str) -> int:
+        """Unread, unexpired notifications of the user."""
+        return self.client.zcount(self.keys.unread(user_id), f"({now_ms()}", "+inf")
+
+    def page(
+        self, user_id: str, *, limit: int, before: str | None = None, unread_only: bool = False
+    ) -> tuple[list[Notification], str | None]:
+        """Up to ``limit`` notifications older than ``before``, newest first.
+
+        Returns the page and the cursor of the next one (None at the end).
+        Expired notifications are skipped.
+        """
+        found: list[Notification] = []
+        bound = f"({before}" if before else "+"
+        chunk = max(limit + 1, 50)
+        at = now_ms()
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id)]
+        while len(found) <= limit:
+            flat = self._list(keys=keys, args=[bound, chunk])
+            for i in range(0, len(flat), 3):
+                entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+                unread = score is not None and float(score) > at
+                if unread_only and not unread:
+                    continue
+                item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
+                if not is_expired(item.expires_at, at):
+                    found.append(item)
+            if len(flat) < chunk * 3:
+                break
+            bound = f"({flat[-3].decode()}"
+        if len(found) > limit:
+            return found[:limit], found[limit - 1].id
+        return found, None

@@ -1,0 +1,68 @@
+"""The signed-in user's inbox page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .backend import backend
+from .ids import is_notification_id
+from .security import safe_next
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/")
+def home():
+    """Send visitors to their inbox, or to sign in."""
+    return redirect(url_for("inbox.index"))
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    """Show the user's notifications, newest first, a page at a time."""
+    before = request.args.get("before") or None
+    if before is not None and not is_notification_id(before):
+        abort(400)
+    unread_only = request.args.get("unread") == "1"
+    notifications, older = backend().inbox.page(
+        current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
+        before=before, unread_only=unread_only,
+    )
+    return render_template(
+        "inbox/index.html", notifications=notifications, older=older, before=before,
+        unread_only=unread_only,
+    )
+
+
+def _back():
+    return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
+
+
+@bp.post("/inbox/read")
+@login_required
+def mark_read():
+    """Mark the chosen notifications read, or all up to the newest one shown."""
+    inbox = backend().inbox
+    if request.form.get("all"):
+        up_to = request.form.get("up_to") or None
+        if up_to is not None and not is_notification_id(up_to):
+            abort(400)
+        inbox.mark_all_read(current_user.user_id, up_to)
+    else:
+        ids = request.form.getlist("id")
+        if not ids or len(ids) > 1000 or not all(is_notification_id(i) for i in ids):
+            abort(400)
+        inbox.mark_read(current_user.user_id, ids)
+    return _back()
+
+
+@bp.post("/inbox/<notification_id>/delete")
+@login_required
+def delete(notification_id: str):
+    """Delete one notification."""
+    if not is_notification_id(notification_id):
+        abort(400)
+    backend().inbox.delete(current_user.user_id, notification_id)
+    return _back()

@@ -1,0 +1,42 @@
+-- Mark notifications read and tell the user's open streams.
+-- KEYS: unread zset, user channel
+-- ARGV: now_ms, mode ('ids' or 'all'), then the ids (mode 'ids') or an optional
+--       newest id to include (mode 'all'; empty for no bound)
+-- Returns {number newly read, unread count}.
+local now = ARGV[1]
+local mode = ARGV[2]
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function not_after(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq <= bseq)
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+local read = {}
+if mode == 'ids' then
+  for i = 3, #ARGV do
+    if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+      read[#read + 1] = ARGV[i]
+    end
+  end
+else
+  local bound = ARGV[3]
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if bound == '' or not_after(id, bound) then
+      read[#read + 1] = id
+    end
+  end
+  for i = 1, #read, 500 do
+    redis.call('ZREM', KEYS[1], unpack(read, i, math.min(i + 499, #read)))
+  end
+end
+local count = redis.call('ZCARD', KEYS[1])
+if #read > 0 then
+  redis.call('PUBLISH', KEYS[2],
+    '{"kind":"read","ids":["' .. table.concat(read, '","') .. '"],"unread":' .. count .. '}')
+end
+return {#read, count}

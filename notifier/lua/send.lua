@@ -1,0 +1,58 @@
+-- Store notifications in users' inboxes and publish each on its user's channel.
+-- Runs atomically: inputs are validated before the call and every key is ours,
+-- so no command below can fail half-way; a send to many users stores for all
+-- or (Redis unreachable, out of memory at the first write) for none.
+--
+-- KEYS: [idempotency key if ARGV[4] == '1'], then per recipient:
+--       inbox stream, unread zset, user channel
+-- ARGV: now_ms, cap, slack, has_idem, idem_ttl_s, fingerprint, n_payloads,
+--       payload_1..payload_n, expiry_1..expiry_n, then a payload index per recipient
+-- Returns the new ids in recipient order, or {'duplicate', stored_outcome}.
+local now = ARGV[1]
+local cap = tonumber(ARGV[2])
+local slack = tonumber(ARGV[3])
+local has_idem = ARGV[4] == '1'
+local n_payloads = tonumber(ARGV[7])
+local first = 1
+if has_idem then
+  local prior = redis.call('GET', KEYS[1])
+  if prior then
+    return {'duplicate', prior}
+  end
+  first = 2
+end
+
+local ids = {}
+local n_recipients = (#KEYS - first + 1) / 3
+for r = 0, n_recipients - 1 do
+  local inbox = KEYS[first + r * 3]
+  local unread = KEYS[first + r * 3 + 1]
+  local channel = KEYS[first + r * 3 + 2]
+  local p = tonumber(ARGV[7 + 2 * n_payloads + r + 1])
+  local payload = ARGV[7 + p]
+  local expiry = ARGV[7 + n_payloads + p]
+
+  local id = redis.call('XADD', inbox, '*', 'n', payload)
+  redis.call('ZADD', unread, expiry, id)
+  -- Cap the inbox in steps of `slack` entries, dropping the trimmed ids from the
+  -- unread set first so the count never counts what the stream no longer holds.
+  local length = redis.call('XLEN', inbox)
+  if length > cap + slack then
+    local oldest = redis.call('XRANGE', inbox, '-', '+', 'COUNT', length - cap)
+    for _, entry in ipairs(oldest) do
+      redis.call('ZREM', unread, entry[1])
+    end
+    redis.call('XTRIM', inbox, 'MAXLEN', cap)
+  end
+  redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. now)
+  local count = redis.call('ZCARD', unread)
+  redis.call('PUBLISH', channel,
+    '{"kind":"notification","id":"' .. id .. '","unread":' .. count ..
+    ',"notification":' .. payload .. '}')
+  ids[#ids + 1] = id
+end
+
+if has_idem then
+  redis.call('SET', KEYS[1], ARGV[6] .. '\n' .. table.concat(ids, ','), 'EX', ARGV[5])
+end
+return ids

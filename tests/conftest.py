@@ -1,0 +1,225 @@
+"""Fixtures: a real redis-server on a free port, the real app, a real gunicorn server,
+and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from notifier import create_app
+from notifier.backend import backend
+from notifier.embedded_redis import find_redis_server
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("NOTIFIER_TEST_CHROMIUM", "/usr/bin/chromium")
+TEST_PREFIX = "t"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+class RedisServer:
+    """A throwaway redis-server on a free TCP port."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = False):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes" if appendonly else "no",
+             "--dir", str(directory), "--logfile", str(directory / "redis.log")],
+        )
+        wait_for_port(self.port, process=self.process)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server) -> Iterator[redis.Redis]:
+    client = redis_server.client()
+    client.flushdb()
+    yield client
+    client.close()
+
+
+def app_config(redis_url: str, **extra) -> dict:
+    return {
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "KEY_PREFIX": TEST_PREFIX,
+        "BOOTSTRAP_ADMIN": False,
+        "TESTING": True,
+        **extra,
+    }
+
+
+@pytest.fixture
+def app(redis_server, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app(app_config(redis_server.url))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    """The app's backend (inbox, accounts, api keys), for arranging and checking state."""
+    with app.app_context():
+        yield backend()
+
+
+@pytest.fixture
+def api_key(store) -> str:
+    return store.api_keys.create("tests")[1]
+
+
+@pytest.fixture
+def auth(api_key) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def sign_in(client, username: str, password: str, *, next_url: str | None = None):
+    page = client.get("/login")
+    data = {"username": username, "password": password, "csrf_token": csrf_from(page.text)}
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data=data)
+
+
+@pytest.fixture
+def user(store):
+    """An account ``alice`` with a known password."""
+    store.accounts.create("alice", "correct horse battery")
+    return "alice", "correct horse battery"
+
+
+@pytest.fixture
+def signed_in(client, user):
+    response = sign_in(client, *user)
+    assert response.status_code == 302
+    return client
+
+
+class LiveServer:
+    """gunicorn with gevent workers serving the app on a free port."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = ARTIFACTS / f"gunicorn-{self.port}.log"
+        ARTIFACTS.mkdir(exist_ok=True)
+        full_env = {**os.environ, **env, "NOTIFIER_BIND": f"127.0.0.1:{self.port}",
+                    "WEB_CONCURRENCY": str(workers), "NOTIFIER_ACCESS_LOG": ""}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, timeout=30, process=self.process)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            return self.process.wait(timeout=30)
+        return self.process.returncode
+
+
+def live_env(redis_url: str, instance: Path) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "NOTIFIER_KEY_PREFIX": TEST_PREFIX,
+        "NOTIFIER_BOOTSTRAP_ADMIN": "false",
+        "NOTIFIER_INSTANCE_PATH": str(instance),
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
+    server = LiveServer(live_env(redis_server.url, tmp_path_factory.mktemp("live")), workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(live_server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's chromium is needed at {CHROMIUM} (make test installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -1,0 +1,40 @@
+"""Key names: one user's keys and channel share a Redis Cluster slot."""
+
+from redis.crc import key_slot
+
+from notifier.ids import is_notification_id, is_user_id, parse_notification_id
+from notifier.keys import Keys
+
+
+def test_user_keys_share_one_slot():
+    keys = Keys("notifier")
+    for user_id in ("u42", "alice@example.com", "org:7"):
+        names = [keys.inbox(user_id), keys.unread(user_id), keys.user_channel(user_id),
+                 keys.account(user_id), keys.sessions(user_id)]
+        assert len({key_slot(name.encode()) for name in names}) == 1
+        assert all(f"{{u:{user_id}}}" in name for name in names)
+
+
+def test_different_users_spread_over_slots():
+    keys = Keys("notifier")
+    slots = {key_slot(keys.inbox(f"user{i}").encode()) for i in range(200)}
+    assert len(slots) > 150
+
+
+def test_prefix_applies_everywhere():
+    keys = Keys("p")
+    names = [keys.inbox("u"), keys.accounts(), keys.api_key("k"), keys.api_keys(),
+             keys.idempotency("k", "x"), keys.rate_limit_prefix()]
+    assert all(name.startswith("p:") for name in names)
+
+
+def test_idempotency_key_names_are_bounded():
+    name = Keys().idempotency("key1", "x" * 255)
+    assert len(name) < 80 and Keys().idempotency("key1", "a") != Keys().idempotency("key2", "a")
+
+
+def test_id_validation():
+    assert is_user_id("a") and not is_user_id("a{b}") and not is_user_id(None)
+    assert parse_notification_id("1700000000000-3") == (1700000000000, 3)
+    assert not is_notification_id("1-") and not is_notification_id("+")
+    assert not is_notification_id("99999999999999999999-0")  # beyond 64 bits
