@@ -10,6 +10,8 @@ import os
 from notifier import PROJECT_ROOT
 from notifier.embedded_redis import EmbeddedRedis
 
+INSTANCE = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+
 bind = os.environ.get("NOTIFIER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"
@@ -18,6 +20,9 @@ worker_connections = int(os.environ.get("NOTIFIER_WORKER_CONNECTIONS", "12000"))
 graceful_timeout = int(os.environ.get("NOTIFIER_GRACEFUL_TIMEOUT", "10"))
 keepalive = 5
 proc_name = "notifier"
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
+# which two servers on one machine would fight over: keep it per instance.
+control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
 # Access log without query strings: widget tokens travel in them.
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
@@ -29,8 +34,7 @@ def on_starting(server):
     """Start or adopt the embedded Redis once, for all workers."""
     global _embedded
     if not os.environ.get("REDIS_URL"):
-        instance = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
-        _embedded = EmbeddedRedis(os.path.join(instance, "redis")).ensure()
+        _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
 
 

@@ -70,6 +70,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if exc.response is not None:  # a ready answer, e.g. the sign-in page's 429
+            return exc.response
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             response = error_response(exc.code or 500, code, exc.description or exc.name)

@@ -114,7 +114,13 @@ class EmbeddedRedis:
         ]
         # A session of its own: Ctrl-C in the terminal reaches the app, which
         # then shuts the server down in order, after its workers have stopped.
-        self._process = subprocess.Popen(args, start_new_session=True)
+        # It outlives a crashed owner, so it must not hold the owner's stdout and
+        # stderr open either; early start-up errors go to the log file too.
+        with open(self.directory / "redis.log", "ab") as log_file:
+            self._process = subprocess.Popen(
+                args, start_new_session=True, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=log_file,
+            )
         log.info("started redis-server (pid %s) at %s", self._process.pid, self.socket)
         self._wait_until_up()
 

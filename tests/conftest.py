@@ -108,9 +108,13 @@ def client(app):
 
 @pytest.fixture
 def store(app):
-    """The app's backend (inbox, accounts, api keys), for arranging and checking state."""
+    """The app's backend (inbox, accounts, api keys), for arranging and checking state.
+
+    Taken out of the app context at once: a context held open through the test
+    would share ``g`` between the test client's requests.
+    """
     with app.app_context():
-        yield backend()
+        return backend()
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import TEST_PREFIX, app_config
 from notifier import create_app
 from notifier.keys import Keys
+
+from conftest import TEST_PREFIX, app_config
 
 KEYS = Keys(TEST_PREFIX)
 

@@ -1,0 +1,60 @@
+"""The notifier command against a real Redis."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notifier.keys import Keys
+
+from conftest import TEST_PREFIX
+
+NOTIFIER = str(Path(sys.executable).parent / "notifier")
+KEYS = Keys(TEST_PREFIX)
+
+
+@pytest.fixture
+def cli(redis_server, redis_client, tmp_path):
+    env = {**os.environ, "REDIS_URL": redis_server.url, "NOTIFIER_KEY_PREFIX": TEST_PREFIX,
+           "NOTIFIER_BOOTSTRAP_ADMIN": "false", "NOTIFIER_INSTANCE_PATH": str(tmp_path)}
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([NOTIFIER, *args], env=env, capture_output=True, text=True,
+                                timeout=60, stdin=subprocess.DEVNULL)
+        assert (result.returncode == 0) == ok, result.stderr
+        return result
+
+    return run
+
+
+def test_users_create(cli, redis_client):
+    assert "created admin account root" in cli("users", "create", "root", "--admin",
+                                               "--password", "a long password").stdout
+    assert redis_client.hget(KEYS.account("root"), "admin") == b"1"
+    assert "exists already" in cli("users", "create", "root", "--password", "x" * 12,
+                                   ok=False).stderr
+    assert "Invalid value" in cli("users", "create", "bad name", "--password", "x" * 12,
+                                  ok=False).stderr
+
+
+def test_api_keys_create_list_revoke(cli, redis_client):
+    secret = cli("api-keys", "create", "billing").stdout.strip()
+    assert secret.startswith("nk_")
+    key_id = secret.split("_")[1]
+    assert secret.split("_", 2)[2] not in str(redis_client.hgetall(KEYS.api_key(key_id)))
+    listed = cli("api-keys", "list").stdout
+    assert key_id in listed and "active" in listed and "billing" in listed
+    assert secret not in listed
+    cli("api-keys", "revoke", key_id)
+    assert "revoked" in cli("api-keys", "list").stdout
+    assert "no API key" in cli("api-keys", "revoke", "0" * 16, ok=False).stderr
+
+
+def test_send(cli, redis_client):
+    notification_id = cli("send", "bob", "--title", "From the shell", "--priority",
+                          "high").stdout.strip()
+    [(entry_id, fields)] = redis_client.xrange(KEYS.inbox("bob"))
+    assert entry_id.decode() == notification_id and b"From the shell" in fields[b"n"]
+    assert "Invalid value" in cli("send", "bad id", "--title", "x", ok=False).stderr

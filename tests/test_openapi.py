@@ -1,0 +1,86 @@
+"""The OpenAPI document matches the routes, and real responses match its schemas."""
+
+import json
+import re
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from notifier.openapi import openapi_document
+
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def documented_operations(doc) -> set[tuple[str, str]]:
+    return {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+
+
+def routed_operations(app) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            found |= {(path, method) for method in rule.methods & METHODS}
+    return found
+
+
+def test_every_route_is_documented_and_every_documented_path_exists(app):
+    assert routed_operations(app) == documented_operations(openapi_document())
+
+
+def test_served_document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.json["openapi"] == "3.1.0"
+    for schema in response.json["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+
+
+@pytest.fixture
+def check(client):
+    doc = client.get("/api/v1/openapi.json").json
+    registry = Registry().with_resource("urn:doc", Resource(doc, specification=DRAFT202012))
+    seen = set()
+
+    def validate(response, path: str, method: str):
+        operation = doc["paths"][path][method.lower()]
+        status = str(response.status_code)
+        assert status in operation["responses"], f"{method} {path} answered undocumented {status}"
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        ref = {"$ref": "urn:doc" + schema["$ref"]}
+        Draft202012Validator(ref, registry=registry).validate(response.json)
+        seen.add((path, method, status))
+
+    validate.seen = seen
+    return validate
+
+
+def test_responses_match_their_schemas(client, auth, check):
+    def call(method, path, template, body=None, **query):
+        response = client.open(f"/api/v1{path}", method=method, headers=auth,
+                               data=body if isinstance(body, str) else json.dumps(body),
+                               query_string=query)
+        check(response, template, method)
+        return response
+
+    sent = call("POST", "/notifications", "/notifications",
+                {"user_ids": ["u", "v"], "title": "t", "link": "https://x.example"})
+    call("POST", "/notifications/batch", "/notifications/batch",
+         {"notifications": [{"user_id": "u", "title": "b", "data": {"a": 1}}]})
+    call("POST", "/notifications", "/notifications", {"user_id": "u"})
+    call("POST", "/notifications", "/notifications", body="{")
+    call("GET", "/users/u/notifications", "/users/{user_id}/notifications", limit=1)
+    call("GET", "/users/u/notifications", "/users/{user_id}/notifications", limit=0)
+    call("GET", "/users/u/unread-count", "/users/{user_id}/unread-count")
+    call("POST", "/users/u/notifications/read", "/users/{user_id}/notifications/read",
+         {"all": True})
+    first = sent.json["notifications"][0]["id"]
+    call("DELETE", f"/users/u/notifications/{first}",
+         "/users/{user_id}/notifications/{notification_id}")
+    call("DELETE", f"/users/u/notifications/{first}",
+         "/users/{user_id}/notifications/{notification_id}")
+    unauthorized = client.get("/api/v1/users/u/unread-count")
+    check(unauthorized, "/users/{user_id}/unread-count", "GET")
+    statuses = {status for _, _, status in check.seen}
+    assert {"200", "201", "400", "401", "404", "422"} <= statuses
