@@ -1,9 +1,9 @@
 """Development entry point: ``flask --app app run``.
 
-Flask finds ``create_app`` here. Production serving is ``make run`` (gunicorn
-with gevent workers, see gunicorn.conf.py).
+Production serving is ``make run`` (gunicorn with gevent workers, see
+gunicorn.conf.py).
 """
 
-from notifier import create_app
+from notifier import create_server_app as create_app
 
 __all__ = ["create_app"]

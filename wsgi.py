@@ -4,6 +4,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-from notifier import create_app  # noqa: E402  (must follow patch_all)
+from notifier import create_server_app  # noqa: E402  (must follow patch_all)
 
-app = create_app()
+app = create_server_app()

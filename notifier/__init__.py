@@ -29,7 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     _configure(app, test_config)
 
-    from . import api, api_errors, auth, backend, bootstrap, cli, inbox_views, limiter, templating
+    from . import api, api_errors, auth, backend, cli, inbox_views, limiter, templating
     from .security import SessionInterface, add_security_headers
 
     state = backend.init_app(app)
@@ -48,8 +48,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    return app
+
+
+def create_server_app() -> Flask:
+    """The app as a server starts it: on a first start, also the first admin account."""
+    from .backend import backend
+    from .bootstrap import create_first_admin
+
+    app = create_app()
     if app.config["BOOTSTRAP_ADMIN"]:
-        bootstrap.create_first_admin(state)
+        with app.app_context():
+            create_first_admin(backend())
     return app
 
 

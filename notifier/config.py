@@ -33,8 +33,8 @@ MAX_BATCH_BODY = 4 * 1024 * 1024
 #: Whether anyone may create an account at ``/register``.
 ALLOW_REGISTRATION = True
 
-#: On a server's first start with no accounts, create ``admin`` with a generated
-#: password and print both once.
+#: On a server's first start (gunicorn or ``flask run``) with no accounts, create
+#: ``admin`` with a generated password and print both once.
 BOOTSTRAP_ADMIN = True
 
 #: Failed sign-ins allowed per account (Flask-Limiter syntax).
