@@ -52,7 +52,7 @@ def init_app(app: Flask) -> Backend:
         inbox=Inbox(client, keys, cap=app.config["INBOX_MAX"],
                     idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
         accounts=Accounts(client, keys, session_lifetime=lifetime),
-        api_keys=ApiKeys(client, keys),
+        api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"]),
     )
     app.extensions["notifier"] = state
     return state

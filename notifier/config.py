@@ -30,6 +30,10 @@ MAX_BODY = 64 * 1024
 #: Largest body of ``POST /api/v1/notifications/batch`` (1000 notifications), in bytes.
 MAX_BATCH_BODY = 4 * 1024 * 1024
 
+#: Seconds a verified API key is remembered by each worker process; a revoked
+#: key keeps working for at most this long. 0 checks Redis on every request.
+API_KEY_CACHE_SECONDS = 5
+
 #: Whether anyone may create an account at ``/register``.
 ALLOW_REGISTRATION = True
 

@@ -1,0 +1,114 @@
+"""Shared pieces of the benchmarks: a redis-server and a gunicorn server on free ports."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from notifier.embedded_redis import find_redis_server  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+class Servers:
+    """redis-server (no persistence, like a cache-backed production default is not:
+    AOF everysec is kept on, as the embedded default has it) and gunicorn."""
+
+    def __init__(self, workers: int = 2, env: dict[str, str] | None = None):
+        self.tmp = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(
+            [find_redis_server(), "--port", str(self.redis_port), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.tmp),
+             "--logfile", str(self.tmp / "redis.log")])
+        wait_for_port(self.redis_port)
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, "REDIS_URL": self.redis_url, "SECRET_KEY": "bench",
+                    "NOTIFIER_BOOTSTRAP_ADMIN": "false", "NOTIFIER_ACCESS_LOG": "",
+                    "NOTIFIER_INSTANCE_PATH": str(self.tmp / "instance"),
+                    "NOTIFIER_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers),
+                    **(env or {})}
+        self.gunicorn = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=full_env, stdout=(self.tmp / "gunicorn.log").open("w"),
+            stderr=subprocess.STDOUT)
+        wait_for_port(self.port)
+        time.sleep(1.5)  # let every worker boot before measuring
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    def api_key(self) -> str:
+        from notifier.api_keys import ApiKeys
+        from notifier.keys import Keys
+
+        return ApiKeys(self.client(), Keys("notifier")).create("bench")[1]
+
+    def settle(self) -> None:
+        """Empty Redis and wait until no AOF rewrite runs, so runs do not overlap."""
+        client = self.client()
+        client.flushdb()
+        client.bgrewriteaof()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            info = client.info("persistence")
+            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                break
+            time.sleep(0.1)
+        client.close()
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.gunicorn.pid)], capture_output=True,
+                             text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def stop(self) -> None:
+        self.gunicorn.send_signal(signal.SIGTERM)
+        self.gunicorn.wait(timeout=30)
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median and spread (min, max) of repeated runs."""
+    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1),
+            "max": round(max(values), 1)}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
