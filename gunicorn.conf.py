@@ -6,6 +6,7 @@ redis-server before forking workers and shuts it down after they have exited.
 """
 
 import os
+import socket
 
 from notifier import PROJECT_ROOT
 from notifier.embedded_redis import EmbeddedRedis
@@ -36,9 +37,29 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 _embedded = None
 
 
+def _refuse_a_taken_address(address):
+    """Exit when something already listens on ``address``.
+
+    With reuse_port a second server would bind the same port silently and take
+    half the connections; a plain bind (no SO_REUSEPORT) fails on a taken port.
+    """
+    if address.startswith("unix:"):
+        return
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - mirrors gunicorn's own default
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise SystemExit(f"notifier: cannot listen on {address}: {exc.strerror}") from None
+
+
 def on_starting(server):
-    """Start or adopt the embedded Redis once, for all workers."""
+    """Check the address is free, then start or adopt the embedded Redis for all workers."""
     global _embedded
+    for address in server.cfg.bind:
+        _refuse_a_taken_address(address)
     if not os.environ.get("REDIS_URL"):
         _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
@@ -49,3 +70,22 @@ def on_exit(server):
     if _embedded is not None:
         _embedded.stop()
 
+
+
+def post_worker_init(worker):
+    """End this worker's event streams as soon as it is told to stop.
+
+    gunicorn waits up to graceful_timeout for open connections, and event
+    streams never finish by themselves: instead each gets a ``retry:`` hint
+    and is closed, and its browser reconnects to another worker.
+    """
+    import gevent
+
+    def end_streams_on_shutdown():
+        while worker.alive:
+            gevent.sleep(0.25)
+        hub = worker.wsgi.extensions.get("notifier.hub")
+        if hub is not None:
+            hub.close_streams()
+
+    gevent.spawn(end_streams_on_shutdown)

@@ -29,7 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     _configure(app, test_config)
 
-    from . import api, api_errors, auth, backend, cli, inbox_views, limiter, templating
+    from . import api, api_errors, auth, backend, cli, events, inbox_views, limiter, templating
     from .security import SessionInterface, add_security_headers
 
     state = backend.init_app(app)
@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(events.bp)
     api_errors.register(app)
     templating.init_app(app)
     cli.init_app(app)

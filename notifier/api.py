@@ -6,17 +6,19 @@ Every route but the OpenAPI document takes ``Authorization: Bearer <api key>``.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
+from . import tokens
 from .api_errors import ApiError, from_validation_error
 from .backend import backend
 from .ids import is_notification_id, is_user_id
-from .inbox import IdempotencyConflict, SendOutcome
+from .inbox import IdempotencyConflict, SendOutcome, iso_utc
 from .openapi import openapi_document
-from .schemas import BatchRequest, MarkReadRequest, SendRequest
+from .schemas import BatchRequest, MarkReadRequest, SendRequest, WidgetTokenRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -151,6 +153,17 @@ def delete_notification(user_id: str, notification_id: str):
     if not existed:
         raise ApiError(404, "not_found", "No such notification for this user.")
     return jsonify(deleted=notification_id, unread=count)
+
+
+@bp.post("/widget-tokens")
+def create_widget_token():
+    """A short-lived token that opens one user's event stream (``/events?token=``)."""
+    body = _parse(WidgetTokenRequest)
+    token, grant = tokens.mint(current_app.config["SECRET_KEY"], body.user_id, body.ttl_seconds)
+    response = jsonify(token=token, user_id=grant.user_id,
+                       expires_at=iso_utc(datetime.fromtimestamp(grant.expires_at, UTC)))
+    response.status_code = 201
+    return response
 
 
 @bp.get("/openapi.json")

@@ -40,9 +40,13 @@ def init_app(app: Flask) -> Backend:
         if embedded.owner:
             atexit.register(embedded.stop)
         url = embedded.url
-    client = redis.Redis.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    # A blocking pool: under a burst (a reconnect storm) requests wait for one of
+    # a few connections instead of opening one each.
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=app.config["REDIS_POOL_SIZE"], timeout=5,
+        socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
     )
+    client = redis.Redis(connection_pool=pool)
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
     state = Backend(

@@ -56,3 +56,22 @@ SESSION_COOKIE_SECURE = False
 
 #: Notifications per page in the inbox.
 INBOX_PAGE_SIZE = 25
+
+#: Seconds between heartbeat comments on an idle event stream (proxies cut idle
+#: connections after 60-100 s); a closed client is noticed within one heartbeat.
+SSE_HEARTBEAT = 15
+
+#: Milliseconds a browser waits before reconnecting a dropped stream (``retry:``).
+SSE_RETRY_MS = 3000
+
+#: Events buffered per stream; a client that falls this far behind is disconnected
+#: (it reconnects and replays from its last event id).
+SSE_QUEUE_SIZE = 256
+
+#: Seconds between the hub's PINGs on its Pub/Sub connection; three missed
+#: intervals count as a lost connection.
+SSE_HUB_PING = 5
+
+#: Redis connections each worker's pool may open (the hub's Pub/Sub connection
+#: comes on top). Requests wait for a free one rather than opening more.
+REDIS_POOL_SIZE = 3

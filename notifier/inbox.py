@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from .ids import parse_notification_id
 from .keys import Keys
 from .schemas import NotificationContent
 from .scripts import load_script
@@ -52,6 +53,22 @@ class Notification:
         """Build from a stream entry's payload."""
         doc = json.loads(payload)
         return cls(id=id, user_id=user_id, read=read, **doc)
+
+
+@dataclass(frozen=True)
+class ReplayChunk:
+    """Entries after a cursor, and what tells whether resuming there is possible."""
+
+    notifications: list[Notification]
+    #: Entries read from the stream (expired ones included), to page on.
+    scanned: int
+    last_scanned: str | None
+    #: Newest id trimmed away (a cursor older than it has missed entries).
+    trimmed: str | None
+    #: Newest id in the inbox, if any.
+    newest: str | None
+    #: Redis's clock, in ms: stream ids are made from it.
+    now_ms: int
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,7 @@ class Inbox:
         self._list = load_script(client, "list")
         self._mark_read = load_script(client, "mark_read")
         self._delete = load_script(client, "delete")
+        self._replay = load_script(client, "replay")
 
     # -- writing ----------------------------------------------------------
     def send(
@@ -134,7 +152,7 @@ class Inbox:
             keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
         for user_id, _ in deliveries:
             keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
-                     self.keys.user_channel(user_id))
+                     self.keys.trimmed(user_id), self.keys.user_channel(user_id))
         args: list[Any] = [
             now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
             self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
@@ -173,6 +191,41 @@ class Inbox:
         return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
 
     # -- reading ----------------------------------------------------------
+    def replay(self, user_id: str, after: str, *, count: int = 200) -> ReplayChunk:
+        """Up to ``count`` entries after ``after``, oldest first, expired ones skipped."""
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
+        trimmed, newest, redis_ms, *flat = self._replay(keys=keys, args=[after, count])
+        at = now_ms()
+        found = []
+        for i in range(0, len(flat), 3):
+            entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+            unread = score is not None and float(score) > at
+            item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
+            if not is_expired(item.expires_at, at):
+                found.append(item)
+        return ReplayChunk(
+            notifications=found, scanned=len(flat) // 3,
+            last_scanned=flat[-3].decode() if flat else None,
+            trimmed=trimmed.decode() if trimmed else None,
+            newest=newest.decode() if newest else None, now_ms=int(redis_ms),
+        )
+
+    def position(self, user_id: str) -> str:
+        """A cursor for "everything from now on": the newest id, or Redis's clock.
+
+        A page renders it so its stream replays whatever arrived between
+        rendering and connecting, even when the inbox is empty.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrevrange(self.keys.inbox(user_id), count=1)
+        pipe.time()
+        newest, (seconds, micros) = pipe.execute()
+        clock = f"{seconds * 1000 + micros // 1000}-0"
+        if not newest:
+            return clock
+        newest_id = newest[0][0].decode()
+        return max(newest_id, clock, key=parse_notification_id)
+
     def unread_count(self, user_id: str) -> int:
         """Unread, unexpired notifications of the user."""
         return self.client.zcount(self.keys.unread(user_id), f"({now_ms()}", "+inf")

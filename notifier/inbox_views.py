@@ -32,11 +32,13 @@ def index():
     )
     return render_template(
         "inbox/index.html", notifications=notifications, older=older, before=before,
-        unread_only=unread_only,
+        unread_only=unread_only, position=backend().inbox.position(current_user.user_id),
     )
 
 
 def _back():
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204  # the page's script updates itself; the stream tells other tabs
     return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
 
 

@@ -34,6 +34,10 @@ class Keys:
         """Sorted set of unread notification ids scored by expiry (ms, or +inf)."""
         return self._user(user_id, "unread")
 
+    def trimmed(self, user_id: str) -> str:
+        """Id of the newest entry trimmed from the inbox: older cursors cannot resume."""
+        return self._user(user_id, "trimmed")
+
     def user_channel(self, user_id: str) -> str:
         """Pub/Sub channel carrying the user's live events."""
         return self._user(user_id, "events")
@@ -67,6 +71,10 @@ class Keys:
         """
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return f"{self.prefix}:idem:{scope}:{digest}"
+
+    def hub_channel(self) -> str:
+        """Channel every worker's hub is subscribed to for as long as it is connected."""
+        return f"{self.prefix}:hub"
 
     def rate_limit_prefix(self) -> str:
         """Prefix under which Flask-Limiter keeps its counters."""

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from .ids import NOTIFICATION_ID_PATTERN, USER_ID_PATTERN
-from .schemas import PRIORITIES, BatchRequest, MarkReadRequest, SendRequest
+from .schemas import PRIORITIES, BatchRequest, MarkReadRequest, SendRequest, WidgetTokenRequest
 
 REF = "#/components/schemas/{model}"
 
@@ -96,6 +96,15 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "unread": {"type": "integer"},
         },
     },
+    "WidgetToken": {
+        "type": "object",
+        "required": ["token", "user_id", "expires_at"],
+        "properties": {
+            "token": {"type": "string", "description": "Pass as /events?token=..."},
+            "user_id": {"type": "string"},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -136,7 +145,8 @@ def _operation(summary: str, ok: tuple[int, str], *, body: str | None = None,
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once per process)."""
     _, defs = models_json_schema(
-        [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest)],
+        [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
+                                       WidgetTokenRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -178,6 +188,9 @@ def openapi_document() -> dict[str, Any]:
             "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
                 "Delete one notification", (200, "DeleteResult"),
                 params=[_USER, notification_id], errors=(401, 404, 422, 503))},
+            "/widget-tokens": {"post": _operation(
+                "Mint a short-lived token that opens one user's event stream",
+                (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},
             "/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},

@@ -149,3 +149,11 @@ def field_path(loc: tuple[str | int, ...]) -> str:
         else:
             path += f".{part}" if path else str(part)
     return path
+
+
+class WidgetTokenRequest(_Strict):
+    """Body of ``POST /api/v1/widget-tokens``."""
+
+    user_id: UserId
+    ttl_seconds: Annotated[int, Field(ge=10, le=24 * 3600)] = Field(
+        15 * 60, description="Lifetime in seconds: 10 s to 24 h, default 15 min.")

@@ -187,6 +187,7 @@ def live_env(redis_url: str, instance: Path) -> dict[str, str]:
         "NOTIFIER_KEY_PREFIX": TEST_PREFIX,
         "NOTIFIER_BOOTSTRAP_ADMIN": "false",
         "NOTIFIER_INSTANCE_PATH": str(instance),
+        "NOTIFIER_SSE_HEARTBEAT": "1",
     }
 
 
@@ -201,6 +202,31 @@ def live_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
 def http(live_server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def token_for():
+    """Mint a widget token the live server accepts (same secret key)."""
+    from notifier import tokens
+
+    def mint(user_id: str, ttl: float = 300) -> str:
+        return tokens.mint("test-secret", user_id, ttl)[0]
+
+    return mint
+
+
+@pytest.fixture
+def sender(http, api_key):
+    """Send through the live server's API; returns the new ids."""
+
+    def send(user_id: str, title: str = "hello", **fields) -> str:
+        response = http.post("/api/v1/notifications", json={
+            "user_id": user_id, "title": title, **fields},
+            headers={"Authorization": f"Bearer {api_key}"})
+        assert response.status_code == 201, response.text
+        return response.json()["notifications"][0]["id"]
+
+    return send
 
 
 @pytest.fixture(scope="session")

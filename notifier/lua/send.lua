@@ -4,7 +4,7 @@
 -- or (Redis unreachable, out of memory at the first write) for none.
 --
 -- KEYS: [idempotency key if ARGV[4] == '1'], then per recipient:
---       inbox stream, unread zset, user channel
+--       inbox stream, unread zset, trimmed marker, user channel
 -- ARGV: now_ms, cap, slack, has_idem, idem_ttl_s, fingerprint, n_payloads,
 --       payload_1..payload_n, expiry_1..expiry_n, then a payload index per recipient
 -- Returns the new ids in recipient order, or {'duplicate', stored_outcome}.
@@ -23,11 +23,12 @@ if has_idem then
 end
 
 local ids = {}
-local n_recipients = (#KEYS - first + 1) / 3
+local n_recipients = (#KEYS - first + 1) / 4
 for r = 0, n_recipients - 1 do
-  local inbox = KEYS[first + r * 3]
-  local unread = KEYS[first + r * 3 + 1]
-  local channel = KEYS[first + r * 3 + 2]
+  local inbox = KEYS[first + r * 4]
+  local unread = KEYS[first + r * 4 + 1]
+  local trimmed = KEYS[first + r * 4 + 2]
+  local channel = KEYS[first + r * 4 + 3]
   local p = tonumber(ARGV[7 + 2 * n_payloads + r + 1])
   local payload = ARGV[7 + p]
   local expiry = ARGV[7 + n_payloads + p]
@@ -35,7 +36,9 @@ for r = 0, n_recipients - 1 do
   local id = redis.call('XADD', inbox, '*', 'n', payload)
   redis.call('ZADD', unread, expiry, id)
   -- Cap the inbox in steps of `slack` entries, dropping the trimmed ids from the
-  -- unread set first so the count never counts what the stream no longer holds.
+  -- unread set first so the count never counts what the stream no longer holds,
+  -- and remembering the newest trimmed id: a stream resuming from before it has
+  -- missed something and must be told to reset.
   local length = redis.call('XLEN', inbox)
   if length > cap + slack then
     local oldest = redis.call('XRANGE', inbox, '-', '+', 'COUNT', length - cap)
@@ -43,6 +46,7 @@ for r = 0, n_recipients - 1 do
       redis.call('ZREM', unread, entry[1])
     end
     redis.call('XTRIM', inbox, 'MAXLEN', cap)
+    redis.call('SET', trimmed, oldest[#oldest][1])
   end
   redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. now)
   local count = redis.call('ZCARD', unread)

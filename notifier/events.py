@@ -1,0 +1,86 @@
+"""``GET /events``: a user's notifications as Server-Sent Events."""
+
+from __future__ import annotations
+
+import re
+
+import redis
+from flask import Blueprint, Response, current_app, request
+from flask_login import current_user
+
+from . import sse, tokens
+from .api_errors import error_response
+from .backend import backend
+from .hub import PRIORITY_RANK, Hub
+from .live_stream import LiveStream, StreamFilter, StreamSettings
+from .schemas import PRIORITIES
+
+bp = Blueprint("events", __name__)
+
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def get_hub() -> Hub:
+    """This worker's hub, started on the first stream."""
+    hub = current_app.extensions.get("notifier.hub")
+    if hub is None:
+        config = current_app.config
+        state = backend()
+        hub = Hub(state.redis_url, state.keys, queue_size=config["SSE_QUEUE_SIZE"],
+                  ping_interval=config["SSE_HUB_PING"])
+        current_app.extensions["notifier.hub"] = hub
+    return hub
+
+
+def _come_back_later() -> Response:
+    """200 with a retry hint: an EventSource gives up for good on a 5xx."""
+    body = sse.frame(retry=current_app.config["SSE_RETRY_MS"] * 2)
+    return Response(body, mimetype="text/event-stream", headers=HEADERS)
+
+
+def _filter() -> StreamFilter | Response:
+    types = request.args.get("types")
+    wanted = None
+    if types is not None:
+        wanted = frozenset(t for t in types.split(",") if t)
+        if not wanted or len(wanted) > 20 or not all(_TYPE.match(t) for t in wanted):
+            return error_response(422, "invalid_field", "types must be a comma-separated "
+                                  "list of up to 20 type slugs", "types")
+    minimum = request.args.get("min_priority", "low")
+    if minimum not in PRIORITIES:
+        return error_response(422, "invalid_field", "min_priority must be one of "
+                              + ", ".join(PRIORITIES), "min_priority")
+    return StreamFilter(wanted, PRIORITY_RANK[minimum])
+
+
+@bp.get("/events")
+def stream():
+    """Stream the signed-in user's (or the token's user's) notifications, live."""
+    expires_at = None
+    token = request.args.get("token")
+    if token is not None:
+        grant = tokens.verify(current_app.config["SECRET_KEY"], token)
+        if grant is None:
+            return error_response(401, "unauthorized", "The token is invalid or expired.")
+        user_id, expires_at = grant.user_id, grant.expires_at
+    else:
+        try:
+            signed_in = current_user.is_authenticated
+        except (redis.ConnectionError, redis.TimeoutError):
+            return _come_back_later()
+        if not signed_in:
+            return error_response(401, "unauthorized", "Sign in, or pass a token.")
+        user_id = current_user.user_id
+    stream_filter = _filter()
+    if isinstance(stream_filter, Response):
+        return stream_filter
+    config = current_app.config
+    events = LiveStream(
+        user_id=user_id, inbox=backend().inbox, hub=get_hub(),
+        settings=StreamSettings(heartbeat=config["SSE_HEARTBEAT"], retry_ms=config["SSE_RETRY_MS"]),
+        cursor=request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None,
+        stream_filter=stream_filter, expires_at=expires_at,
+        client_socket=request.environ.get("gunicorn.sock"),
+    )
+    return Response(iter(events), mimetype="text/event-stream", headers=HEADERS)

@@ -1,0 +1,310 @@
+"""One Redis Pub/Sub connection per worker, fanned out to the worker's live streams.
+
+The hub greenlet owns the worker's only Pub/Sub connection. A user's channel is
+SUBSCRIBEd when that user's first stream on this worker opens and
+UNSUBSCRIBEd when the last one closes. Each message is decoded and encoded as
+SSE frames once, then handed to every interested stream's bounded queue.
+
+When the connection drops, the hub reconnects with capped, jittered backoff,
+resubscribes, and tells every stream to replay from its last sent id: the
+durable streams make the outage lossless. A stream whose queue overflows (its
+client stopped reading) is ended; its client reconnects and replays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+import gevent
+import gevent.event
+import gevent.lock
+import gevent.queue
+import redis
+from gevent import monkey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from . import sse
+from .keys import Keys
+
+log = logging.getLogger(__name__)
+
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+
+class HubUnavailable(Exception):
+    """The hub has no working Redis connection right now."""
+
+
+def require_gevent() -> None:
+    """Fail loudly when gevent's monkey-patching has not run in this process."""
+    if not monkey.is_module_patched("socket"):
+        raise RuntimeError(
+            "gevent monkey-patching has not run: live streams need it. Serve through "
+            "wsgi.py (gunicorn) or app.py, whose first statement is monkey.patch_all()."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message for the streams of a user, already encoded."""
+
+    kind: str  # notification | read | deleted | resync | shutdown
+    frames: bytes = b""
+    id: str | None = None
+    type: str | None = None
+    priority: int = 0
+    unread: bytes = b""  # the unread-count frame that follows the event
+
+
+RESYNC = Delivery("resync")
+SHUTDOWN = Delivery("shutdown")
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream's mailbox."""
+
+    channel: str
+    queue: gevent.queue.Queue
+    greenlet: gevent.Greenlet = field(default_factory=gevent.getcurrent)
+    overflowed: bool = False
+
+
+def encode(data: bytes, user_id: str) -> Delivery | None:
+    """A Pub/Sub message of a user's channel as a ready-to-send delivery."""
+    message = json.loads(data)
+    kind = message.get("kind")
+    unread = sse.json_frame("unread", {"unread": message.get("unread", 0)})
+    if kind == "notification":
+        notification = {"id": message["id"], "user_id": user_id, **message["notification"],
+                        "read": False}
+        return Delivery(
+            "notification", sse.json_frame("notification", notification, id=message["id"]),
+            id=message["id"], type=notification["type"],
+            priority=PRIORITY_RANK.get(notification["priority"], 1), unread=unread,
+        )
+    if kind in ("read", "deleted"):
+        return Delivery(kind, sse.json_frame(kind, {"ids": message["ids"]}), unread=unread)
+    log.warning("ignoring a message of unknown kind %r", kind)
+    return None
+
+
+class Hub:
+    """The worker's Pub/Sub connection and its subscribers."""
+
+    def __init__(self, redis_url: str, keys: Keys, *, queue_size: int = 256,
+                 subscribe_timeout: float = 5.0, ping_interval: float = 5.0,
+                 backoff_cap: float = 30.0):
+        require_gevent()
+        self.redis_url = redis_url
+        self.keys = keys
+        self.queue_size = queue_size
+        self.subscribe_timeout = subscribe_timeout
+        self.ping_interval = ping_interval
+        self.backoff_cap = backoff_cap
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._confirmed: set[str] = set()
+        self._pending: dict[str, gevent.event.Event] = {}
+        # SUBSCRIBEs sent and not yet acknowledged per channel: a channel is live
+        # only when the latest one is (an UNSUBSCRIBE may lie between two).
+        self._inflight: dict[str, int] = {}
+        self._pubsub: redis.client.PubSub | None = None
+        self._write_lock = gevent.lock.Semaphore()
+        self._closed = False
+        self.reconnects = 0
+        self._greenlet = gevent.spawn(self._run)
+
+    # -- for streams ------------------------------------------------------
+    def subscribe(self, user_id: str) -> Subscriber:
+        """A mailbox for ``user_id``'s events, once Redis has confirmed the subscription.
+
+        Raises :class:`HubUnavailable` when that takes longer than the timeout.
+        """
+        channel = self.keys.user_channel(user_id)
+        subscriber = Subscriber(channel, gevent.queue.Queue(self.queue_size))
+        self._subscribers.setdefault(channel, set()).add(subscriber)
+        if channel in self._confirmed:
+            return subscriber
+        confirmed = self._pending.get(channel)
+        if confirmed is None:
+            confirmed = self._pending[channel] = gevent.event.Event()
+            self._send_subscribe([channel])
+        if not confirmed.wait(self.subscribe_timeout):
+            self.unsubscribe(subscriber)
+            raise HubUnavailable("subscription not confirmed in time")
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Forget a closed stream; the last one of a user unsubscribes the channel."""
+        channel = subscriber.channel
+        subscribers = self._subscribers.get(channel)
+        if subscribers is None:
+            return
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self._subscribers[channel]
+            self._confirmed.discard(channel)
+            self._pending.pop(channel, None)
+            self._send("unsubscribe", [channel])
+
+    def stream_count(self) -> int:
+        """Open streams on this worker."""
+        return sum(len(s) for s in self._subscribers.values())
+
+    def channel_count(self) -> int:
+        """Channels this worker is subscribed to."""
+        return len(self._subscribers)
+
+    def close_streams(self) -> None:
+        """Ask every open stream to end (the worker is shutting down)."""
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
+                self._offer(subscriber, SHUTDOWN)
+
+    def close(self) -> None:
+        """Stop the hub greenlet and drop its connection."""
+        self._closed = True
+        self._greenlet.kill(block=False)
+        self._drop_connection()
+
+    # -- the hub greenlet -------------------------------------------------
+    def _run(self) -> None:
+        delay = 0.25
+        while not self._closed:
+            try:
+                self._connect()
+                delay = 0.25
+                self._listen()
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                log.warning("hub lost Redis (%s); reconnecting in %.1fs", exc, delay)
+            except Exception:
+                log.exception("hub failed; reconnecting in %.1fs", delay)
+            self._lost_connection()
+            gevent.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, self.backoff_cap)
+
+    def _connect(self) -> None:
+        client = redis.Redis.from_url(
+            self.redis_url, socket_connect_timeout=5,
+            retry=Retry(NoBackoff(), 0), health_check_interval=0,
+        )
+        pubsub = client.pubsub(ignore_subscribe_messages=False)
+        # Always subscribed to one channel, so replies (PONGs) are always read.
+        pubsub.subscribe(self.keys.hub_channel())  # connects; a failure raises here
+        self._pubsub = pubsub
+        self._inflight.clear()
+        channels = list(self._subscribers)
+        for channel in channels:
+            self._pending.setdefault(channel, gevent.event.Event())
+        for start in range(0, len(channels), 1000):
+            self._send_subscribe(channels[start:start + 1000])
+        log.info("hub connected; subscribing %d channels", len(channels))
+
+    def _listen(self) -> None:
+        pubsub = self._pubsub
+        last_heard = last_ping = time.monotonic()
+        while not self._closed:
+            message = pubsub.get_message(timeout=self.ping_interval)
+            now = time.monotonic()
+            if message is not None:
+                last_heard = now
+                self._dispatch(message)
+            if now - last_ping >= self.ping_interval:
+                self._send("ping", [])
+                last_ping = now
+            if now - last_heard > 3 * self.ping_interval:
+                raise redis.ConnectionError("no reply to PING from Redis")
+
+    def _dispatch(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "message":
+            channel = message["channel"].decode()
+            subscribers = self._subscribers.get(channel)
+            if not subscribers:
+                return
+            try:
+                delivery = encode(message["data"], self._user_of(channel))
+            except (ValueError, KeyError, TypeError):
+                log.exception("undecodable message on %s", channel)
+                return
+            if delivery is not None:
+                for subscriber in list(subscribers):
+                    self._offer(subscriber, delivery)
+        elif kind == "subscribe":
+            channel = message["channel"].decode()
+            inflight = self._inflight.get(channel, 0) - 1
+            if inflight > 0:
+                self._inflight[channel] = inflight
+                return  # a later SUBSCRIBE of the same channel is still on its way
+            self._inflight.pop(channel, None)
+            confirmed = self._pending.pop(channel, None)
+            if confirmed is None or channel not in self._subscribers:
+                return
+            resubscribed = confirmed.is_set()  # set before: this is a reconnect
+            self._confirmed.add(channel)
+            confirmed.set()
+            if resubscribed:
+                for subscriber in list(self._subscribers[channel]):
+                    self._offer(subscriber, RESYNC)
+
+    def _offer(self, subscriber: Subscriber, delivery: Delivery) -> None:
+        if subscriber.overflowed:
+            return
+        try:
+            subscriber.queue.put_nowait(delivery)
+        except gevent.queue.Full:
+            # The client stopped reading: end its stream (it will reconnect and
+            # replay) rather than buffer without bound.
+            subscriber.overflowed = True
+            log.info("stream on %s fell behind; closing it", subscriber.channel)
+            subscriber.greenlet.kill(block=False)
+
+    def _lost_connection(self) -> None:
+        self._drop_connection()
+        self.reconnects += 1
+        # Streams keep their subscriptions; once the hub is back, each channel is
+        # resubscribed and its streams told to replay what they may have missed.
+        for channel in self._confirmed:
+            event = gevent.event.Event()
+            event.set()  # marks "was confirmed": its streams must resync
+            self._pending[channel] = event
+        self._confirmed.clear()
+
+    def _drop_connection(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                pubsub.reset()
+            except (redis.RedisError, OSError):
+                log.debug("error while dropping the Pub/Sub connection", exc_info=True)
+
+    def _send_subscribe(self, channels: list[str]) -> None:
+        if self._pubsub is None:
+            return  # subscribed on (re)connect instead
+        for channel in channels:
+            self._inflight[channel] = self._inflight.get(channel, 0) + 1
+        self._send("subscribe", channels)
+
+    def _send(self, command: str, channels: list[str]) -> None:
+        """Write a command on the Pub/Sub connection; the hub greenlet reads the reply."""
+        pubsub = self._pubsub
+        if pubsub is None:
+            return  # sent on (re)connect instead
+        with self._write_lock:
+            try:
+                if command == "ping":
+                    pubsub.ping()
+                elif command == "subscribe":
+                    pubsub.subscribe(*channels)
+                else:
+                    pubsub.unsubscribe(*channels)
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                log.debug("write to Pub/Sub failed; the hub will reconnect", exc_info=True)
+
+    def _user_of(self, channel: str) -> str:
+        return channel.split("{u:", 1)[1].split("}", 1)[0]

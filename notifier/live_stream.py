@@ -1,0 +1,180 @@
+"""One browser's event stream: catch up from its cursor, then go live, losslessly.
+
+The order is what makes it lossless: subscribe (confirmed by Redis) first,
+then replay everything after the cursor from the user's Redis Stream, then
+send live messages, dropping any whose id was already sent. The same catch-up
+runs when the hub reconnects to Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import select
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gevent.queue
+import redis
+
+from . import sse
+from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable
+from .ids import parse_notification_id
+from .inbox import Inbox, Notification
+
+log = logging.getLogger(__name__)
+
+#: How far ahead of Redis's clock a cursor may be before it is refused.
+FUTURE_TOLERANCE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """What a stream shows: some types only, or from some priority up."""
+
+    types: frozenset[str] | None = None
+    min_priority: int = 0
+
+    def wants(self, type_: str | None, priority: int) -> bool:
+        """Whether a notification of this type and priority rank is shown."""
+        if self.types is not None and type_ not in self.types:
+            return False
+        return priority >= self.min_priority
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Timings of a stream."""
+
+    heartbeat: float = 15.0
+    retry_ms: int = 3000
+    replay_chunk: int = 200
+
+
+def _client_gone(sock: socket.socket | None) -> bool:
+    """Whether the client closed its end: the socket reads as end-of-file."""
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+class LiveStream:
+    """The events of one stream, as an iterator of SSE bytes."""
+
+    def __init__(self, *, user_id: str, inbox: Inbox, hub: Hub, settings: StreamSettings,
+                 cursor: str | None, stream_filter: StreamFilter,
+                 expires_at: float | None = None, client_socket: socket.socket | None = None):
+        self.user_id = user_id
+        self.inbox = inbox
+        self.hub = hub
+        self.settings = settings
+        self.cursor = cursor
+        self.filter = stream_filter
+        self.expires_at = expires_at
+        self.client_socket = client_socket
+        self.last_sent: tuple[int, int] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        subscriber = None
+        try:
+            yield sse.frame(retry=self.settings.retry_ms) + sse.comment("connected")
+            subscriber = self.hub.subscribe(self.user_id)
+            yield from self._catch_up(self.cursor, first=True)
+            yield self._unread_frame()
+            while True:
+                delivery = self._next(subscriber)
+                if delivery is None:
+                    if self.expires_at is not None and time.time() >= self.expires_at:
+                        yield sse.json_frame("expired", {"reason": "token expired"})
+                        return
+                    if _client_gone(self.client_socket):
+                        return
+                    yield sse.comment("ping")
+                elif delivery.kind == "notification":
+                    key = parse_notification_id(delivery.id)
+                    if self.last_sent is not None and key <= self.last_sent:
+                        continue  # already sent by the replay
+                    self.last_sent = key
+                    if self.filter.wants(delivery.type, delivery.priority):
+                        yield delivery.frames + delivery.unread
+                    else:
+                        yield delivery.unread
+                elif delivery.kind == "resync":
+                    yield from self._catch_up(self._last_sent_id(), first=False)
+                    yield self._unread_frame()
+                elif delivery.kind == "shutdown":
+                    # Spread the reconnects of a worker's streams over a few seconds.
+                    yield sse.frame(retry=random.randint(500, 5000))
+                    return
+                else:
+                    yield delivery.frames + delivery.unread
+        except (redis.ConnectionError, redis.TimeoutError, HubUnavailable) as exc:
+            log.info("stream for %s ends during an outage: %s", self.user_id, exc)
+            yield sse.frame(retry=self.settings.retry_ms + random.randint(0, 2000))
+        finally:
+            if subscriber is not None:
+                self.hub.unsubscribe(subscriber)
+
+    def _next(self, subscriber) -> Delivery | None:
+        timeout = self.settings.heartbeat
+        if self.expires_at is not None:
+            timeout = max(0.0, min(timeout, self.expires_at - time.time()))
+        try:
+            return subscriber.queue.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+
+    def _catch_up(self, cursor: str | None, *, first: bool) -> Iterator[bytes]:
+        """Replay what came after ``cursor``, or send ``reset`` when that is impossible."""
+        if cursor is None:  # a fresh stream: live from here, replayable after an outage
+            self.last_sent = parse_notification_id(self.inbox.position(self.user_id))
+            return
+        position = parse_notification_id(cursor)
+        if position is None:
+            yield sse.json_frame("reset", {"reason": "malformed last event id"})
+            return
+        while True:
+            chunk = self.inbox.replay(self.user_id, cursor, count=self.settings.replay_chunk)
+            if first:
+                first = False
+                reason = self._unresumable(position, chunk.trimmed, chunk.now_ms)
+                if reason:
+                    yield sse.json_frame("reset", {"reason": reason})
+                    newest = parse_notification_id(chunk.newest) if chunk.newest else None
+                    self.last_sent = max(self.last_sent or (0, 0), newest or (0, 0))
+                    return
+            for notification in chunk.notifications:
+                if self.filter.wants(notification.type, PRIORITY_RANK[notification.priority]):
+                    yield self._notification_frame(notification)
+            if chunk.last_scanned is not None:
+                self.last_sent = max(self.last_sent or (0, 0),
+                                     parse_notification_id(chunk.last_scanned))
+            if chunk.scanned < self.settings.replay_chunk:
+                if self.last_sent is None or self.last_sent < position:
+                    self.last_sent = position
+                return
+            cursor = chunk.last_scanned
+
+    @staticmethod
+    def _unresumable(position: tuple[int, int], trimmed: str | None, now_ms: int) -> str | None:
+        if trimmed is not None and position < parse_notification_id(trimmed):
+            return "older than the retained history"
+        if position[0] > now_ms + FUTURE_TOLERANCE_MS:
+            return "unknown last event id"
+        return None
+
+    def _last_sent_id(self) -> str | None:
+        return None if self.last_sent is None else f"{self.last_sent[0]}-{self.last_sent[1]}"
+
+    @staticmethod
+    def _notification_frame(notification: Notification) -> bytes:
+        return sse.json_frame("notification", notification.to_dict(), id=notification.id)
+
+    def _unread_frame(self) -> bytes:
+        return sse.json_frame("unread", {"unread": self.inbox.unread_count(self.user_id)})

@@ -1,0 +1,111 @@
+"""A small blocking SSE client for tests, reading a real HTTP stream."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Event:
+    event: str
+    data: str
+    id: str | None
+    retry: int | None
+
+    def json(self):
+        return json.loads(self.data)
+
+
+class SSEStream:
+    """One open event stream over a raw socket (so tests control every byte)."""
+
+    def __init__(self, base_url: str, path: str, headers: dict[str, str] | None = None,
+                 timeout: float = 10.0):
+        parts = urlsplit(base_url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Accept: text/event-stream"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.reader = self.sock.makefile("rb")
+        status_line = self.reader.readline().decode()
+        self.status = int(status_line.split()[1])
+        self.headers: dict[str, str] = {}
+        while (line := self.reader.readline().decode().rstrip("\r\n")):
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        self._buffer = b""
+        self.closed = False
+
+    def _more(self) -> bool:
+        if self.chunked:
+            size_line = self.reader.readline()
+            if not size_line:
+                return False
+            size = int(size_line.strip() or b"0", 16)
+            if size == 0:
+                return False
+            self._buffer += self.reader.read(size)
+            self.reader.readline()
+            return True
+        data = self.reader.read1(65536)
+        self._buffer += data
+        return bool(data)
+
+    def next_event(self, *, include_comments: bool = False, within: float = 10.0) -> Event | None:
+        """The next event (None when the server closed the stream).
+
+        Heartbeats keep the socket busy, so a deadline (not the socket timeout)
+        ends the wait for an event that never comes.
+        """
+        deadline = time.monotonic() + within
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no event within {within} s")
+            while b"\n\n" not in self._buffer:
+                if not self._more():
+                    self.closed = True
+                    return None
+            block, self._buffer = self._buffer.split(b"\n\n", 1)
+            fields: dict[str, list[str]] = {}
+            comment = None
+            for line in block.decode().split("\n"):
+                if line.startswith(":"):
+                    comment = line[1:].strip()
+                    continue
+                name, _, value = line.partition(": ")
+                fields.setdefault(name, []).append(value)
+            if not fields:
+                if include_comments and comment is not None:
+                    return Event("comment", comment, None, None)
+                continue
+            if "data" not in fields and "retry" in fields and "event" not in fields:
+                if include_comments:
+                    return Event("retry", "", None, int(fields["retry"][0]))
+                continue
+            return Event(fields.get("event", ["message"])[0], "\n".join(fields.get("data", [])),
+                         fields.get("id", [None])[0],
+                         int(fields["retry"][0]) if "retry" in fields else None)
+
+    def next_of(self, kind: str, within: float = 10.0) -> Event:
+        """The next event named ``kind``, skipping others."""
+        deadline = time.monotonic() + within
+        while True:
+            event = self.next_event(within=max(0.0, deadline - time.monotonic()))
+            assert event is not None, f"stream closed before a {kind!r} event"
+            if event.event == kind:
+                return event
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
