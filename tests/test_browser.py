@@ -103,7 +103,8 @@ def test_phone_width_and_dark_mode(browser, live_server, http, store, api_key):
         expect(page.locator(".toast-urgent")).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "the inbox scrolls sideways on a phone"
-        page.screenshot(path=ARTIFACTS / "inbox-phone-dark.png", full_page=True, animations="disabled")
+        page.screenshot(path=ARTIFACTS / "inbox-phone-dark.png", full_page=True,
+                        animations="disabled")
     finally:
         context.close()
 
