@@ -72,6 +72,15 @@ def on_exit(server):
 
 
 
+def post_fork(server, worker):
+    """Let a worker hold as many open streams as the system allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def post_worker_init(worker):
     """End this worker's event streams as soon as it is told to stop.
 

@@ -7,6 +7,7 @@ reach it through :func:`backend`.
 from __future__ import annotations
 
 import atexit
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> Backend:
     pool = redis.BlockingConnectionPool.from_url(
         url, max_connections=app.config["REDIS_POOL_SIZE"], timeout=5,
         socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
+        client_name=f"notifier:{os.getpid()}",  # CLIENT LIST shows which process
     )
     client = redis.Redis(connection_pool=pool)
     keys = Keys(app.config["KEY_PREFIX"])

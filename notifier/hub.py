@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ class Hub:
 
     def _connect(self) -> None:
         client = redis.Redis.from_url(
-            self.redis_url, socket_connect_timeout=5,
+            self.redis_url, socket_connect_timeout=5, client_name=f"notifier-hub:{os.getpid()}",
             retry=Retry(NoBackoff(), 0), health_check_interval=0,
         )
         pubsub = client.pubsub(ignore_subscribe_messages=False)

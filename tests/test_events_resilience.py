@@ -1,0 +1,253 @@
+"""Live streams under stress: reconnect races, dead and slow clients, Redis outages."""
+
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sse_client import SSEStream
+
+from notifier import tokens
+from notifier.api_keys import ApiKeys
+from notifier.embedded_redis import find_redis_server
+from notifier.keys import Keys
+
+from conftest import TEST_PREFIX, LiveServer, RedisServer, live_env
+
+KEYS = Keys(TEST_PREFIX)
+
+
+def worker_pids(server: LiveServer) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
+                         text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def open_fds(pids) -> int:
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
+
+
+def user_channels(redis_client) -> int:
+    return len(redis_client.pubsub_channels(f"{TEST_PREFIX}:{{u:*"))
+
+
+def eventually(check, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def raw_stream(server: LiveServer, token: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(f"GET /events?token={token} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return sock
+
+
+@pytest.mark.slow
+def test_reconnecting_clients_lose_nothing_and_see_nothing_twice(live_server, http, api_key,
+                                                                 token_for):
+    """Publish continuously while clients drop and reconnect at random moments."""
+    auth = {"Authorization": f"Bearer {api_key}"}
+    total = 300
+    sent: list[str] = []
+
+    def send_all():
+        for i in range(total):
+            response = http.post("/api/v1/notifications", headers=auth,
+                                 json={"user_id": "racer", "title": f"n{i}"})
+            sent.append(response.json()["notifications"][0]["id"])
+            time.sleep(random.uniform(0, 0.008))
+
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def client(number: int):
+        received: list[str] = []
+        rng = random.Random(number)
+        token = token_for("racer")
+        try:
+            while len(received) < total:
+                cursor = received[-1] if received else "0-0"
+                with SSEStream(live_server.url, f"/events?token={token}",
+                               headers={"Last-Event-ID": cursor}) as stream:
+                    for _ in range(rng.randint(1, 25)):
+                        event = stream.next_event(within=3)
+                        if event.event == "notification":
+                            received.append(event.id)
+                        if len(received) >= total:
+                            break
+        except (OSError, TimeoutError, AssertionError) as exc:  # reported below
+            errors.append((number, len(received), len(sent), exc))
+        results[number] = received
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    sender = threading.Thread(target=send_all)
+    for thread in clients:
+        thread.start()
+    time.sleep(0.3)
+    sender.start()
+    for thread in [sender, *clients]:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(sent) == total
+    for number, received in results.items():
+        assert received == sent, f"client {number}: {len(received)} events, " \
+            f"{len(set(sent) - set(received))} lost, {len(received) - len(set(received))} twice"
+
+
+@pytest.mark.slow
+def test_a_thousand_dropped_streams_leave_nothing_behind(live_server, redis_client):
+    pids = worker_pids(live_server)
+    assert eventually(lambda: user_channels(redis_client) == 0), "streams of earlier tests"
+    baseline_fds, baseline_channels = open_fds(pids), 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    socks = [raw_stream(live_server, tokens.mint("test-secret", f"drop{i}", 300)[0])
+             for i in range(1000)]
+    assert eventually(lambda: user_channels(redis_client) == baseline_channels + 1000), \
+        user_channels(redis_client)
+    assert open_fds(pids) >= baseline_fds + 1000
+    hub_connections = [c for c in redis_client.client_list()
+                       if c["name"].startswith("notifier-hub")]
+    for sock in socks:
+        sock.close()
+    assert eventually(lambda: user_channels(redis_client) == baseline_channels, timeout=5), \
+        f"{user_channels(redis_client) - baseline_channels} subscriptions left"
+    assert eventually(lambda: open_fds(pids) <= baseline_fds + 2, timeout=5), \
+        f"{open_fds(pids) - baseline_fds} descriptors left"
+    assert len([c for c in redis_client.client_list()
+                if c["name"].startswith("notifier-hub")]) == len(hub_connections)
+
+
+def test_redis_connections_do_not_grow_with_streams(live_server, redis_client, http, api_key):
+    streams = [SSEStream(live_server.url,
+                         f"/events?token={tokens.mint('test-secret', f'c{i}', 300)[0]}")
+               for i in range(300)]
+    try:
+        for stream in streams:
+            stream.next_of("unread")
+        pids = {str(pid) for pid in worker_pids(live_server)}
+        named = [c["name"] for c in redis_client.client_list()
+                 if c["name"].rpartition(":")[2] in pids]
+        assert sorted(n.rpartition(":")[0] for n in named).count("notifier-hub") == 2
+        assert len(named) <= 2 * 4, named  # a pool of 3 and the hub, per worker
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_a_client_that_stops_reading_is_cut_off(live_server, redis_client, http, api_key):
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", live_server.port))
+    token = tokens.mint("test-secret", "sloth", 300)[0]
+    sock.sendall(f"GET /events?token={token} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    channel = KEYS.user_channel("sloth")
+    assert eventually(lambda: dict(redis_client.pubsub_numsub(channel))[channel.encode()] == 1)
+    big = {"user_id": "sloth", "title": "t", "data": {"blob": "x" * 7000}}
+    for _ in range(3):
+        http.post("/api/v1/notifications/batch", headers={"Authorization": f"Bearer {api_key}"},
+                  json={"notifications": [big] * 300})
+    assert eventually(lambda: dict(redis_client.pubsub_numsub(channel))[channel.encode()] == 0,
+                      timeout=10), "the stalled stream was never dropped"
+    sock.close()
+
+
+# -- outages and shutdown, on servers of their own ------------------------------
+
+
+class OwnServers:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.redis = RedisServer(tmp / "redis", appendonly=True)
+        self.server = LiveServer(live_env(self.redis.url, tmp / "instance"), workers=2)
+        self.key = ApiKeys(self.redis.client(), KEYS).create("own")[1]
+
+    def send(self, user_id: str, title: str) -> str:
+        deadline = time.monotonic() + 15
+        while True:
+            response = httpx.post(f"{self.server.url}/api/v1/notifications", json={
+                "user_id": user_id, "title": title},
+                headers={"Authorization": f"Bearer {self.key}"})
+            if response.status_code == 201:
+                return response.json()["notifications"][0]["id"]
+            assert response.status_code == 503 and response.headers["Retry-After"]
+            assert time.monotonic() < deadline, "Redis never came back"
+            time.sleep(0.05)
+
+    def stop_redis(self):
+        self.redis.stop()
+
+    def start_redis(self):
+        port, directory = self.redis.port, self.redis.directory
+        self.redis.process = subprocess.Popen(
+            [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(directory),
+             "--logfile", str(directory / "redis.log")])
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory):
+    servers = OwnServers(tmp_path_factory.mktemp("own"))
+    yield servers
+    servers.server.stop()
+    servers.redis.stop()
+
+
+@pytest.mark.slow
+def test_streams_survive_a_redis_restart_and_miss_nothing(own):
+    token = tokens.mint("test-secret", "phoenix", 300)[0]
+    with SSEStream(own.server.url, f"/events?token={token}") as stream:
+        stream.next_of("unread")
+        before = own.send("phoenix", "before")
+        assert stream.next_of("notification").id == before
+        own.stop_redis()
+        own.start_redis()
+        during = [own.send("phoenix", f"right after restart {i}") for i in range(5)]
+        received = [stream.next_of("notification", within=20).id for _ in during]
+        assert received == during
+        after = own.send("phoenix", "after")
+        assert stream.next_of("notification").id == after
+
+
+def test_during_an_outage_a_stream_answers_200_and_asks_to_retry(own):
+    token = tokens.mint("test-secret", "patient", 300)[0]
+    own.stop_redis()
+    try:
+        with SSEStream(own.server.url, f"/events?token={token}") as stream:
+            assert stream.status == 200
+            events = []
+            while (event := stream.next_event(include_comments=True, within=15)) is not None:
+                events.append(event)
+            assert events[-1].event == "retry" and events[-1].retry >= 3000
+    finally:
+        own.start_redis()
+    assert own.send("patient", "back") is not None
+
+
+def test_shutdown_ends_streams_promptly_with_a_retry_hint(own):
+    streams = [SSEStream(own.server.url,
+                         f"/events?token={tokens.mint('test-secret', f's{i}', 300)[0]}")
+               for i in range(10)]
+    for stream in streams:
+        stream.next_of("unread")
+    started = time.monotonic()
+    own.server.process.send_signal(signal.SIGTERM)
+    for stream in streams:
+        events = []
+        while (event := stream.next_event(include_comments=True, within=8)) is not None:
+            events.append(event)
+        assert events and events[-1].event == "retry"
+        stream.close()
+    assert own.server.process.wait(timeout=15) == 0
+    assert time.monotonic() - started < 5, "streams were left to the graceful timeout"
