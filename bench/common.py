@@ -41,7 +41,8 @@ class Servers:
     """redis-server (no persistence, like a cache-backed production default is not:
     AOF everysec is kept on, as the embedded default has it) and gunicorn."""
 
-    def __init__(self, workers: int = 2, env: dict[str, str] | None = None):
+    def __init__(self, workers: int = 2, env: dict[str, str] | None = None,
+                 app: str = "wsgi:app"):
         self.tmp = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
         self.redis_port = free_port()
         self.redis = subprocess.Popen(
@@ -58,14 +59,37 @@ class Servers:
                     "NOTIFIER_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers),
                     **(env or {})}
         self.gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+             "--pythonpath", str(ROOT / "bench"), app],
             cwd=ROOT, env=full_env, stdout=(self.tmp / "gunicorn.log").open("w"),
             stderr=subprocess.STDOUT)
         wait_for_port(self.port)
         time.sleep(1.5)  # let every worker boot before measuring
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis_url)
+        return redis.Redis.from_url(self.redis_url, client_name="bench")
+
+    def worker_rss_kb(self) -> int:
+        """Resident memory of all workers together, in KiB."""
+        total = 0
+        for pid in self.worker_pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the workers have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+    def server_connections(self) -> int:
+        """Redis connections the servers hold (the benchmark's own excluded)."""
+        return sum(1 for c in self.client().client_list() if c["name"] != "bench")
 
     def api_key(self) -> str:
         from notifier.api_keys import ApiKeys

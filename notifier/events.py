@@ -81,6 +81,8 @@ def stream():
         settings=StreamSettings(heartbeat=config["SSE_HEARTBEAT"], retry_ms=config["SSE_RETRY_MS"]),
         cursor=request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None,
         stream_filter=stream_filter, expires_at=expires_at,
-        client_socket=request.environ.get("gunicorn.sock"),
+        # gunicorn's gevent worker names it gunicorn.socket; its pywsgi worker, gunicorn.sock.
+        client_socket=(request.environ.get("gunicorn.socket")
+                       or request.environ.get("gunicorn.sock")),
     )
     return Response(iter(events), mimetype="text/event-stream", headers=HEADERS)

@@ -115,8 +115,10 @@ class Hub:
         # only when the latest one is (an UNSUBSCRIBE may lie between two).
         self._inflight: dict[str, int] = {}
         self._pubsub: redis.client.PubSub | None = None
-        self._write_lock = gevent.lock.Semaphore()
+        self._write_lock = gevent.lock.RLock()
         self._closed = False
+        self._broken = False
+        self._heard = False
         self.reconnects = 0
         self._greenlet = gevent.spawn(self._run)
 
@@ -125,33 +127,42 @@ class Hub:
         """A mailbox for ``user_id``'s events, once Redis has confirmed the subscription.
 
         Raises :class:`HubUnavailable` when that takes longer than the timeout.
+        While the hub is reconnecting, a channel it had confirmed counts as
+        confirmed: its streams replay (RESYNC) once the hub is back.
         """
         channel = self.keys.user_channel(user_id)
         subscriber = Subscriber(channel, gevent.queue.Queue(self.queue_size))
-        self._subscribers.setdefault(channel, set()).add(subscriber)
-        if channel in self._confirmed:
-            return subscriber
-        confirmed = self._pending.get(channel)
-        if confirmed is None:
-            confirmed = self._pending[channel] = gevent.event.Event()
-            self._send_subscribe([channel])
-        if not confirmed.wait(self.subscribe_timeout):
+        # State and the command change together under the write lock, so the
+        # order of SUBSCRIBE/UNSUBSCRIBE on the wire is the order of the state.
+        with self._write_lock:
+            self._subscribers.setdefault(channel, set()).add(subscriber)
+            if channel in self._confirmed:
+                return subscriber
+            confirmed = self._pending.get(channel)
+            if confirmed is None:
+                confirmed = self._pending[channel] = gevent.event.Event()
+                self._write_subscribe([channel])
+        try:
+            if not confirmed.wait(self.subscribe_timeout):
+                raise HubUnavailable("subscription not confirmed in time")
+        except BaseException:  # timed out, or the stream's greenlet was killed
             self.unsubscribe(subscriber)
-            raise HubUnavailable("subscription not confirmed in time")
+            raise
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Forget a closed stream; the last one of a user unsubscribes the channel."""
         channel = subscriber.channel
-        subscribers = self._subscribers.get(channel)
-        if subscribers is None:
-            return
-        subscribers.discard(subscriber)
-        if not subscribers:
-            del self._subscribers[channel]
-            self._confirmed.discard(channel)
-            self._pending.pop(channel, None)
-            self._send("unsubscribe", [channel])
+        with self._write_lock:
+            subscribers = self._subscribers.get(channel)
+            if subscribers is None:
+                return
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._subscribers[channel]
+                self._confirmed.discard(channel)
+                self._pending.pop(channel, None)
+                self._write("unsubscribe", [channel])
 
     def stream_count(self) -> int:
         """Open streams on this worker."""
@@ -177,9 +188,9 @@ class Hub:
     def _run(self) -> None:
         delay = 0.25
         while not self._closed:
+            self._heard = False
             try:
                 self._connect()
-                delay = 0.25
                 self._listen()
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("hub lost Redis (%s); reconnecting in %.1fs", exc, delay)
@@ -191,19 +202,22 @@ class Hub:
 
     def _connect(self) -> None:
         client = redis.Redis.from_url(
-            self.redis_url, socket_connect_timeout=5, client_name=f"notifier-hub:{os.getpid()}",
+            self.redis_url, socket_connect_timeout=5, socket_timeout=10,
+            client_name=f"notifier-hub:{os.getpid()}",
             retry=Retry(NoBackoff(), 0), health_check_interval=0,
         )
         pubsub = client.pubsub(ignore_subscribe_messages=False)
         # Always subscribed to one channel, so replies (PONGs) are always read.
         pubsub.subscribe(self.keys.hub_channel())  # connects; a failure raises here
-        self._pubsub = pubsub
-        self._inflight.clear()
-        channels = list(self._subscribers)
-        for channel in channels:
-            self._pending.setdefault(channel, gevent.event.Event())
-        for start in range(0, len(channels), 1000):
-            self._send_subscribe(channels[start:start + 1000])
+        with self._write_lock:
+            self._pubsub = pubsub
+            self._broken = False
+            self._inflight.clear()
+            channels = list(self._subscribers)
+            for channel in channels:
+                self._pending.setdefault(channel, gevent.event.Event())
+            for start in range(0, len(channels), 1000):
+                self._write_subscribe(channels[start:start + 1000])
         log.info("hub connected; subscribing %d channels", len(channels))
 
     def _listen(self) -> None:
@@ -214,10 +228,14 @@ class Hub:
             now = time.monotonic()
             if message is not None:
                 last_heard = now
+                self._heard = True
                 self._dispatch(message)
             if now - last_ping >= self.ping_interval:
-                self._send("ping", [])
+                with self._write_lock:
+                    self._write("ping", [])
                 last_ping = now
+            if self._broken:
+                raise redis.ConnectionError("a write on the Pub/Sub connection failed")
             if now - last_heard > 3 * self.ping_interval:
                 raise redis.ConnectionError("no reply to PING from Redis")
 
@@ -230,7 +248,7 @@ class Hub:
                 return
             try:
                 delivery = encode(message["data"], self._user_of(channel))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 log.exception("undecodable message on %s", channel)
                 return
             if delivery is not None:
@@ -266,7 +284,8 @@ class Hub:
             subscriber.greenlet.kill(block=False)
 
     def _lost_connection(self) -> None:
-        self._drop_connection()
+        with self._write_lock:
+            self._drop_connection()
         self.reconnects += 1
         # Streams keep their subscriptions; once the hub is back, each channel is
         # resubscribed and its streams told to replay what they may have missed.
@@ -284,28 +303,35 @@ class Hub:
             except (redis.RedisError, OSError):
                 log.debug("error while dropping the Pub/Sub connection", exc_info=True)
 
-    def _send_subscribe(self, channels: list[str]) -> None:
+    def _write_subscribe(self, channels: list[str]) -> None:
+        """SUBSCRIBE, counting it in flight (call with the write lock held)."""
         if self._pubsub is None:
             return  # subscribed on (re)connect instead
         for channel in channels:
             self._inflight[channel] = self._inflight.get(channel, 0) + 1
-        self._send("subscribe", channels)
+        self._write("subscribe", channels)
 
-    def _send(self, command: str, channels: list[str]) -> None:
-        """Write a command on the Pub/Sub connection; the hub greenlet reads the reply."""
+    def _write(self, command: str, channels: list[str]) -> None:
+        """Write a command on the Pub/Sub connection (call with the write lock held).
+
+        The hub greenlet reads the reply. A failed write marks the connection
+        broken: redis-py would reconnect and resubscribe by itself, silently,
+        and the streams would never replay what the gap cost them, so the hub
+        drops the connection and reconnects (with RESYNC) instead.
+        """
         pubsub = self._pubsub
-        if pubsub is None:
+        if pubsub is None or self._broken:
             return  # sent on (re)connect instead
-        with self._write_lock:
-            try:
-                if command == "ping":
-                    pubsub.ping()
-                elif command == "subscribe":
-                    pubsub.subscribe(*channels)
-                else:
-                    pubsub.unsubscribe(*channels)
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                log.debug("write to Pub/Sub failed; the hub will reconnect", exc_info=True)
+        try:
+            if command == "ping":
+                pubsub.ping()
+            elif command == "subscribe":
+                pubsub.subscribe(*channels)
+            else:
+                pubsub.unsubscribe(*channels)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            log.info("a write on the Pub/Sub connection failed; reconnecting the hub")
+            self._broken = True
 
     def _user_of(self, channel: str) -> str:
         return channel.split("{u:", 1)[1].split("}", 1)[0]

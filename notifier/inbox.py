@@ -69,6 +69,8 @@ class ReplayChunk:
     newest: str | None
     #: Redis's clock, in ms: stream ids are made from it.
     now_ms: int
+    #: The user's unread count at the time of the replay.
+    unread: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class SendOutcome:
 
     ids: list[str]
     duplicate: bool
+
+
+def clock_position(at_ms: int) -> str:
+    """A cursor just before anything created at or after ``at_ms`` (ids are ``<ms>-<seq>``)."""
+    return f"{at_ms - 1}-{2**64 - 1}"
 
 
 def now_ms() -> int:
@@ -194,7 +201,8 @@ class Inbox:
     def replay(self, user_id: str, after: str, *, count: int = 200) -> ReplayChunk:
         """Up to ``count`` entries after ``after``, oldest first, expired ones skipped."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
-        trimmed, newest, redis_ms, *flat = self._replay(keys=keys, args=[after, count])
+        trimmed, newest, redis_ms, unread_count, *flat = self._replay(keys=keys,
+                                                                      args=[after, count])
         at = now_ms()
         found = []
         for i in range(0, len(flat), 3):
@@ -208,6 +216,7 @@ class Inbox:
             last_scanned=flat[-3].decode() if flat else None,
             trimmed=trimmed.decode() if trimmed else None,
             newest=newest.decode() if newest else None, now_ms=int(redis_ms),
+            unread=int(unread_count),
         )
 
     def position(self, user_id: str) -> str:
@@ -220,7 +229,7 @@ class Inbox:
         pipe.xrevrange(self.keys.inbox(user_id), count=1)
         pipe.time()
         newest, (seconds, micros) = pipe.execute()
-        clock = f"{seconds * 1000 + micros // 1000}-0"
+        clock = clock_position(seconds * 1000 + micros // 1000)
         if not newest:
             return clock
         newest_id = newest[0][0].decode()

@@ -8,6 +8,7 @@ runs when the hub reconnects to Redis.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import select
@@ -22,12 +23,25 @@ import redis
 from . import sse
 from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable
 from .ids import parse_notification_id
-from .inbox import Inbox, Notification
+from .inbox import Inbox, Notification, ReplayChunk, clock_position
 
 log = logging.getLogger(__name__)
 
-#: How far ahead of Redis's clock a cursor may be before it is refused.
-FUTURE_TOLERANCE_MS = 60_000
+def _position_of(chunk: ReplayChunk) -> str:
+    """Where the inbox stands now: its newest id, or the clock if later."""
+    clock = clock_position(chunk.now_ms)
+    if chunk.newest is None:
+        return clock
+    return max(chunk.newest, clock, key=parse_notification_id)
+
+
+def _unresumable(position: tuple[int, int], chunk: ReplayChunk) -> str | None:
+    """Why resuming after ``position`` would leave a gap, if it would."""
+    if chunk.trimmed is not None and position < parse_notification_id(chunk.trimmed):
+        return "older than the retained history"
+    if position > parse_notification_id(_position_of(chunk)):
+        return "unknown last event id"  # ahead of everything this inbox has made
+    return None
 
 
 @dataclass(frozen=True)
@@ -79,34 +93,40 @@ class LiveStream:
         self.expires_at = expires_at
         self.client_socket = client_socket
         self.last_sent: tuple[int, int] | None = None
+        self._unread: int | None = None  # known from the last replay, saves a round trip
 
     def __iter__(self) -> Iterator[bytes]:
         subscriber = None
         try:
             yield sse.frame(retry=self.settings.retry_ms) + sse.comment("connected")
+            # A stream with no cursor starts from "now", read *before* subscribing,
+            # so whatever is published in between is replayed, not lost.
+            cursor = self.cursor or self.inbox.position(self.user_id)
             subscriber = self.hub.subscribe(self.user_id)
-            yield from self._catch_up(self.cursor, first=True)
+            yield from self._catch_up(cursor)
             yield self._unread_frame()
             while True:
+                if self.expires_at is not None and time.time() >= self.expires_at:
+                    yield sse.json_frame("expired", {"reason": "token expired"})
+                    return
                 delivery = self._next(subscriber)
                 if delivery is None:
-                    if self.expires_at is not None and time.time() >= self.expires_at:
-                        yield sse.json_frame("expired", {"reason": "token expired"})
-                        return
                     if _client_gone(self.client_socket):
                         return
-                    yield sse.comment("ping")
+                    if self.expires_at is None or time.time() < self.expires_at:
+                        yield sse.comment("ping")
                 elif delivery.kind == "notification":
                     key = parse_notification_id(delivery.id)
                     if self.last_sent is not None and key <= self.last_sent:
-                        continue  # already sent by the replay
+                        yield delivery.unread  # sent by the replay; its count is newer news
+                        continue
                     self.last_sent = key
                     if self.filter.wants(delivery.type, delivery.priority):
                         yield delivery.frames + delivery.unread
-                    else:
-                        yield delivery.unread
+                    else:  # an id alone moves the browser's Last-Event-ID past it
+                        yield sse.frame(id=delivery.id) + delivery.unread
                 elif delivery.kind == "resync":
-                    yield from self._catch_up(self._last_sent_id(), first=False)
+                    yield from self._catch_up(self._last_sent_id())
                     yield self._unread_frame()
                 elif delivery.kind == "shutdown":
                     # Spread the reconnects of a worker's streams over a few seconds.
@@ -130,44 +150,41 @@ class LiveStream:
         except gevent.queue.Empty:
             return None
 
-    def _catch_up(self, cursor: str | None, *, first: bool) -> Iterator[bytes]:
+    def _catch_up(self, cursor: str) -> Iterator[bytes]:
         """Replay what came after ``cursor``, or send ``reset`` when that is impossible."""
-        if cursor is None:  # a fresh stream: live from here, replayable after an outage
-            self.last_sent = parse_notification_id(self.inbox.position(self.user_id))
-            return
         position = parse_notification_id(cursor)
         if position is None:
-            yield sse.json_frame("reset", {"reason": "malformed last event id"})
+            yield self._reset("malformed last event id", self.inbox.position(self.user_id))
             return
         while True:
             chunk = self.inbox.replay(self.user_id, cursor, count=self.settings.replay_chunk)
-            if first:
-                first = False
-                reason = self._unresumable(position, chunk.trimmed, chunk.now_ms)
-                if reason:
-                    yield sse.json_frame("reset", {"reason": reason})
-                    newest = parse_notification_id(chunk.newest) if chunk.newest else None
-                    self.last_sent = max(self.last_sent or (0, 0), newest or (0, 0))
-                    return
+            self._unread = chunk.unread
+            reason = _unresumable(position, chunk)
+            if reason:
+                yield self._reset(reason, _position_of(chunk))
+                return
+            if self.last_sent is None or self.last_sent < position:
+                self.last_sent = position  # trusted only once known to be resumable
+            frames = []
             for notification in chunk.notifications:
                 if self.filter.wants(notification.type, PRIORITY_RANK[notification.priority]):
-                    yield self._notification_frame(notification)
+                    frames.append(self._notification_frame(notification))
+                else:
+                    frames.append(sse.frame(id=notification.id))
             if chunk.last_scanned is not None:
-                self.last_sent = max(self.last_sent or (0, 0),
-                                     parse_notification_id(chunk.last_scanned))
+                position = parse_notification_id(chunk.last_scanned)
+                self.last_sent = max(self.last_sent, position)
+                cursor = chunk.last_scanned
+            if frames:
+                yield b"".join(frames)  # one write for the chunk, not one per event
             if chunk.scanned < self.settings.replay_chunk:
-                if self.last_sent is None or self.last_sent < position:
-                    self.last_sent = position
                 return
-            cursor = chunk.last_scanned
 
-    @staticmethod
-    def _unresumable(position: tuple[int, int], trimmed: str | None, now_ms: int) -> str | None:
-        if trimmed is not None and position < parse_notification_id(trimmed):
-            return "older than the retained history"
-        if position[0] > now_ms + FUTURE_TOLERANCE_MS:
-            return "unknown last event id"
-        return None
+    def _reset(self, reason: str, position: str) -> bytes:
+        """Tell the client to reload its list; the id moves its Last-Event-ID to now."""
+        self.last_sent = parse_notification_id(position)
+        return sse.frame(event="reset", id=position,
+                         data=json.dumps({"reason": reason}, separators=(",", ":")))
 
     def _last_sent_id(self) -> str | None:
         return None if self.last_sent is None else f"{self.last_sent[0]}-{self.last_sent[1]}"
@@ -177,4 +194,7 @@ class LiveStream:
         return sse.json_frame("notification", notification.to_dict(), id=notification.id)
 
     def _unread_frame(self) -> bytes:
-        return sse.json_frame("unread", {"unread": self.inbox.unread_count(self.user_id)})
+        count, self._unread = self._unread, None
+        if count is None:
+            count = self.inbox.unread_count(self.user_id)
+        return sse.json_frame("unread", {"unread": count})

@@ -4,7 +4,7 @@
 -- Returns {1 if it existed else 0, unread count}.
 local removed = redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local count = redis.call('ZCARD', KEYS[2])
 if removed == 1 then
   redis.call('PUBLISH', KEYS[3],

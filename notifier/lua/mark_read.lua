@@ -15,7 +15,7 @@ local function not_after(a, b)
   return ams < bms or (ams == bms and aseq <= bseq)
 end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local read = {}
 if mode == 'ids' then
   for i = 3, #ARGV do

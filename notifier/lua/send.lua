@@ -48,7 +48,7 @@ for r = 0, n_recipients - 1 do
     redis.call('XTRIM', inbox, 'MAXLEN', cap)
     redis.call('SET', trimmed, oldest[#oldest][1])
   end
-  redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. now)
+  redis.call('ZREMRANGEBYSCORE', unread, '-inf', now)
   local count = redis.call('ZCARD', unread)
   redis.call('PUBLISH', channel,
     '{"kind":"notification","id":"' .. id .. '","unread":' .. count ..

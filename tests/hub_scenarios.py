@@ -1,0 +1,140 @@
+"""Hub and stream races, run in a gevent-patched process by test_hub.py.
+
+Usage: python hub_scenarios.py REDIS_URL SCENARIO; prints one JSON object.
+Each scenario forces a race at a chosen point and reports what the stream got.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+import redis  # noqa: E402
+
+from notifier.hub import Hub  # noqa: E402
+from notifier.inbox import Inbox  # noqa: E402
+from notifier.keys import Keys  # noqa: E402
+from notifier.live_stream import LiveStream, StreamFilter, StreamSettings  # noqa: E402
+from notifier.schemas import NotificationContent  # noqa: E402
+
+URL, SCENARIO = sys.argv[1], sys.argv[2]
+client = redis.Redis.from_url(URL)
+keys = Keys("t")
+inbox = Inbox(client, keys, cap=5 if SCENARIO == "trimmed_during_outage" else 1000,
+              idempotency_ttl=60)
+inbox.TRIM_SLACK = 2
+
+
+def send(user: str, title: str = "x") -> str:
+    return inbox.send([NotificationContent(title=title)], [(user, 0)]).ids[0]
+
+
+class Collector:
+    """Runs a LiveStream in a greenlet and keeps its frames."""
+
+    def __init__(self, hub: Hub, user: str, cursor: str | None = None):
+        self.frames: list[str] = []
+        self.stream = LiveStream(user_id=user, inbox=inbox, hub=hub,
+                                 settings=StreamSettings(heartbeat=0.5, retry_ms=100),
+                                 cursor=cursor, stream_filter=StreamFilter())
+        self.greenlet = gevent.spawn(self._run)
+
+    def _run(self):
+        for frame in self.stream:
+            self.frames.append(frame.decode())
+
+    def lines(self, prefix: str) -> list[str]:
+        return [line[len(prefix):] for frame in self.frames for line in frame.splitlines()
+                if line.startswith(prefix)]
+
+    def notification_ids(self) -> list[str]:
+        ids, event_id = [], None
+        for frame in self.frames:
+            for block in frame.split("\n\n"):
+                fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+                event_id = fields.get("id")
+                if fields.get("event") == "notification":
+                    ids.append(event_id)
+        return ids
+
+
+def fresh_window():
+    """A send between a fresh stream's start position and its subscription arrives."""
+    hub = Hub(URL, keys, ping_interval=1.0)
+    gevent.sleep(0.3)
+    real_subscribe, sent = hub.subscribe, []
+
+    def racing_subscribe(user_id):
+        sent.append(send(user_id, "between position and subscribe"))
+        return real_subscribe(user_id)
+
+    hub.subscribe = racing_subscribe
+    stream = Collector(hub, "fresh")
+    gevent.sleep(0.4)
+    hub.subscribe = real_subscribe
+    sent.append(send("fresh", "later"))
+    gevent.sleep(0.3)
+    return {"sent": sent, "got": stream.notification_ids()}
+
+
+def write_failure_resync():
+    """A failed write makes the hub reconnect and the stream replay the gap."""
+    hub = Hub(URL, keys, ping_interval=0.5)
+    gevent.sleep(0.3)
+    stream = Collector(hub, "broken")
+    gevent.sleep(0.3)
+    connection = hub._pubsub.connection
+    real_send, sent = connection.send_command, []
+
+    def dying_send(*args, **kwargs):
+        if args[0] == "PING" and not sent:
+            sent.append(send("broken", "in flight when the connection died"))
+            gevent.sleep(0.05)
+            raise redis.ConnectionError("Connection reset by peer")
+        return real_send(*args, **kwargs)
+
+    connection.send_command = dying_send
+    gevent.sleep(1.5)
+    sent.append(send("broken", "after"))
+    gevent.sleep(0.3)
+    return {"sent": sent, "got": stream.notification_ids(), "reconnects": hub.reconnects}
+
+
+def ordered_commands():
+    """A stream closing while another opens leaves the channel subscribed."""
+    hub = Hub(URL, keys, ping_interval=1.0)
+    gevent.sleep(0.3)
+    first = Collector(hub, "z")
+    gevent.sleep(0.3)
+    hub._write_lock.acquire()  # a write in progress elsewhere
+    first.greenlet.kill(block=False)
+    gevent.sleep(0.05)
+    second = Collector(hub, "z")
+    hub._write_lock.release()
+    gevent.sleep(0.5)
+    channel = keys.user_channel("z")
+    sent = [send("z", "live")]
+    gevent.sleep(0.3)
+    return {"numsub": client.pubsub_numsub(channel)[0][1], "sent": sent,
+            "got": second.notification_ids()}
+
+
+def trimmed_during_outage():
+    """More sent during a hub outage than the inbox keeps: the stream gets a reset."""
+    hub = Hub(URL, keys, ping_interval=0.5)
+    gevent.sleep(0.3)
+    stream = Collector(hub, "trim")
+    gevent.sleep(0.3)
+    send("trim", "seen")
+    gevent.sleep(0.2)
+    client.client_kill_filter(_type="pubsub")
+    for i in range(10):
+        send("trim", f"during the outage {i}")
+    gevent.sleep(2.5)
+    return {"events": stream.lines("event: "), "reconnects": hub.reconnects}
+
+
+print(json.dumps(globals()[SCENARIO]()))

@@ -1,0 +1,44 @@
+"""Races in the hub and the stream, forced at chosen points (see hub_scenarios.py)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).with_name("hub_scenarios.py")
+
+
+@pytest.fixture
+def scenario(redis_server, redis_client):
+    def run(name: str) -> dict:
+        result = subprocess.run([sys.executable, str(SCRIPT), redis_server.url, name],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    return run
+
+
+def test_fresh_stream_misses_nothing_sent_while_it_subscribes(scenario):
+    outcome = scenario("fresh_window")
+    assert outcome["got"] == outcome["sent"]
+
+
+def test_a_failed_write_reconnects_the_hub_and_replays_the_gap(scenario):
+    outcome = scenario("write_failure_resync")
+    assert outcome["reconnects"] >= 1
+    assert outcome["got"] == outcome["sent"]
+
+
+def test_subscribe_and_unsubscribe_reach_redis_in_order(scenario):
+    outcome = scenario("ordered_commands")
+    assert outcome["numsub"] == 1
+    assert outcome["got"] == outcome["sent"]
+
+
+def test_history_trimmed_during_an_outage_resets_the_stream(scenario):
+    outcome = scenario("trimmed_during_outage")
+    assert outcome["reconnects"] >= 1
+    assert "reset" in outcome["events"]
