@@ -68,6 +68,10 @@ SSE_RETRY_MS = 3000
 #: (it reconnects and replays from its last event id).
 SSE_QUEUE_SIZE = 256
 
+#: Streams a worker sets up (subscribe, replay) at once; in a reconnect storm the
+#: others wait their turn, which keeps every stream's setup fast.
+SSE_SETUP_CONCURRENCY = 64
+
 #: Seconds between the hub's PINGs on its Pub/Sub connection; three missed
 #: intervals count as a lost connection.
 SSE_HUB_PING = 5

@@ -28,7 +28,8 @@ def get_hub() -> Hub:
         config = current_app.config
         state = backend()
         hub = Hub(state.redis_url, state.keys, queue_size=config["SSE_QUEUE_SIZE"],
-                  ping_interval=config["SSE_HUB_PING"])
+                  ping_interval=config["SSE_HUB_PING"],
+                  setup_concurrency=config["SSE_SETUP_CONCURRENCY"])
         current_app.extensions["notifier.hub"] = hub
     return hub
 
@@ -85,4 +86,7 @@ def stream():
         client_socket=(request.environ.get("gunicorn.socket")
                        or request.environ.get("gunicorn.sock")),
     )
-    return Response(iter(events), mimetype="text/event-stream", headers=HEADERS)
+    # Frames are bytes already: pass them straight to the server, without werkzeug's
+    # encoding wrapper (a generator layer less on every idle stream's saved stack).
+    return Response(iter(events), mimetype="text/event-stream", headers=HEADERS,
+                    direct_passthrough=True)

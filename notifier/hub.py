@@ -99,8 +99,8 @@ class Hub:
     """The worker's Pub/Sub connection and its subscribers."""
 
     def __init__(self, redis_url: str, keys: Keys, *, queue_size: int = 256,
-                 subscribe_timeout: float = 5.0, ping_interval: float = 5.0,
-                 backoff_cap: float = 30.0):
+                 subscribe_timeout: float = 15.0, ping_interval: float = 5.0,
+                 backoff_cap: float = 30.0, setup_concurrency: int = 64):
         require_gevent()
         self.redis_url = redis_url
         self.keys = keys
@@ -120,6 +120,10 @@ class Hub:
         self._broken = False
         self._heard = False
         self.reconnects = 0
+        #: Streams setting up (subscribe and replay) at once on this worker. In a
+        #: reconnect storm the rest wait here, so the run queue stays short and
+        #: the hub greenlet keeps reading confirmations promptly.
+        self.admission = gevent.lock.BoundedSemaphore(setup_concurrency)
         self._greenlet = gevent.spawn(self._run)
 
     # -- for streams ------------------------------------------------------

@@ -28,9 +28,15 @@ def hash_password(password: str) -> str:
     return _off_hub(_hasher.hash, password)
 
 
-def check_password(stored_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored_hash``."""
+def _verify(stored_hash: str, password: str) -> bool:
+    # Caught in the pool thread: an exception crossing back would be printed as
+    # a traceback by gevent's thread pool on every wrong password.
     try:
-        return _off_hub(_hasher.verify, stored_hash, password)
+        return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def check_password(stored_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored_hash``."""
+    return _off_hub(_verify, stored_hash, password)

@@ -172,6 +172,12 @@ class LiveServer:
             cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, timeout=30, process=self.process)
+        # With reuse_port the port answers once the first worker listens: wait for all.
+        deadline = time.monotonic() + 30
+        while self.log.read_text().count("Booting worker") < workers:
+            assert time.monotonic() < deadline, "workers did not boot"
+            time.sleep(0.05)
+        time.sleep(1.0)  # each worker imports and builds the app after it boots
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
