@@ -34,8 +34,16 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(TEST_STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+# Takes about 15 minutes; prints one JSON line per benchmark.
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
+	$(BIN)/python bench/sse_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -87,6 +87,22 @@ class Servers:
             total += int(fields[11]) + int(fields[12])
         return total / ticks
 
+    def open_client_connections(self) -> int:
+        """TCP connections clients hold to the server right now."""
+        out = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{self.port} )"],
+                             capture_output=True, text=True).stdout
+        return len(out.splitlines())
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until the server has let go of every client connection.
+
+        Dropped streams are noticed at their next heartbeat; a scenario that
+        starts before then would share the workers' connection limit with them.
+        """
+        deadline = time.monotonic() + timeout
+        while self.open_client_connections() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     def server_connections(self) -> int:
         """Redis connections the servers hold (the benchmark's own excluded)."""
         return sum(1 for c in self.client().client_list() if c["name"] != "bench")

@@ -194,6 +194,7 @@ def send_function(target: str, redis_url: str, plan: list[list[str]], rate: floa
                                           data={"t": time.monotonic_ns()})
             inbox.send([content], [(u, 0) for u in users])
     else:
+        os.environ["REDIS_URL"] = redis_url  # read by the flask-sse app at import
         from flask_sse_app import app, sse
 
         context = app.app_context()
@@ -267,6 +268,17 @@ async def wait_done(done, timeout: float) -> None:
 # -- the scenarios ------------------------------------------------------------------
 
 
+async def flush_dead_subscribers(servers: Servers, users: int) -> None:
+    """flask-sse notices a dropped client only when a message arrives on its channel
+    (flask-sse #6): publish one to each, so the next scenario starts clean."""
+    client = servers.client()
+    pipe = client.pipeline(transaction=False)
+    for i in range(users):
+        pipe.publish(f"u{i}", json.dumps({"data": "flush"}))
+    pipe.execute()
+    await until(lambda: servers.server_connections() <= 8, 60, step=0.5)
+
+
 def hold_part(target_name: str, first: int, last: int, port: int, report, stop) -> None:
     """Hold streams for users ``first..last-1`` in this process until told to stop.
 
@@ -315,10 +327,14 @@ async def hold(target, count: int) -> dict:
     stop.set()
     held = sum([(await loop.run_in_executor(None, report.get, True, 60))[1]
                 for _ in range(parts)])
-    await until(lambda: servers.server_connections() <= 8, 60, step=0.5)
+    cleaned = await until(lambda: servers.server_connections() <= 8, 10, step=0.5)
+    left_behind = servers.server_connections()
+    if not cleaned:
+        await flush_dead_subscribers(servers, count)
     return {"streams": held, "ready": ready, "open_s": round(opened_s, 1),
             "rss_per_stream_kb": round((after_rss - before_rss) / max(held, 1), 1),
-            "redis_connections": connections}
+            "redis_connections": connections,
+            "redis_connections_10s_after_clients_left": left_behind}
 
 
 async def unicast(target, *, via: str, streams_count: int, rate: float, seconds: float) -> dict:
@@ -326,7 +342,7 @@ async def unicast(target, *, via: str, streams_count: int, rate: float, seconds:
     tally = Tally()
     streams = await open_streams(servers.port, [target.request(f"u{i}")
                                                 for i in range(streams_count)], tally)
-    await target.ready(streams, timeout=60)
+    ready = await target.ready(streams, timeout=60)
     plan = [[f"u{random.randrange(streams_count)}"] for _ in range(int(rate * seconds))]
     if via == "http":
         done = in_background(send_http, servers.port, servers.api_key(), plan, rate)
@@ -337,7 +353,7 @@ async def unicast(target, *, via: str, streams_count: int, rate: float, seconds:
     for stream in streams:
         stream.drop()
     latencies = tally.latencies_ns or [0]
-    return {"expected": len(plan), "delivered": tally.notifications,
+    return {"all_ready": ready, "expected": len(plan), "delivered": tally.notifications,
             "lost": len(plan) - tally.notifications, "duplicated": tally.duplicates,
             "p50_ms": round(percentile(latencies, 0.5) / 1e6, 2),
             "p99_ms": round(percentile(latencies, 0.99) / 1e6, 2),
@@ -349,7 +365,7 @@ async def fanout(target, *, users: int) -> dict:
     tally = Tally()
     streams = await open_streams(servers.port, [target.request(f"u{i}") for i in range(users)],
                                  tally)
-    await target.ready(streams, timeout=60)
+    ready = await target.ready(streams, timeout=60)
     done = in_background(send_function, target.name, servers.redis_url,
                          [[f"u{i}" for i in range(users)]], 0)
     await until(lambda: tally.notifications >= users, 20, step=0.005)
@@ -358,7 +374,7 @@ async def fanout(target, *, users: int) -> dict:
         stream.drop()
     # Each notification carries the time of the send call: the largest latency
     # is the time from the call until the last stream had it.
-    return {"users": users, "delivered": tally.notifications,
+    return {"all_ready": ready, "users": users, "delivered": tally.notifications,
             "all_delivered_s": round(max(tally.latencies_ns) / 1e9, 3)
             if tally.notifications >= users else None}
 
@@ -402,35 +418,43 @@ async def storm(target, *, users: int, missed: int) -> dict:
 
 
 async def run_target(target_class, args) -> dict:
-    servers = Servers(workers=2, app=target_class.app,
-                      env={"SECRET_KEY": SECRET, "NOTIFIER_SSE_HEARTBEAT": "15"})
-    target = target_class(servers)
     runs: dict[str, list[dict]] = {}
-    try:
-        for _ in range(args.runs):
+    for _ in range(args.runs):
+        # Fresh servers each run: memory per stream is only meaningful on new
+        # workers (Python keeps what it freed), and runs must not share state.
+        servers = Servers(workers=2, app=target_class.app,
+                          env={"SECRET_KEY": SECRET, "NOTIFIER_SSE_HEARTBEAT": "5"})
+        target = target_class(servers)
+
+        async def between(servers=servers) -> None:
+            if target_class.name == "flask-sse":
+                await flush_dead_subscribers(servers, max(args.flask_sse_streams, 5000))
+            servers.wait_idle()
             servers.settle()
+
+        try:
             cpu = cpu_seconds()
             if "hold" in args.scenarios:
                 runs.setdefault("hold", []).append(await hold(
                     target, args.streams if target.name == "notifier" else args.flask_sse_streams))
-                servers.settle()
+                await between()
             if "unicast" in args.scenarios:
                 runs.setdefault("unicast_send_function", []).append(await unicast(
                     target, via="function", streams_count=2000, rate=1000, seconds=args.seconds))
-                servers.settle()
+                await between()
             if "unicast" in args.scenarios and target.name == "notifier":
                 runs.setdefault("unicast_http", []).append(await unicast(
                     target, via="http", streams_count=2000, rate=1000, seconds=args.seconds))
-                servers.settle()
+                await between()
             if "fanout" in args.scenarios:
                 runs.setdefault("fanout_5000", []).append(await fanout(target, users=5000))
-                servers.settle()
+                await between()
             if "storm" in args.scenarios:
                 runs.setdefault("storm_5000", []).append(await storm(target, users=5000,
                                                                       missed=3))
             runs.setdefault("client_cpu_s", []).append({"s": round(cpu_seconds() - cpu, 1)})
-    finally:
-        servers.stop()
+        finally:
+            servers.stop()
     return {scenario: aggregate(results) for scenario, results in runs.items()}
 
 

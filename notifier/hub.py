@@ -37,6 +37,20 @@ log = logging.getLogger(__name__)
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
 
+class HubPubSub(redis.client.PubSub):
+    """redis-py's PubSub, minus its own reconnect.
+
+    After a failed read or write redis-py reconnects and resubscribes by itself.
+    Done in the middle of the hub's work, that reconnect can race a stream's
+    SUBSCRIBE on the same connection (two greenlets reading its handshake
+    replies), and it replays nothing to the streams. Here a failure only
+    disconnects; the hub then reconnects in order and has its streams replay.
+    """
+
+    def _reconnect(self, conn, *args, **kwargs) -> None:
+        conn.disconnect()
+
+
 class HubUnavailable(Exception):
     """The hub has no working Redis connection right now."""
 
@@ -210,7 +224,7 @@ class Hub:
             client_name=f"notifier-hub:{os.getpid()}",
             retry=Retry(NoBackoff(), 0), health_check_interval=0,
         )
-        pubsub = client.pubsub(ignore_subscribe_messages=False)
+        pubsub = HubPubSub(client.connection_pool, ignore_subscribe_messages=False)
         # Always subscribed to one channel, so replies (PONGs) are always read.
         pubsub.subscribe(self.keys.hub_channel())  # connects; a failure raises here
         with self._write_lock:
@@ -333,8 +347,8 @@ class Hub:
                 pubsub.subscribe(*channels)
             else:
                 pubsub.unsubscribe(*channels)
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            log.info("a write on the Pub/Sub connection failed; reconnecting the hub")
+        except (redis.RedisError, OSError) as exc:
+            log.info("a write on the Pub/Sub connection failed (%s); reconnecting the hub", exc)
             self._broken = True
 
     def _user_of(self, channel: str) -> str:

@@ -42,3 +42,11 @@ def test_history_trimmed_during_an_outage_resets_the_stream(scenario):
     outcome = scenario("trimmed_during_outage")
     assert outcome["reconnects"] >= 1
     assert "reset" in outcome["events"]
+
+
+def test_the_hub_refuses_to_run_without_gevent_patching(redis_server):
+    from notifier.hub import Hub
+    from notifier.keys import Keys
+
+    with pytest.raises(RuntimeError, match="monkey-patching has not run"):
+        Hub(redis_server.url, Keys("t"))  # this test process is not patched
