@@ -130,7 +130,6 @@ class Hub:
         self._inflight: dict[str, int] = {}
         self._pubsub: redis.client.PubSub | None = None
         self._write_lock = gevent.lock.RLock()
-        self._closed = False
         self._broken = False
         self._heard = False
         self.reconnects = 0
@@ -182,30 +181,16 @@ class Hub:
                 self._pending.pop(channel, None)
                 self._write("unsubscribe", [channel])
 
-    def stream_count(self) -> int:
-        """Open streams on this worker."""
-        return sum(len(s) for s in self._subscribers.values())
-
-    def channel_count(self) -> int:
-        """Channels this worker is subscribed to."""
-        return len(self._subscribers)
-
     def close_streams(self) -> None:
         """Ask every open stream to end (the worker is shutting down)."""
         for subscribers in list(self._subscribers.values()):
             for subscriber in list(subscribers):
                 self._offer(subscriber, SHUTDOWN)
 
-    def close(self) -> None:
-        """Stop the hub greenlet and drop its connection."""
-        self._closed = True
-        self._greenlet.kill(block=False)
-        self._drop_connection()
-
     # -- the hub greenlet -------------------------------------------------
     def _run(self) -> None:
         delay = 0.25
-        while not self._closed:
+        while True:  # the hub lives as long as its worker
             self._heard = False
             try:
                 self._connect()
@@ -241,7 +226,7 @@ class Hub:
     def _listen(self) -> None:
         pubsub = self._pubsub
         last_heard = last_ping = time.monotonic()
-        while not self._closed:
+        while True:
             message = pubsub.get_message(timeout=self.ping_interval)
             now = time.monotonic()
             if message is not None:
