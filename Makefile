@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run scheduler test lint bench chromium clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(TEST_STAMP): $(RUN_STAMP)
 
 run: $(RUN_STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# A scheduler process (the server's workers run one each already); run any number.
+scheduler: $(RUN_STAMP)
+	$(BIN)/notifier scheduler
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
@@ -40,10 +44,12 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-# Takes about 15 minutes; prints one JSON line per benchmark.
+# Takes about 17 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/sse_load.py
+	$(BIN)/python bench/presence_churn.py
+	$(BIN)/python bench/group_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -82,19 +82,37 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """End this worker's event streams as soon as it is told to stop.
+    """Start the worker's heartbeat and scheduler; end its streams as soon as it is told to stop.
 
-    gunicorn waits up to graceful_timeout for open connections, and event
-    streams never finish by themselves: instead each gets a ``retry:`` hint
-    and is closed, and its browser reconnects to another worker.
+    The heartbeat (presence, stats) and the scheduler run in every worker from
+    here on (the scheduler unless NOTIFIER_SCHEDULER is false). gunicorn
+    waits up to graceful_timeout for open connections, and event streams never
+    finish by themselves: instead each gets a ``retry:`` hint and is closed, and
+    its browser reconnects to another worker.
     """
     import gevent
+
+    from notifier.heartbeat import start_heartbeat
+    from notifier.scheduler import start_in_worker
+
+    app = worker.wsgi
+    # The benchmark serves flask-sse under this file too: only notifier has these.
+    is_notifier = "notifier" in getattr(app, "extensions", {})
+    heartbeat = start_heartbeat(app) if is_notifier else None
+    if is_notifier and app.config["SCHEDULER"]:
+        start_in_worker(app, lambda: not worker.alive)
 
     def end_streams_on_shutdown():
         while worker.alive:
             gevent.sleep(0.25)
+        if heartbeat is not None:
+            heartbeat.stop()
         hub = worker.wsgi.extensions.get("notifier.hub")
         if hub is not None:
             hub.close_streams()
+        if is_notifier:
+            from notifier.admin_events import close_streams
+
+            close_streams(app)
 
     gevent.spawn(end_streams_on_shutdown)

@@ -29,7 +29,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     _configure(app, test_config)
 
-    from . import api, api_errors, auth, backend, cli, events, inbox_views, limiter, templating
+    from . import (
+        admin,
+        api,
+        api_broadcasts,  # noqa: F401 - its routes join the api blueprint
+        api_errors,
+        api_groups,  # noqa: F401 - its routes join the api blueprint
+        api_presence,  # noqa: F401 - its routes join the api blueprint
+        api_scheduled,  # noqa: F401 - its routes join the api blueprint
+        auth,
+        backend,
+        cli,
+        events,
+        inbox_views,
+        limiter,
+        templating,
+    )
     from .security import SessionInterface, add_security_headers
 
     state = backend.init_app(app)
@@ -43,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(events.bp)
+    admin.init_app(app)
     api_errors.register(app)
     templating.init_app(app)
     cli.init_app(app)

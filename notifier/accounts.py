@@ -23,6 +23,9 @@ from .scripts import load_script
 #: Sessions kept per account; the oldest beyond this are revoked.
 MAX_SESSIONS = 50
 
+#: Accounts copied into the name index per round trip when it is backfilled.
+_BACKFILL_CHUNK = 1000
+
 # Compared against when the account does not exist, so that a wrong username
 # costs the same time as a wrong password.
 _DUMMY_HASH = None
@@ -55,6 +58,7 @@ class Accounts:
         self.keys = keys
         self.session_lifetime = session_lifetime
         self._create = load_script(client, "create_if_absent")
+        self._set_flag = load_script(client, "set_account_flag")
 
     def create(self, user_id: str, password: str, *, admin: bool = False) -> bool:
         """Create an account; False when the username is taken."""
@@ -65,12 +69,81 @@ class Accounts:
                   "disabled", 0, "created_at", now]
         if not self._create(keys=[self.keys.account(user_id)], args=fields):
             return False
-        self.client.zadd(self.keys.accounts(), {user_id: now})
+        # Not one transaction: the two sets may live on different Cluster shards. A
+        # crash in between leaves the name index short, and search() backfills it.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(self.keys.accounts(), {user_id: now})
+        pipe.zadd(self.keys.account_names(), {_name_entry(user_id): 0})
+        # The user appears: broadcasts from now on are theirs (notifier.feed).
+        pipe.hsetnx(self.keys.broadcast_state(user_id), "since", int(now * 1000))
+        pipe.execute()
         return True
 
     def count(self) -> int:
         """How many accounts exist."""
         return self.client.zcard(self.keys.accounts())
+
+    def newest(self, offset: int, count: int) -> list[Account]:
+        """``count`` accounts, newest first, skipping the ``offset`` newest."""
+        ids = self.client.zrevrange(self.keys.accounts(), offset, offset + count - 1)
+        return self._load_many([i.decode() for i in ids])
+
+    def search(self, prefix: str, *, after: str | None = None, count: int) -> list[Account]:
+        """Up to ``count`` accounts whose username starts with ``prefix`` (any case),
+        in name order, after the username ``after``.
+
+        ``prefix`` must be made of username characters (ValueError otherwise), so
+        it can only ever be a plain range bound.
+        """
+        if prefix and not is_user_id(prefix):
+            raise ValueError("invalid username prefix")
+        self._ensure_name_index()
+        low = prefix.lower().encode()
+        start = b"[" + low
+        if after is not None and is_user_id(after) and after.lower().startswith(prefix.lower()):
+            start = b"(" + _name_entry(after).encode()
+        entries = self.client.zrangebylex(self.keys.account_names(), start, b"(" + low + b"\xff",
+                                          start=0, num=count)
+        return self._load_many([e.decode().partition("\0")[2] for e in entries])
+
+    def set_admin(self, user_id: str, admin: bool) -> bool:
+        """Grant or revoke admin rights; False when there is no such account."""
+        return self._flag(user_id, "admin", admin, revoke_sessions=False)
+
+    def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        """Disable (and sign out everywhere at once) or enable an account; False when
+        there is no such account."""
+        return self._flag(user_id, "disabled", disabled, revoke_sessions=disabled)
+
+    def _flag(self, user_id: str, field: str, value: bool, *, revoke_sessions: bool) -> bool:
+        if not is_user_id(user_id):
+            return False
+        return bool(self._set_flag(
+            keys=[self.keys.account(user_id), self.keys.sessions(user_id)],
+            args=[field, int(value), int(revoke_sessions)]))
+
+    def _ensure_name_index(self) -> None:
+        """Backfill the name index with accounts made before it existed (or left out
+        by a crash); a no-op costing two ZCARDs once they agree."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcard(self.keys.accounts())
+        pipe.zcard(self.keys.account_names())
+        accounts, indexed = pipe.execute()
+        if indexed >= accounts:
+            return
+        for start in range(0, accounts, _BACKFILL_CHUNK):
+            ids = self.client.zrange(self.keys.accounts(), start, start + _BACKFILL_CHUNK - 1)
+            if not ids:
+                break
+            self.client.zadd(self.keys.account_names(),
+                             {_name_entry(i.decode()): 0 for i in ids})
+
+    def _load_many(self, user_ids: list[str]) -> list[Account]:
+        pipe = self.client.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hgetall(self.keys.account(user_id))
+        loaded = zip(user_ids, pipe.execute(), strict=True)
+        return [account for account in (self._from_hash(u, f) for u, f in loaded) if account]
 
     def get(self, user_id: str) -> Account | None:
         """The account named ``user_id``, if any."""
@@ -148,3 +221,11 @@ class Accounts:
             disabled=fields.get(b"disabled") == b"1",
             created_at=float(fields.get(b"created_at", 0)),
         )
+
+
+def _name_entry(user_id: str) -> str:
+    """The name index member of ``user_id``: lowercased for search, then the name itself.
+
+    NUL sorts before every username character, so ``bo`` comes before ``bob``.
+    """
+    return f"{user_id.lower()}\0{user_id}"

@@ -1,6 +1,7 @@
 """HTTP API v1 for services: send notifications and manage users' inboxes.
 
 Every route but the OpenAPI document takes ``Authorization: Bearer <api key>``.
+The routes of scheduled sends are in ``notifier.api_scheduled``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from pydantic import BaseModel, ValidationError
 from . import tokens
 from .api_errors import ApiError, from_validation_error
 from .backend import backend
-from .ids import is_notification_id, is_user_id
+from .ids import is_item_id, is_user_id
 from .inbox import IdempotencyConflict, SendOutcome, iso_utc
 from .openapi import openapi_document
+from .scheduled_notifications import schedule_notifications
+from .scheduler import ScheduledItem
 from .schemas import BatchRequest, MarkReadRequest, SendRequest, WidgetTokenRequest
+from .stats import COUNTERS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -48,6 +52,18 @@ def _parse(model: type[Model], root_field: str | None = None) -> Model:
         raise from_validation_error(exc, root_field) from None
 
 
+def limit_arg(default: int = 50, maximum: int = MAX_LIMIT) -> int:
+    """The ``limit`` query argument: a page size from 1 to ``maximum``."""
+    try:
+        limit = int(request.args.get("limit", default))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= maximum:
+        raise ApiError(422, "invalid_field", f"limit must be a whole number from 1 to "
+                       f"{maximum}", "limit")
+    return limit
+
+
 def _user_id(value: str) -> str:
     if not is_user_id(value):
         raise ApiError(422, "invalid_field", "user_id must be 1-64 characters of "
@@ -70,19 +86,42 @@ def _send(contents, deliveries, idempotency) -> SendOutcome:
                        "with a different request.", "idempotency_key") from None
 
 
+def _schedule(body: SendRequest | BatchRequest):
+    try:
+        item = schedule_notifications(body, created_by=f"api:{g.api_key.key_id}",
+                                      idempotency=_idempotency(body.idempotency_key, body))
+    except IdempotencyConflict:
+        raise ApiError(422, "idempotency_conflict", "This idempotency_key was already used "
+                       "with a different request.", "idempotency_key") from None
+    return _accepted(item)
+
+
+def _accepted(item: ScheduledItem):
+    response = jsonify(scheduled={"id": item.id, "kind": item.kind,
+                                  "send_at": iso_utc(item.send_at)})
+    response.status_code = 202
+    if item.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def _created(recipients: list[str], outcome: SendOutcome):
     sent = [{"user_id": u, "id": i} for u, i in zip(recipients, outcome.ids, strict=True)]
     response = jsonify(notifications=sent)
     response.status_code = 201
     if outcome.duplicate:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        COUNTERS.sent += len(recipients)
     return response
 
 
 @bp.post("/notifications")
 def send_notification():
-    """Send one notification to one user or to up to 1000 users, atomically."""
+    """Send one notification to one user or to up to 1000 users, atomically, now or at send_at."""
     body = _parse(SendRequest, root_field="user_id")
+    if body.send_at is not None:
+        return _schedule(body)
     recipients = body.recipients()
     outcome = _send([body], [(u, 0) for u in recipients],
                     _idempotency(body.idempotency_key, body))
@@ -91,9 +130,11 @@ def send_notification():
 
 @bp.post("/notifications/batch")
 def send_batch():
-    """Send up to 1000 different notifications in one atomic, pipelined call."""
+    """Send up to 1000 different notifications in one atomic call, now or at send_at."""
     request.max_content_length = current_app.config["MAX_BATCH_BODY"]
     body = _parse(BatchRequest)
+    if body.send_at is not None:
+        return _schedule(body)
     items = body.notifications
     outcome = _send(items, [(item.user_id, i) for i, item in enumerate(items)],
                     _idempotency(body.idempotency_key, body))
@@ -105,29 +146,24 @@ def list_notifications(user_id: str):
     """A page of the user's notifications, newest first, with the next page's cursor."""
     user_id = _user_id(user_id)
     args = request.args
-    try:
-        limit = int(args.get("limit", 50))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(422, "invalid_field", f"limit must be a whole number from 1 to "
-                       f"{MAX_LIMIT}", "limit")
+    limit = limit_arg()
     before = args.get("before") or None
-    if before is not None and not is_notification_id(before):
-        raise ApiError(422, "invalid_field", "before must be a notification id", "before")
+    if before is not None and not is_item_id(before):
+        raise ApiError(422, "invalid_field", "before must be a notification or broadcast id",
+                       "before")
     unread = args.get("unread", "0").lower()
     if unread not in ("0", "1", "true", "false"):
         raise ApiError(422, "invalid_field", "unread must be 1 or 0", "unread")
-    items, cursor = backend().inbox.page(
+    items, cursor = backend().feed.page(
         user_id, limit=limit, before=before, unread_only=unread in ("1", "true"))
     return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
 
 
 @bp.get("/users/<user_id>/unread-count")
 def unread_count(user_id: str):
-    """How many unread, unexpired notifications the user has."""
+    """How many unread, unexpired notifications and broadcasts the user has."""
     user_id = _user_id(user_id)
-    return jsonify(user_id=user_id, unread=backend().inbox.unread_count(user_id))
+    return jsonify(user_id=user_id, unread=backend().feed.unread_count(user_id))
 
 
 @bp.post("/users/<user_id>/notifications/read")
@@ -135,21 +171,21 @@ def mark_read(user_id: str):
     """Mark some notifications read (``ids``), or all of them (``all``)."""
     user_id = _user_id(user_id)
     body = _parse(MarkReadRequest, root_field="ids")
-    inbox = backend().inbox
+    feed = backend().feed
     if body.all:
-        changed, count = inbox.mark_all_read(user_id, body.up_to)
+        changed, count = feed.mark_all_read(user_id, body.up_to)
     else:
-        changed, count = inbox.mark_read(user_id, body.ids or [])
+        changed, count = feed.mark_read(user_id, body.ids or [])
     return jsonify(marked=changed, unread=count)
 
 
 @bp.delete("/users/<user_id>/notifications/<notification_id>")
 def delete_notification(user_id: str, notification_id: str):
-    """Delete one notification from the user's inbox."""
+    """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
     user_id = _user_id(user_id)
-    if not is_notification_id(notification_id):
-        raise ApiError(422, "invalid_field", "id must be a notification id", "id")
-    existed, count = backend().inbox.delete(user_id, notification_id)
+    if not is_item_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification or broadcast id", "id")
+    existed, count = backend().feed.delete(user_id, notification_id)
     if not existed:
         raise ApiError(404, "not_found", "No such notification for this user.")
     return jsonify(deleted=notification_id, unread=count)

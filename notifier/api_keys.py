@@ -6,7 +6,8 @@ here and keeps every API request cheap.
 
 A verified key is remembered in the process for ``cache_seconds`` (5 s by
 default), which saves a Redis round trip on every API call; a revoked key
-therefore stops working within that time.
+therefore stops working within that time. When a key is last used is recorded to
+the minute: at most one write per key per minute, never on a cached call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ import redis
 from .keys import Keys
 
 _KEY = re.compile(r"^nk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_KEY_ID = re.compile(r"^[0-9a-f]{16}$")
+
+#: How precisely ``last_used_at`` is kept, in seconds.
+LAST_USED_PRECISION = 60
+
+#: How long a create form's request id is remembered, in seconds.
+REQUEST_ID_TTL = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class ApiKey:
     name: str
     created_at: float
     revoked: bool
+    last_used_at: float | None = None
+    created_by: str | None = None
 
 
 def _digest(secret: str) -> str:
@@ -48,18 +58,39 @@ class ApiKeys:
         self.cache_seconds = cache_seconds
         self._verified: dict[str, tuple[float, ApiKey]] = {}
 
-    def create(self, name: str) -> tuple[ApiKey, str]:
+    def create(self, name: str, *, created_by: str | None = None,
+               key_id: str | None = None) -> tuple[ApiKey, str]:
         """A new key and its full secret value, which is not kept."""
-        key_id = secrets.token_hex(8)
+        key_id = key_id or secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = time.time()
+        fields = {"name": name, "digest": _digest(secret), "created_at": now, "revoked": 0}
+        if created_by:
+            fields["created_by"] = created_by
         pipe = self.client.pipeline()
-        pipe.hset(self.keys.api_key(key_id), mapping={
-            "name": name, "digest": _digest(secret), "created_at": now, "revoked": 0,
-        })
+        pipe.hset(self.keys.api_key(key_id), mapping=fields)
         pipe.zadd(self.keys.api_keys(), {key_id: now})
         pipe.execute()
-        return ApiKey(key_id, name, now, False), f"nk_{key_id}_{secret}"
+        return ApiKey(key_id, name, now, False, created_by=created_by), f"nk_{key_id}_{secret}"
+
+    def create_once(self, request_id: str, name: str, *,
+                    created_by: str | None = None) -> tuple[ApiKey, str] | None:
+        """Like :meth:`create`, but None when ``request_id`` already made a key: a form
+        submitted twice (reload, back button) makes one key, whose secret is never
+        shown again."""
+        key_id = secrets.token_hex(8)
+        claimed = self.client.set(self.keys.api_key_request(request_id), key_id,
+                                  nx=True, ex=REQUEST_ID_TTL)
+        if not claimed:
+            return None
+        return self.create(name, created_by=created_by, key_id=key_id)
+
+    def get(self, key_id: str) -> ApiKey | None:
+        """The key with id ``key_id``, revoked or not."""
+        if not _KEY_ID.fullmatch(key_id):
+            return None
+        fields = self.client.hgetall(self.keys.api_key(key_id))
+        return self._from_hash(key_id, fields) if fields else None
 
     def verify(self, presented: str) -> ApiKey | None:
         """The live key matching ``presented``, else None."""
@@ -76,6 +107,9 @@ class ApiKeys:
         if not hmac.compare_digest(fields[b"digest"].decode(), _digest(secret)):
             return None
         key = self._from_hash(key_id, fields)
+        now = time.time()
+        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
+            self.client.hset(self.keys.api_key(key_id), "last_used_at", now)
         if self.cache_seconds > 0:
             if len(self._verified) > 10_000:  # bound memory under a flood of distinct keys
                 self._verified.clear()
@@ -92,7 +126,7 @@ class ApiKeys:
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; False when there is no such key."""
-        if not re.fullmatch(r"[0-9a-f]{16}", key_id):
+        if not _KEY_ID.fullmatch(key_id):
             return False
         key = self.keys.api_key(key_id)
         if not self.client.exists(key):
@@ -108,4 +142,6 @@ class ApiKeys:
             name=fields[b"name"].decode(),
             created_at=float(fields[b"created_at"]),
             revoked=fields[b"revoked"] == b"1",
+            last_used_at=float(fields[b"last_used_at"]) if b"last_used_at" in fields else None,
+            created_by=fields[b"created_by"].decode() if b"created_by" in fields else None,
         )

@@ -16,9 +16,15 @@ from flask import Flask, current_app
 
 from .accounts import Accounts
 from .api_keys import ApiKeys
+from .broadcasts import Broadcasts
 from .embedded_redis import EmbeddedRedis
+from .feed import Feed
+from .groups import Groups
 from .inbox import Inbox
 from .keys import Keys
+from .presence import Presence
+from .scheduler import Scheduler
+from .stats import WorkerReports
 
 
 @dataclass
@@ -29,13 +35,22 @@ class Backend:
     redis: redis.Redis
     keys: Keys
     inbox: Inbox
+    broadcasts: Broadcasts
+    feed: Feed
+    groups: Groups
     accounts: Accounts
     api_keys: ApiKeys
+    scheduler: Scheduler
+    #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
+    presence: Presence
+    worker_reports: WorkerReports
+    embedded: EmbeddedRedis | None = None
 
 
 def init_app(app: Flask) -> Backend:
     """Connect to ``REDIS_URL``, or to the embedded server when it is empty."""
     url = app.config["REDIS_URL"]
+    embedded = None
     if not url:
         embedded = EmbeddedRedis(Path(app.instance_path) / "redis").ensure()
         if embedded.owner:
@@ -51,14 +66,26 @@ def init_app(app: Flask) -> Backend:
     client = redis.Redis(connection_pool=pool)
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
+    inbox = Inbox(client, keys, cap=app.config["INBOX_MAX"],
+                  idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
+    broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
+                            idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
     state = Backend(
         redis_url=url,
         redis=client,
         keys=keys,
-        inbox=Inbox(client, keys, cap=app.config["INBOX_MAX"],
-                    idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
+        inbox=inbox,
+        broadcasts=broadcasts,
+        feed=Feed(client, keys, inbox, broadcasts),
+        groups=Groups(client, keys, inbox, max_members=app.config["GROUP_MAX_MEMBERS"]),
         accounts=Accounts(client, keys, session_lifetime=lifetime),
         api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"]),
+        scheduler=Scheduler(client, keys, lease_seconds=app.config["SCHEDULER_LEASE"],
+                            max_attempts=app.config["SCHEDULER_MAX_ATTEMPTS"],
+                            idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
+        embedded=embedded,
+        presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
+        worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
     )
     app.extensions["notifier"] = state
     return state

@@ -1,4 +1,4 @@
-"""The ``notifier`` command: accounts, API keys, sending, serving."""
+"""The ``notifier`` command: accounts, API keys, sending, scheduling, serving."""
 
 from __future__ import annotations
 
@@ -90,6 +90,30 @@ def send(user_id: str, title: str, body: str, type_: str, priority: str, link: s
     click.echo(outcome.ids[0])
 
 
+@click.command("scheduler")
+def run_scheduler() -> None:
+    """Fire scheduled sends when they are due, until SIGTERM or Ctrl-C.
+
+    Run as many as you like beside the server (or instead of the workers' own
+    schedulers, with NOTIFIER_SCHEDULER=false): each item fires once.
+    """
+    import logging
+
+    from flask import current_app
+
+    from .scheduler import Runner, StopSignal
+
+    embedded = backend().embedded
+    if embedded is not None and embedded.owner:
+        # It would own the embedded Redis and shut it down on exit, under the server.
+        raise click.ClickException("the embedded Redis is not running: start the server "
+                                   "first (make run), or set REDIS_URL")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                        "%(message)s")
+    stop = StopSignal()
+    Runner(current_app._get_current_object()).run(stop)
+
+
 @main.command("serve", context_settings={"ignore_unknown_options": True})
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args: tuple[str, ...]) -> None:
@@ -104,5 +128,5 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
 
 def init_app(app: Flask) -> None:
     """Add the commands to ``flask`` and ``notifier``."""
-    for command in (users, api_keys, send):
+    for command in (users, api_keys, send, run_scheduler):
         app.cli.add_command(command)

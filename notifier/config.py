@@ -21,6 +21,14 @@ KEY_PREFIX = "notifier"
 #: Notifications kept per user; older ones are trimmed (in steps of 100).
 INBOX_MAX = 1000
 
+#: Broadcasts retained (each stored once, whatever the number of users); the
+#: oldest beyond this leave every inbox.
+BROADCAST_MAX = 1000
+
+#: Members a group may have. Group sends copy into each member's inbox; for
+#: bigger audiences use broadcasts (stored once for everyone).
+GROUP_MAX_MEMBERS = 10_000
+
 #: How long an ``idempotency_key`` is remembered, in seconds.
 IDEMPOTENCY_TTL = 24 * 3600
 
@@ -57,6 +65,9 @@ SESSION_COOKIE_SECURE = False
 #: Notifications per page in the inbox.
 INBOX_PAGE_SIZE = 25
 
+#: Rows per page in the admin console's lists (users).
+ADMIN_PAGE_SIZE = 50
+
 #: Seconds between heartbeat comments on an idle event stream (proxies cut idle
 #: connections after 60-100 s); a closed client is noticed within one heartbeat.
 SSE_HEARTBEAT = 15
@@ -76,6 +87,31 @@ SSE_SETUP_CONCURRENCY = 64
 #: intervals count as a lost connection.
 SSE_HUB_PING = 5
 
+#: Seconds between a worker's presence heartbeats. A user is online while one of
+#: their event streams is open; a worker that dies leaves its users online for at
+#: most two intervals (their entries expire 1.5 intervals after the last heartbeat).
+PRESENCE_INTERVAL = 10
+
+#: Seconds between each worker's stats reports (streams, users, sent, delivered);
+#: a worker silent for three intervals is dropped from the list.
+STATS_INTERVAL = 1
+
 #: Redis connections each worker's pool may open (the hub's Pub/Sub connection
 #: comes on top). Requests wait for a free one rather than opening more.
 REDIS_POOL_SIZE = 3
+
+#: Run scheduled sends from every gunicorn worker (one greenlet each). Set it to
+#: false to leave them to ``notifier scheduler`` processes instead.
+SCHEDULER = True
+
+#: Longest wait, in seconds, between a scheduler's looks for due items (it also
+#: wakes exactly when the next one is due).
+SCHEDULER_POLL = 0.25
+
+#: Seconds a claimed item is reserved for the process running it; if that
+#: process stops mid-run, another runs the item again after this long.
+SCHEDULER_LEASE = 30
+
+#: Attempts a scheduled item gets (retried after 1, 2, 4 ... s) before it is kept
+#: as failed.
+SCHEDULER_MAX_ATTEMPTS = 5

@@ -34,7 +34,7 @@ def get_hub() -> Hub:
     return hub
 
 
-def _come_back_later() -> Response:
+def come_back_later() -> Response:
     """200 with a retry hint: an EventSource gives up for good on a 5xx."""
     body = sse.frame(retry=current_app.config["SSE_RETRY_MS"] * 2)
     return Response(body, mimetype="text/event-stream", headers=HEADERS)
@@ -69,7 +69,7 @@ def stream():
         try:
             signed_in = current_user.is_authenticated
         except (redis.ConnectionError, redis.TimeoutError):
-            return _come_back_later()
+            return come_back_later()
         if not signed_in:
             return error_response(401, "unauthorized", "Sign in, or pass a token.")
         user_id = current_user.user_id
@@ -78,7 +78,7 @@ def stream():
         return stream_filter
     config = current_app.config
     events = LiveStream(
-        user_id=user_id, inbox=backend().inbox, hub=get_hub(),
+        user_id=user_id, feed=backend().feed, hub=get_hub(),
         settings=StreamSettings(heartbeat=config["SSE_HEARTBEAT"], retry_ms=config["SSE_RETRY_MS"]),
         cursor=request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None,
         stream_filter=stream_filter, expires_at=expires_at,

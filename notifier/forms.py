@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 
 from .ids import USER_ID_PATTERN
+from .schemas import PRIORITIES
 
 #: Shortest password accepted for a new account or a password change.
 MIN_PASSWORD = 10
@@ -40,3 +51,91 @@ class PasswordForm(FlaskForm):
     password = _new_password("New password")
     confirm = PasswordField("Repeat new password", validators=[
         EqualTo("password", message="The passwords differ.")])
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+#: Longest name an API key may have.
+MAX_API_KEY_NAME = 100
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField("Name", filters=[_strip], validators=[
+        DataRequired(message="Name the key after what will use it."),
+        Length(max=MAX_API_KEY_NAME, message=f"At most {MAX_API_KEY_NAME} characters."),
+        Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="No control characters, please."),
+    ])
+    # One per rendered form, so a resubmitted form cannot create a second key.
+    request_id = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{22}$")])
+
+
+#: The one-time id of a rendered form (22 URL-safe characters).
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
+
+#: Largest UTC offset a browser may report, in minutes (UTC+14:00).
+MAX_OFFSET_MINUTES = 14 * 60
+
+#: Broadcast kinds offered by the compose form (any type slug is accepted).
+BROADCAST_TYPES = [SelectChoice("system", "Announcement"),
+                   SelectChoice("maintenance", "Maintenance notice")]
+
+#: The form's datetime fields, each with a hidden ``<name>_offset`` beside it.
+BROADCAST_TIMES = ("starts_at", "ends_at", "expires_at", "send_at")
+
+
+def _unix_newlines(value: str | None) -> str | None:
+    """Browsers send a textarea's line breaks as CRLF; the API stores LF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _when(label: str) -> DateTimeLocalField:
+    return DateTimeLocalField(label, validators=[Optional()],
+                              invalid_value_message="Enter a date and time, or leave it empty.",
+                              render_kw={"step": 60, "data-utc-offset": "true"})
+
+
+def _offset() -> HiddenField:
+    """The browser's UTC offset (minutes east) at the time entered beside it; empty: UTC."""
+    return HiddenField(validators=[Optional(), Regexp(r"^-?[0-9]{1,3}$")])
+
+
+class BroadcastForm(FlaskForm):
+    """The compose form. Only the form's own mechanics are checked here (CSRF, a
+    parsable date); what it says is validated by ``schemas.BroadcastRequest``."""
+
+    title = StringField("Title")
+    body = TextAreaField("Message", filters=[_unix_newlines], render_kw={"rows": 4})
+    type = SelectField("Kind", choices=BROADCAST_TYPES, default="system",
+                       validate_choice=False)
+    priority = SelectField("Priority", default="normal", validate_choice=False,
+                           choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES])
+    link = URLField("Link", render_kw={"placeholder": "https://"})
+    starts_at = _when("Window starts")
+    ends_at = _when("Window ends")
+    expires_at = _when("Expires")
+    send_at = _when("Send at")
+    starts_at_offset = _offset()
+    ends_at_offset = _offset()
+    expires_at_offset = _offset()
+    send_at_offset = _offset()
+    # One per rendered form: sending it twice makes one broadcast.
+    request_id = HiddenField(validators=[InputRequired(), Regexp(REQUEST_ID_PATTERN)])
+
+
+class GroupForm(FlaskForm):
+    """Create a group; ``schemas.GroupRequest`` validates the name and description."""
+
+    name = StringField("Name", render_kw={"autocapitalize": "none", "spellcheck": "false",
+                                          "maxlength": 64})
+    description = StringField("Description", render_kw={"maxlength": 500})
+
+
+class MemberForm(FlaskForm):
+    """Add a member by user id."""
+
+    user_id = StringField("User id", validators=[
+        DataRequired(message="Enter a user id."),
+        Regexp(USER_ID_PATTERN, message="User ids are 1-64 letters, digits or _ . : @ -"),
+    ], render_kw={"autocapitalize": "none", "spellcheck": "false", "maxlength": 64})

@@ -18,7 +18,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import gevent
 import gevent.event
@@ -30,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import sse
+from .ids import parse_notification_id
 from .keys import Keys
 
 log = logging.getLogger(__name__)
@@ -66,14 +69,18 @@ def require_gevent() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One message for the streams of a user, already encoded."""
+    """One message for streams, already encoded (without the stream's own event id)."""
 
-    kind: str  # notification | read | deleted | resync | shutdown
+    kind: str  # notification | broadcast | read | deleted | resync | shutdown
     frames: bytes = b""
-    id: str | None = None
+    id: str | None = None  # notification id, or the broadcast's log position
+    position: tuple[int, int] | None = None  # ``id`` parsed, once for every stream
     type: str | None = None
     priority: int = 0
-    unread: bytes = b""  # the unread-count frame that follows the event
+    own_unread: int = 0  # the user's unread notifications (broadcasts are counted per stream)
+    ids: tuple[str, ...] = ()  # read/deleted: the ids
+    broadcast: str | None = None  # broadcast: its Redis id (== id when it was just created)
+    expiry: float = float("inf")  # broadcast: when it disappears (epoch ms)
 
 
 RESYNC = Delivery("resync")
@@ -94,19 +101,39 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
     """A Pub/Sub message of a user's channel as a ready-to-send delivery."""
     message = json.loads(data)
     kind = message.get("kind")
-    unread = sse.json_frame("unread", {"unread": message.get("unread", 0)})
+    own_unread = message.get("unread", 0)
     if kind == "notification":
-        notification = {"id": message["id"], "user_id": user_id, **message["notification"],
-                        "read": False}
+        stored = message["notification"]
+        # The same shape as the API's (notifier.inbox.Notification).
+        notification = {"id": message["id"], "user_id": user_id, **stored, "read": False,
+                        "source": "group" if stored.get("group") else "direct",
+                        "group": stored.get("group"), "starts_at": None, "ends_at": None}
         return Delivery(
-            "notification", sse.json_frame("notification", notification, id=message["id"]),
-            id=message["id"], type=notification["type"],
-            priority=PRIORITY_RANK.get(notification["priority"], 1), unread=unread,
+            "notification", sse.json_frame("notification", notification),
+            id=message["id"], position=parse_notification_id(message["id"]),
+            type=notification["type"],
+            priority=PRIORITY_RANK.get(notification["priority"], 1), own_unread=own_unread,
         )
     if kind in ("read", "deleted"):
-        return Delivery(kind, sse.json_frame(kind, {"ids": message["ids"]}), unread=unread)
+        return Delivery(kind, sse.json_frame(kind, {"ids": message["ids"]}),
+                        own_unread=own_unread, ids=tuple(message["ids"]))
     log.warning("ignoring a message of unknown kind %r", kind)
     return None
+
+
+def encode_broadcast(data: bytes) -> Delivery:
+    """A message of the broadcast channel, encoded once for every stream."""
+    message = json.loads(data)
+    broadcast = {**message["broadcast"], "source": "broadcast", "read": False}
+    expires_at = broadcast.get("expires_at")
+    expiry = (datetime.fromisoformat(expires_at).timestamp() * 1000 if expires_at
+              else float("inf"))
+    return Delivery(
+        "broadcast", sse.json_frame("broadcast", broadcast), id=message["pos"],
+        position=parse_notification_id(message["pos"]), type=broadcast["type"],
+        priority=PRIORITY_RANK.get(broadcast["priority"], 1), broadcast=broadcast["id"][1:],
+        expiry=expiry,
+    )
 
 
 class Hub:
@@ -137,7 +164,19 @@ class Hub:
         #: reconnect storm the rest wait here, so the run queue stays short and
         #: the hub greenlet keeps reading confirmations promptly.
         self.admission = gevent.lock.BoundedSemaphore(setup_concurrency)
+        self._broadcast_channel = keys.broadcast_channel()
+        #: Called as (user_id, True) when a user's first stream on this worker opens
+        #: and (user_id, False) when the last closes (presence); must not block.
+        self.presence_listener: Callable[[str, bool], None] | None = None
         self._greenlet = gevent.spawn(self._run)
+
+    def users(self) -> list[str]:
+        """Ids of the users with at least one open stream on this worker."""
+        return [self._user_of(channel) for channel in self._subscribers]
+
+    def stream_count(self) -> int:
+        """Open streams on this worker."""
+        return sum(len(subscribers) for subscribers in self._subscribers.values())
 
     # -- for streams ------------------------------------------------------
     def subscribe(self, user_id: str) -> Subscriber:
@@ -152,7 +191,10 @@ class Hub:
         # State and the command change together under the write lock, so the
         # order of SUBSCRIBE/UNSUBSCRIBE on the wire is the order of the state.
         with self._write_lock:
-            self._subscribers.setdefault(channel, set()).add(subscriber)
+            subscribers = self._subscribers.setdefault(channel, set())
+            if not subscribers and self.presence_listener is not None:
+                self.presence_listener(user_id, True)
+            subscribers.add(subscriber)
             if channel in self._confirmed:
                 return subscriber
             confirmed = self._pending.get(channel)
@@ -177,6 +219,8 @@ class Hub:
             subscribers.discard(subscriber)
             if not subscribers:
                 del self._subscribers[channel]
+                if self.presence_listener is not None:
+                    self.presence_listener(self._user_of(channel), False)
                 self._confirmed.discard(channel)
                 self._pending.pop(channel, None)
                 self._write("unsubscribe", [channel])
@@ -210,8 +254,9 @@ class Hub:
             retry=Retry(NoBackoff(), 0), health_check_interval=0,
         )
         pubsub = HubPubSub(client.connection_pool, ignore_subscribe_messages=False)
-        # Always subscribed to one channel, so replies (PONGs) are always read.
-        pubsub.subscribe(self.keys.hub_channel())  # connects; a failure raises here
+        # Always subscribed to the broadcast channel (so replies such as PONGs are
+        # always read, too).
+        pubsub.subscribe(self.keys.broadcast_channel())  # connects; a failure raises here
         with self._write_lock:
             self._pubsub = pubsub
             self._broken = False
@@ -246,6 +291,9 @@ class Hub:
         kind = message["type"]
         if kind == "message":
             channel = message["channel"].decode()
+            if channel == self._broadcast_channel:
+                self._fan_out(message["data"])
+                return
             subscribers = self._subscribers.get(channel)
             if not subscribers:
                 return
@@ -273,6 +321,19 @@ class Hub:
             if resubscribed:
                 for subscriber in list(self._subscribers[channel]):
                     self._offer(subscriber, RESYNC)
+
+    def _fan_out(self, data: bytes) -> None:
+        """Hand a broadcast, encoded once, to every stream of this worker."""
+        try:
+            delivery = encode_broadcast(data)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.exception("undecodable broadcast")
+            return
+        # No copies: nothing here switches greenlets, so no stream can (un)subscribe
+        # meanwhile (a full queue only schedules its stream's end).
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                self._offer(subscriber, delivery)
 
     def _offer(self, subscriber: Subscriber, delivery: Delivery) -> None:
         if subscriber.overflowed:

@@ -1,7 +1,7 @@
-"""Validation and ordering of user ids and notification (stream entry) ids.
+"""Validation and ordering of user ids, notification (stream entry) ids and schedule ids.
 
-Both are checked before any Redis call: user ids become parts of key names,
-notification ids become stream range bounds.
+All are checked before any Redis call: user ids become parts of key names,
+notification ids become stream range bounds, schedule ids hash fields.
 """
 
 from __future__ import annotations
@@ -15,6 +15,19 @@ _USER_ID = re.compile(USER_ID_PATTERN)
 #: A Redis Stream entry id, ``<milliseconds>-<sequence>``.
 NOTIFICATION_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
 _NOTIFICATION_ID = re.compile(NOTIFICATION_ID_PATTERN)
+
+#: A broadcast's id: ``b`` and the entry id of the broadcast log.
+BROADCAST_ID_PATTERN = r"^b[0-9]{1,20}-[0-9]{1,20}$"
+
+#: What an inbox lists: a notification or a broadcast.
+ITEM_ID_PATTERN = r"^b?[0-9]{1,20}-[0-9]{1,20}$"
+
+#: A place in a user's feed: ``<inbox position>_<broadcast log position>``, or
+#: a notification id alone (then both positions are that id).
+POSITION_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}(_[0-9]{1,20}-[0-9]{1,20})?$"
+#: A scheduled send's id, made by ``notifier.scheduler``.
+SCHEDULE_ID_PATTERN = r"^sch_[0-9a-f]{24}$"
+_SCHEDULE_ID = re.compile(SCHEDULE_ID_PATTERN)
 
 _MAX_PART = 2**64 - 1
 
@@ -37,3 +50,23 @@ def parse_notification_id(value: object) -> tuple[int, int] | None:
 def is_notification_id(value: object) -> bool:
     """Whether ``value`` is a well-formed stream entry id."""
     return parse_notification_id(value) is not None
+
+
+def parse_broadcast_id(value: object) -> tuple[int, int] | None:
+    """The (ms, seq) of a broadcast id ``b<ms>-<seq>``, or None when it is malformed."""
+    if not isinstance(value, str) or not value.startswith("b"):
+        return None
+    return parse_notification_id(value[1:])
+
+
+def is_item_id(value: object) -> bool:
+    """Whether ``value`` is a notification id or a broadcast id."""
+    return is_notification_id(value) or parse_broadcast_id(value) is not None
+
+
+def format_id(position: tuple[int, int]) -> str:
+    """``(ms, seq)`` as ``<ms>-<seq>``."""
+    return f"{position[0]}-{position[1]}"
+def is_schedule_id(value: object) -> bool:
+    """Whether ``value`` is a well-formed schedule id."""
+    return isinstance(value, str) and _SCHEDULE_ID.fullmatch(value) is not None

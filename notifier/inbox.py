@@ -43,6 +43,12 @@ class Notification:
     created_at: str
     expires_at: str | None
     read: bool
+    #: ``direct``, ``group`` (sent to a group, named in ``group``) or ``broadcast``.
+    source: str = "direct"
+    group: str | None = None
+    #: The window a broadcast announces (maintenance), else None.
+    starts_at: str | None = None
+    ends_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON shape."""
@@ -52,6 +58,8 @@ class Notification:
     def from_stored(cls, user_id: str, id: str, payload: str | bytes, read: bool) -> Notification:
         """Build from a stream entry's payload."""
         doc = json.loads(payload)
+        if doc.get("group"):
+            doc["source"] = "group"
         return cls(id=id, user_id=user_id, read=read, **doc)
 
 
@@ -81,6 +89,21 @@ class SendOutcome:
     duplicate: bool
 
 
+def stored_outcome(result: Any, idempotency: tuple[str, str, str] | None) -> str | None:
+    """What an idempotent script stored the first time, when ``result`` is a replay.
+
+    Scripts answer ``{'duplicate', '<fingerprint>\\n<outcome>'}`` for a key already
+    used; a different fingerprint (another request under that key) raises
+    :class:`IdempotencyConflict`.
+    """
+    if not (isinstance(result, list) and result and result[0] == b"duplicate"):
+        return None
+    fingerprint, _, outcome = result[1].decode().partition("\n")
+    if idempotency is None or fingerprint != idempotency[2]:
+        raise IdempotencyConflict
+    return outcome
+
+
 def clock_position(at_ms: int) -> str:
     """A cursor just before anything created at or after ``at_ms`` (ids are ``<ms>-<seq>``)."""
     return f"{at_ms - 1}-{2**64 - 1}"
@@ -103,7 +126,8 @@ def is_expired(expires_at: str | None, at_ms: int) -> bool:
     return datetime.fromisoformat(expires_at).timestamp() * 1000 <= at_ms
 
 
-def encode_content(content: NotificationContent, created_at: str) -> tuple[str, str]:
+def encode_content(content: NotificationContent, created_at: str,
+                   group: str | None = None) -> tuple[str, str]:
     """The stored JSON payload of ``content`` and its expiry score for the unread set."""
     expires = content.expires_at
     doc = {
@@ -116,6 +140,8 @@ def encode_content(content: NotificationContent, created_at: str) -> tuple[str, 
         "created_at": created_at,
         "expires_at": iso_utc(expires) if expires else None,
     }
+    if group:
+        doc["group"] = group
     score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score
 
@@ -144,22 +170,24 @@ class Inbox:
         deliveries: Sequence[tuple[str, int]],
         *,
         idempotency: tuple[str, str, str] | None = None,
+        group: str | None = None,
     ) -> SendOutcome:
         """Store and publish ``contents[i]`` to each ``(user_id, i)`` of ``deliveries``.
 
         One round trip; all recipients or none. ``idempotency`` is
         ``(scope, key, fingerprint)``: a repeat within the TTL returns the
         first send's ids, and a different request under the same key raises
-        :class:`IdempotencyConflict`.
+        :class:`IdempotencyConflict`. ``group`` names the group it is sent to.
         """
         created_at = iso_utc(datetime.now(UTC))
-        encoded = [encode_content(content, created_at) for content in contents]
+        encoded = [encode_content(content, created_at, group) for content in contents]
         keys: list[str] = []
         if idempotency:
             keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
         for user_id, _ in deliveries:
             keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
-                     self.keys.trimmed(user_id), self.keys.user_channel(user_id))
+                     self.keys.trimmed(user_id), self.keys.user_channel(user_id),
+                     self.keys.broadcast_state(user_id))
         args: list[Any] = [
             now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
             self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
@@ -168,11 +196,9 @@ class Inbox:
         args += [score for _, score in encoded]
         args += [index + 1 for _, index in deliveries]
         result = self._send(keys=keys, args=args)
-        if result and result[0] == b"duplicate":
-            fingerprint, _, ids = result[1].decode().partition("\n")
-            if idempotency is None or fingerprint != idempotency[2]:
-                raise IdempotencyConflict
-            return SendOutcome(ids=ids.split(","), duplicate=True)
+        replayed = stored_outcome(result, idempotency)
+        if replayed is not None:
+            return SendOutcome(ids=replayed.split(","), duplicate=True)
         return SendOutcome(ids=[i.decode() for i in result], duplicate=False)
 
     def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
@@ -200,9 +226,21 @@ class Inbox:
     # -- reading ----------------------------------------------------------
     def replay(self, user_id: str, after: str, *, count: int = 200) -> ReplayChunk:
         """Up to ``count`` entries after ``after``, oldest first, expired ones skipped."""
-        keys = [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
-        trimmed, newest, redis_ms, unread_count, *flat = self._replay(keys=keys,
-                                                                      args=[after, count])
+        return self.parse_replay(user_id, self._replay(keys=self._replay_keys(user_id),
+                                                       args=[after, count]))
+
+    def replay_on(self, pipe: redis.client.Pipeline, user_id: str, after: str,
+                  count: int = 200) -> None:
+        """Queue :meth:`replay` on ``pipe``; parse its result with :meth:`parse_replay`."""
+        self._replay(keys=self._replay_keys(user_id), args=[after, count], client=pipe)
+
+    def _replay_keys(self, user_id: str) -> list[str]:
+        return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
+
+    @staticmethod
+    def parse_replay(user_id: str, result: list) -> ReplayChunk:
+        """A :class:`ReplayChunk` from the replay script's reply."""
+        trimmed, newest, redis_ms, unread_count, *flat = result
         at = now_ms()
         found = []
         for i in range(0, len(flat), 3):

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .backend import backend
-from .ids import is_notification_id
+from .feed import parse_position
+from .ids import is_item_id
 from .security import safe_next
 
 bp = Blueprint("inbox", __name__)
@@ -23,16 +24,20 @@ def home():
 def index():
     """Show the user's notifications, newest first, a page at a time."""
     before = request.args.get("before") or None
-    if before is not None and not is_notification_id(before):
+    if before is not None and not is_item_id(before):
         abort(400)
     unread_only = request.args.get("unread") == "1"
-    notifications, older = backend().inbox.page(
+    feed = backend().feed
+    # Taken before the page is read: the stream replays anything newer (the page
+    # drops repeats), and "mark all read" spares what came after it.
+    position = feed.position(current_user.user_id)
+    notifications, older = feed.page(
         current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
         before=before, unread_only=unread_only,
     )
     return render_template(
         "inbox/index.html", notifications=notifications, older=older, before=before,
-        unread_only=unread_only, position=backend().inbox.position(current_user.user_id),
+        unread_only=unread_only, position=position,
     )
 
 
@@ -46,25 +51,25 @@ def _back():
 @login_required
 def mark_read():
     """Mark the chosen notifications read, or all up to the newest one shown."""
-    inbox = backend().inbox
+    feed = backend().feed
     if request.form.get("all"):
         up_to = request.form.get("up_to") or None
-        if up_to is not None and not is_notification_id(up_to):
+        if up_to is not None and parse_position(up_to) is None:
             abort(400)
-        inbox.mark_all_read(current_user.user_id, up_to)
+        feed.mark_all_read(current_user.user_id, up_to)
     else:
         ids = request.form.getlist("id")
-        if not ids or len(ids) > 1000 or not all(is_notification_id(i) for i in ids):
+        if not ids or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
             abort(400)
-        inbox.mark_read(current_user.user_id, ids)
+        feed.mark_read(current_user.user_id, ids)
     return _back()
 
 
 @bp.post("/inbox/<notification_id>/delete")
 @login_required
 def delete(notification_id: str):
-    """Delete one notification."""
-    if not is_notification_id(notification_id):
+    """Delete one notification, or dismiss a broadcast."""
+    if not is_item_id(notification_id):
         abort(400)
-    backend().inbox.delete(current_user.user_id, notification_id)
+    backend().feed.delete(current_user.user_id, notification_id)
     return _back()

@@ -5,6 +5,9 @@ of one user's keys (inbox stream, unread set, account, sessions) and the user's
 Pub/Sub channel live in the same slot: a Lua script may touch several of them,
 and sharded Pub/Sub (SPUBLISH) routes the channel to the shard holding them.
 
+Every key of scheduled sends carries the hash tag ``{sched}``: the claim,
+cancel and finish scripts touch several of them at once.
+
 User ids are validated (``notifier.ids``) before any name is built, and they
 cannot contain ``{``, ``}``, ``*``, ``?`` or ``[``, so they never break a hash
 tag or act as a pattern.
@@ -50,10 +53,61 @@ class Keys:
         """Sorted set of the account's live session tokens scored by creation time."""
         return self._user(user_id, "sessions")
 
+    def broadcast_state(self, user_id: str) -> str:
+        """Hash of the user's view of broadcasts.
+
+        ``since``: when the user appeared (ms; broadcasts from then on are theirs),
+        ``upto``: newest broadcast id marked read by "mark all read",
+        ``r:<id>`` / ``d:<id>``: one broadcast read / dismissed by the user.
+        """
+        return self._user(user_id, "broadcasts")
+
+    # -- broadcasts (one slot: ``{b}``) ----------------------------------------
+    def _broadcast(self, suffix: str) -> str:
+        return f"{self.prefix}:{{b}}:{suffix}"
+
+    def broadcast_log(self) -> str:
+        """Stream of broadcast events (created, updated); live streams resume in it."""
+        return self._broadcast("log")
+
+    def broadcast_items(self) -> str:
+        """Hash of broadcast id -> the broadcast's current JSON."""
+        return self._broadcast("items")
+
+    def broadcast_alive(self) -> str:
+        """Sorted set of retained broadcast ids scored by expiry (ms, or +inf)."""
+        return self._broadcast("alive")
+
+    def broadcast_trimmed(self) -> str:
+        """Id of the newest entry trimmed from the broadcast log."""
+        return self._broadcast("trimmed")
+
+    def broadcast_channel(self) -> str:
+        """Channel every worker's hub subscribes to once: broadcasts, live."""
+        return self._broadcast("events")
+
+    # -- groups (one slot per group: ``{g:<name>}``) ----------------------------
+    def group(self, name: str) -> str:
+        """Hash describing a group (name, description, created_at)."""
+        return f"{self.prefix}:{{g:{name}}}:meta"
+
+    def group_members(self, name: str) -> str:
+        """Sorted set of a group's member user ids scored by when they joined (ms)."""
+        return f"{self.prefix}:{{g:{name}}}:members"
+
+    def groups(self) -> str:
+        """Sorted set of all group names scored by creation time (ms)."""
+        return f"{self.prefix}:groups"
+
     # -- global -----------------------------------------------------------
     def accounts(self) -> str:
         """Sorted set of all account usernames scored by creation time."""
         return f"{self.prefix}:accounts"
+
+    def account_names(self) -> str:
+        """Sorted set for username prefix search: members ``<lowercased name>\\0<name>``, all
+        scored 0, so ZRANGEBYLEX finds a prefix in O(log N) without any pattern matching."""
+        return f"{self.prefix}:accounts:names"
 
     def api_key(self, key_id: str) -> str:
         """Hash of one API key (its secret only as a SHA-256 digest)."""
@@ -62,6 +116,11 @@ class Keys:
     def api_keys(self) -> str:
         """Sorted set of API key ids scored by creation time."""
         return f"{self.prefix}:apikeys"
+
+    def api_key_request(self, request_id: str) -> str:
+        """The id of the key made by one submission of the admin's create form (1 day), so
+        submitting that form again does not create a second key."""
+        return f"{self.prefix}:apikey-request:{request_id}"
 
     def idempotency(self, scope: str, idempotency_key: str) -> str:
         """The stored outcome of a send made with ``idempotency_key`` by ``scope``.
@@ -72,10 +131,85 @@ class Keys:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return f"{self.prefix}:idem:{scope}:{digest}"
 
-    def hub_channel(self) -> str:
-        """Channel every worker's hub is subscribed to for as long as it is connected."""
-        return f"{self.prefix}:hub"
+    def idempotent_members(self, scope: str, idempotency_key: str) -> str:
+        """The member list a group send with ``idempotency_key`` went to (retries reuse it)."""
+        return self.idempotency(scope, idempotency_key) + ":members"
+    # -- scheduled sends: one slot, {sched}, so every script may touch all --
+    def _sched(self, suffix: str) -> str:
+        return f"{self.prefix}:{{sched}}:{suffix}"
+
+    def sched_due(self) -> str:
+        """Sorted set of waiting schedule ids scored by when they are due (epoch ms)."""
+        return self._sched("due")
+
+    def sched_running(self) -> str:
+        """Sorted set of claimed schedule ids scored by their lease's deadline (epoch ms)."""
+        return self._sched("running")
+
+    def sched_failed(self) -> str:
+        """Sorted set of schedule ids that used up their attempts, scored by when (ms)."""
+        return self._sched("failed")
+
+    def sched_index(self) -> str:
+        """Sorted set (all scores 0) of ``<send_at ms, 13 digits>:<id>``: the listing order."""
+        return self._sched("index")
+
+    def sched_meta(self) -> str:
+        """Hash of schedule id to its JSON description (kind, send_at, creator, summary)."""
+        return self._sched("meta")
+
+    def sched_body(self) -> str:
+        """Hash of schedule id to the JSON body its executor receives."""
+        return self._sched("body")
+
+    def sched_attempts(self) -> str:
+        """Hash of schedule id to how many times it was claimed."""
+        return self._sched("attempts")
+
+    def sched_errors(self) -> str:
+        """Hash of schedule id to the error of its last failed attempt."""
+        return self._sched("errors")
+
+    def sched_idempotency(self, scope: str, idempotency_key: str) -> str:
+        """The schedule id created with ``idempotency_key`` by ``scope`` (same slot)."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        return self._sched(f"idem:{scope}:{digest}")
+
 
     def rate_limit_prefix(self) -> str:
         """Prefix under which Flask-Limiter keeps its counters."""
         return f"{self.prefix}:rl"
+
+    def worker_reports(self) -> str:
+        """Hash of each live worker's stats: field = worker id, value = JSON report."""
+        return f"{self.prefix}:workers"
+
+    # -- presence ---------------------------------------------------------
+    # Every presence name carries the hash tag {presence}: the presence scripts
+    # touch several of them and per-user entries at once, so all share one slot.
+    def _presence(self, suffix: str) -> str:
+        return f"{self.prefix}:{{presence}}:{suffix}"
+
+    def presence_entries(self, user_id: str) -> str:
+        """Sorted set of the workers holding a stream of the user, scored by expiry (ms)."""
+        return self._presence(f"u:{user_id}")
+
+    def presence_until(self) -> str:
+        """Sorted set of online users scored by their latest entry's expiry (ms)."""
+        return self._presence("until")
+
+    def presence_online(self) -> str:
+        """Sorted set of online users, all scored 0: user id order, for paging."""
+        return self._presence("online")
+
+    def presence_since(self) -> str:
+        """Hash: online user -> when they came online (ms)."""
+        return self._presence("since")
+
+    def presence_last_seen(self) -> str:
+        """Hash: user -> when they last went offline (ms)."""
+        return self._presence("last_seen")
+
+    def presence_channel(self) -> str:
+        """Channel carrying every online/offline transition, once each."""
+        return self._presence("events")

@@ -1,9 +1,13 @@
 """One browser's event stream: catch up from its cursor, then go live, losslessly.
 
 The order is what makes it lossless: subscribe (confirmed by Redis) first,
-then replay everything after the cursor from the user's Redis Stream, then
-send live messages, dropping any whose id was already sent. The same catch-up
-runs when the hub reconnects to Redis.
+then replay everything after the cursor from the user's Redis Stream and from
+the broadcast log, then send live messages, dropping any already sent. The
+same catch-up runs when the hub reconnects to Redis.
+
+An event id is a feed position, ``<inbox position>_<broadcast position>``
+(:mod:`notifier.feed`): whichever event a browser saw last, its Last-Event-ID
+says how far it got in both sources.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import random
 import select
 import socket
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,9 +27,12 @@ import redis
 from gevent import monkey
 
 from . import sse
+from .broadcasts import Broadcast, BroadcastChunk, newest_position
+from .feed import BroadcastView, Feed, count_live, format_position, parse_position
 from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable
-from .ids import parse_notification_id
-from .inbox import Inbox, Notification, ReplayChunk, clock_position
+from .ids import format_id, parse_notification_id
+from .inbox import Notification, ReplayChunk, clock_position, now_ms
+from .stats import COUNTERS
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +44,17 @@ def _position_of(chunk: ReplayChunk) -> str:
     return max(chunk.newest, clock, key=parse_notification_id)
 
 
-def _unresumable(position: tuple[int, int], chunk: ReplayChunk) -> str | None:
+def _bcast_position_of(chunk: BroadcastChunk) -> str:
+    """Where the broadcast log stands now."""
+    return newest_position(chunk.newest, chunk.now_ms)
+
+
+def _unresumable(position: tuple[int, int], trimmed: str | None, now: str) -> str | None:
     """Why resuming after ``position`` would leave a gap, if it would."""
-    if chunk.trimmed is not None and position < parse_notification_id(chunk.trimmed):
+    if trimmed is not None and position < parse_notification_id(trimmed):
         return "older than the retained history"
-    if position > parse_notification_id(_position_of(chunk)):
-        return "unknown last event id"  # ahead of everything this inbox has made
+    if position > parse_notification_id(now):
+        return "unknown last event id"  # ahead of everything this source has made
     return None
 
 
@@ -74,7 +87,7 @@ _poll = monkey.get_original("select", "poll")
 _GONE = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
 
 
-def _client_gone(sock: socket.socket | None) -> bool:
+def client_gone(sock: socket.socket | None) -> bool:
     """Whether the client closed its end (hang-up, error, or end-of-file to read)."""
     if sock is None:
         return False
@@ -94,19 +107,24 @@ def _client_gone(sock: socket.socket | None) -> bool:
 class LiveStream:
     """The events of one stream, as an iterator of SSE bytes."""
 
-    def __init__(self, *, user_id: str, inbox: Inbox, hub: Hub, settings: StreamSettings,
+    def __init__(self, *, user_id: str, feed: Feed, hub: Hub, settings: StreamSettings,
                  cursor: str | None, stream_filter: StreamFilter,
                  expires_at: float | None = None, client_socket: socket.socket | None = None):
         self.user_id = user_id
-        self.inbox = inbox
+        self.feed = feed
         self.hub = hub
         self.settings = settings
         self.cursor = cursor
         self.filter = stream_filter
         self.expires_at = expires_at
         self.client_socket = client_socket
-        self.last_sent: tuple[int, int] | None = None
-        self._unread: int | None = None  # known from the last replay, saves a round trip
+        #: How far this stream has sent, in the inbox and in the broadcast log.
+        self.own_sent: tuple[int, int] | None = None
+        self.bcast_sent: tuple[int, int] | None = None
+        self.view = BroadcastView()
+        #: Broadcasts the user has not read: Redis id -> expiry (ms).
+        self.bcast_unread: dict[str, float] = {}
+        self.own_unread = 0
 
     def __iter__(self) -> Iterator[bytes]:
         subscriber = None
@@ -115,7 +133,7 @@ class LiveStream:
             with self.hub.admission:
                 # A stream with no cursor starts from "now", read *before*
                 # subscribing, so whatever is published in between is replayed.
-                cursor = self.cursor or self.inbox.position(self.user_id)
+                cursor = self.cursor or self.feed.position(self.user_id)
                 subscriber = self.hub.subscribe(self.user_id)
                 setup = b"".join(self._catch_up(cursor)) + self._unread_frame()
             yield setup
@@ -125,35 +143,70 @@ class LiveStream:
                     return
                 delivery = self._next(subscriber)
                 if delivery is None:
-                    if _client_gone(self.client_socket):
+                    if client_gone(self.client_socket):
                         return
                     if self.expires_at is None or time.time() < self.expires_at:
                         yield sse.comment("ping")
+                elif delivery.kind == "broadcast":
+                    yield self._live_broadcast(delivery)
                 elif delivery.kind == "notification":
-                    key = parse_notification_id(delivery.id)
-                    if self.last_sent is not None and key <= self.last_sent:
-                        yield delivery.unread  # sent by the replay; its count is newer news
-                        continue
-                    self.last_sent = key
-                    if self.filter.wants(delivery.type, delivery.priority):
-                        yield delivery.frames + delivery.unread
-                    else:  # an id alone moves the browser's Last-Event-ID past it
-                        yield sse.frame(id=delivery.id) + delivery.unread
+                    yield self._live_notification(delivery)
                 elif delivery.kind == "resync":
-                    yield from self._catch_up(self._last_sent_id())
+                    yield from self._catch_up(self._position())
                     yield self._unread_frame()
                 elif delivery.kind == "shutdown":
                     # Spread the reconnects of a worker's streams over a few seconds.
                     yield sse.frame(retry=random.randint(500, 5000))
                     return
-                else:
-                    yield delivery.frames + delivery.unread
+                else:  # read, deleted
+                    self.own_unread = delivery.own_unread
+                    self._forget_broadcasts(delivery)
+                    yield delivery.frames + self._unread_frame()
         except (redis.ConnectionError, redis.TimeoutError, HubUnavailable) as exc:
             log.info("stream for %s ends during an outage: %s", self.user_id, exc)
             yield sse.frame(retry=self.settings.retry_ms + random.randint(0, 2000))
         finally:
             if subscriber is not None:
                 self.hub.unsubscribe(subscriber)
+
+    # -- live -------------------------------------------------------------
+    def _live_notification(self, delivery: Delivery) -> bytes:
+        self.own_unread = delivery.own_unread
+        key = delivery.position
+        if self.own_sent is not None and key <= self.own_sent:
+            return self._unread_frame()  # sent by the replay; its count is newer news
+        self.own_sent = key
+        if self.filter.wants(delivery.type, delivery.priority):
+            COUNTERS.delivered += 1
+            return sse.with_id(self._position(), delivery.frames) + self._unread_frame()
+        # An id alone moves the browser's Last-Event-ID past it.
+        return sse.frame(id=self._position()) + self._unread_frame()
+
+    def _live_broadcast(self, delivery: Delivery) -> bytes:
+        pos = delivery.position
+        if self.bcast_sent is not None and pos <= self.bcast_sent:
+            return b""  # sent by the replay
+        self.bcast_sent = pos
+        key = delivery.broadcast
+        if not self.view.visible(key):
+            return sse.frame(id=self._position())
+        if delivery.id == key:  # just created
+            if not self.view.is_read(key):
+                self.bcast_unread[key] = delivery.expiry
+        elif key in self.bcast_unread:  # changed: its expiry may have moved
+            self.bcast_unread[key] = delivery.expiry
+        if self.filter.wants(delivery.type, delivery.priority):
+            COUNTERS.delivered += 1
+            return sse.with_id(self._position(), delivery.frames) + self._unread_frame()
+        return sse.frame(id=self._position()) + self._unread_frame()
+
+    def _forget_broadcasts(self, delivery: Delivery) -> None:
+        """Take a read/deleted event's broadcast ids out of the unread ones."""
+        for item_id in delivery.ids:
+            if item_id.startswith("b"):
+                key = item_id[1:]
+                self.bcast_unread.pop(key, None)
+                (self.view.dismissed if delivery.kind == "deleted" else self.view.read).add(key)
 
     def _next(self, subscriber) -> Delivery | None:
         timeout = self.settings.heartbeat
@@ -164,51 +217,84 @@ class LiveStream:
         except gevent.queue.Empty:
             return None
 
+    # -- catching up ------------------------------------------------------
     def _catch_up(self, cursor: str) -> Iterator[bytes]:
-        """Replay what came after ``cursor``, or send ``reset`` when that is impossible."""
-        position = parse_notification_id(cursor)
-        if position is None:
-            yield self._reset("malformed last event id", self.inbox.position(self.user_id))
+        """Replay what came after ``cursor`` in both sources, or ``reset`` when impossible."""
+        positions = parse_position(cursor)
+        if positions is None:
+            yield self._reset("malformed last event id", self.feed.position(self.user_id))
             return
+        own_pos, bcast_pos = positions
+        count = self.settings.replay_chunk
+        own_chunk, bcast_chunk, self.view = self.feed.replay(
+            self.user_id, format_id(own_pos), format_id(bcast_pos), count=count)
+        self.own_unread = own_chunk.unread
+        self.bcast_unread = self.view.unread(bcast_chunk.alive)
+        own_now, bcast_now = _position_of(own_chunk), _bcast_position_of(bcast_chunk)
+        reason = (_unresumable(own_pos, own_chunk.trimmed, own_now)
+                  or _unresumable(bcast_pos, bcast_chunk.trimmed, bcast_now))
+        if reason:
+            yield self._reset(reason, f"{own_now}_{bcast_now}")
+            return
+        # Trusted only once known to be resumable.
+        self.own_sent = max(self.own_sent or own_pos, own_pos)
+        self.bcast_sent = max(self.bcast_sent or bcast_pos, bcast_pos)
+        broadcasts = deque(bcast_chunk.entries)
+        while len(bcast_chunk.entries) == count:  # rare: hundreds of broadcasts missed
+            bcast_chunk = self.feed.broadcasts.replay(bcast_chunk.entries[-1][0], count)
+            broadcasts.extend(bcast_chunk.entries)
+        now = now_ms()
         while True:
-            chunk = self.inbox.replay(self.user_id, cursor, count=self.settings.replay_chunk)
-            self._unread = chunk.unread
-            reason = _unresumable(position, chunk)
-            if reason:
-                yield self._reset(reason, _position_of(chunk))
-                return
-            if self.last_sent is None or self.last_sent < position:
-                self.last_sent = position  # trusted only once known to be resumable
             frames = []
-            for notification in chunk.notifications:
-                if self.filter.wants(notification.type, PRIORITY_RANK[notification.priority]):
-                    frames.append(self._notification_frame(notification))
-                else:
-                    frames.append(sse.frame(id=notification.id))
-            if chunk.last_scanned is not None:
-                position = parse_notification_id(chunk.last_scanned)
-                self.last_sent = max(self.last_sent, position)
-                cursor = chunk.last_scanned
+            for notification in own_chunk.notifications:
+                key = parse_notification_id(notification.id)
+                while broadcasts and parse_notification_id(broadcasts[0][0]) < key:  # feed order
+                    frames.append(self._replayed_broadcast(*broadcasts.popleft(), now))
+                if key > self.own_sent:
+                    self.own_sent = key
+                    frames.append(self._replayed_notification(notification))
+            if own_chunk.last_scanned is not None:
+                self.own_sent = max(self.own_sent, parse_notification_id(own_chunk.last_scanned))
+            if own_chunk.scanned < count:
+                while broadcasts:
+                    frames.append(self._replayed_broadcast(*broadcasts.popleft(), now))
             if frames:
                 yield b"".join(frames)  # one write for the chunk, not one per event
-            if chunk.scanned < self.settings.replay_chunk:
+            if own_chunk.scanned < count:
                 return
+            own_chunk = self.feed.inbox.replay(self.user_id, own_chunk.last_scanned, count=count)
+            self.own_unread = own_chunk.unread
+
+    def _replayed_notification(self, notification: Notification) -> bytes:
+        if self.filter.wants(notification.type, PRIORITY_RANK[notification.priority]):
+            COUNTERS.delivered += 1
+            return sse.json_frame("notification", notification.to_dict(), id=self._position())
+        return sse.frame(id=self._position())
+
+    def _replayed_broadcast(self, pos: str, broadcast: Broadcast, now: int) -> bytes:
+        position = parse_notification_id(pos)
+        if position <= self.bcast_sent:
+            return b""
+        self.bcast_sent = position
+        key = broadcast.key
+        created = pos == key
+        expired = broadcast.expiry_ms() <= now
+        if (not self.view.visible(key) or (created and expired)
+                or not self.filter.wants(broadcast.type, PRIORITY_RANK[broadcast.priority])):
+            return sse.frame(id=self._position())
+        COUNTERS.delivered += 1
+        doc = {**broadcast.to_dict(), "source": "broadcast",
+               "read": self.view.is_read(key)}
+        return sse.json_frame("broadcast", doc, id=self._position())
 
     def _reset(self, reason: str, position: str) -> bytes:
         """Tell the client to reload its list; the id moves its Last-Event-ID to now."""
-        self.last_sent = parse_notification_id(position)
+        self.own_sent, self.bcast_sent = parse_position(position)
         return sse.frame(event="reset", id=position,
                          data=json.dumps({"reason": reason}, separators=(",", ":")))
 
-    def _last_sent_id(self) -> str | None:
-        return None if self.last_sent is None else f"{self.last_sent[0]}-{self.last_sent[1]}"
-
-    @staticmethod
-    def _notification_frame(notification: Notification) -> bytes:
-        return sse.json_frame("notification", notification.to_dict(), id=notification.id)
+    def _position(self) -> str:
+        return format_position(self.own_sent, self.bcast_sent)
 
     def _unread_frame(self) -> bytes:
-        count, self._unread = self._unread, None
-        if count is None:
-            count = self.inbox.unread_count(self.user_id)
-        return sse.json_frame("unread", {"unread": count})
+        return sse.unread_frame(self.own_unread + count_live(self.bcast_unread, now_ms()))

@@ -13,8 +13,18 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .ids import NOTIFICATION_ID_PATTERN, USER_ID_PATTERN
-from .schemas import PRIORITIES, BatchRequest, MarkReadRequest, SendRequest, WidgetTokenRequest
+from .ids import BROADCAST_ID_PATTERN, ITEM_ID_PATTERN, SCHEDULE_ID_PATTERN, USER_ID_PATTERN
+from .scheduler import KIND_PATTERN
+from .schemas import (
+    PRIORITIES,
+    BatchRequest,
+    BroadcastRequest,
+    GroupRequest,
+    GroupSendRequest,
+    MarkReadRequest,
+    SendRequest,
+    WidgetTokenRequest,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -45,10 +55,12 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["id", "user_id", "type", "title", "body", "data", "priority", "link",
-                     "created_at", "expires_at", "read"],
+                     "created_at", "expires_at", "read", "source", "group", "starts_at",
+                     "ends_at"],
         "properties": {
-            "id": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN,
-                   "description": "Redis Stream entry id; increases with time per user."},
+            "id": {"type": "string", "pattern": ITEM_ID_PATTERN,
+                   "description": "Redis Stream entry id, increasing with time per user; "
+                                  "a broadcast's id starts with b."},
             "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
             "type": {"type": "string"},
             "title": {"type": "string"},
@@ -59,7 +71,83 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
             "expires_at": {"type": ["string", "null"], "format": "date-time"},
             "read": {"type": "boolean"},
+            "source": {"enum": ["direct", "group", "broadcast"]},
+            "group": {**_NULLABLE_STRING, "description": "The group it was sent to."},
+            "starts_at": {"type": ["string", "null"], "format": "date-time",
+                          "description": "Start of the window a broadcast announces."},
+            "ends_at": {"type": ["string", "null"], "format": "date-time"},
         },
+    },
+    "Broadcast": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "type", "title", "body", "data", "priority", "link", "created_at",
+                     "expires_at", "starts_at", "ends_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": BROADCAST_ID_PATTERN},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "body": {"type": "string"},
+            "data": {"type": "object"},
+            "priority": {"enum": list(PRIORITIES)},
+            "link": _NULLABLE_STRING,
+            "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "starts_at": {"type": ["string", "null"], "format": "date-time"},
+            "ends_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "BroadcastCreated": {
+        "type": "object",
+        "required": ["broadcast"],
+        "properties": {"broadcast": _ref("Broadcast")},
+    },
+    "BroadcastList": {
+        "type": "object",
+        "required": ["broadcasts"],
+        "properties": {"broadcasts": {"type": "array", "items": _ref("Broadcast")}},
+    },
+    "Group": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "description", "created_at", "members"],
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "members": {"type": "integer", "description": "How many members it has."},
+        },
+    },
+    "GroupPage": {
+        "type": "object",
+        "required": ["groups", "next"],
+        "properties": {"groups": {"type": "array", "items": _ref("Group")},
+                       "next": {**_NULLABLE_STRING, "description": "Pass as after=."}},
+    },
+    "GroupPresence": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["group", "members", "online", "users"],
+        "properties": {
+            "group": {"type": "string"},
+            "members": {"type": "integer"},
+            "online": {"type": "integer"},
+            "users": {"type": "array", "items": {"type": "string"},
+                      "description": "The online members, in id order."},
+        },
+    },
+    "MemberPage": {
+        "type": "object",
+        "required": ["members", "next"],
+        "properties": {"members": {"type": "array", "items": {"type": "string"}},
+                       "next": {**_NULLABLE_STRING, "description": "Pass as after=."}},
+    },
+    "Membership": {
+        "type": "object",
+        "required": ["group", "user_id", "added"],
+        "properties": {"group": {"type": "string"}, "user_id": {"type": "string"},
+                       "added": {"type": "boolean",
+                                 "description": "False when already a member (200)."}},
     },
     "SendResult": {
         "type": "object",
@@ -105,6 +193,94 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "expires_at": {"type": "string", "format": "date-time"},
         },
     },
+    "Scheduled": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["scheduled"],
+        "properties": {
+            "scheduled": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "kind", "send_at"],
+                "properties": {
+                    "id": {"type": "string", "pattern": SCHEDULE_ID_PATTERN,
+                           "description": "Pass to /scheduled/{schedule_id} to look or cancel."},
+                    "kind": {"type": "string"},
+                    "send_at": {"type": "string", "format": "date-time"},
+                },
+            }
+        },
+    },
+    "ScheduledSend": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "kind", "state", "send_at", "created_at", "created_by", "title",
+                     "recipients", "attempts", "error", "retry_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": SCHEDULE_ID_PATTERN},
+            "kind": {"type": "string", "pattern": KIND_PATTERN,
+                     "description": "What it sends: notifications (the send endpoints)."},
+            "state": {"enum": ["scheduled", "running", "retrying", "failed"],
+                      "description": "retrying: an attempt failed, it is tried again at "
+                      "retry_at; failed: it gave up (cancel it to remove it)."},
+            "send_at": {"type": "string", "format": "date-time"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "created_by": {"type": "string", "description": "api:<API key id> for the API."},
+            "title": {"type": "string", "description": "Title of what it sends, for lists."},
+            "recipients": {"type": ["integer", "null"],
+                           "description": "Users it goes to; null when not known ahead."},
+            "attempts": {"type": "integer"},
+            "error": {**_NULLABLE_STRING, "description": "Error of the last failed attempt."},
+            "retry_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "ScheduledPage": {
+        "type": "object",
+        "required": ["scheduled", "next"],
+        "properties": {
+            "scheduled": {"type": "array", "items": _ref("ScheduledSend")},
+            "next": {**_NULLABLE_STRING, "description": "Pass as after= for the next page."},
+        },
+    },
+    "OnlineUsers": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["online", "users", "next"],
+        "properties": {
+            "online": {"type": "integer", "minimum": 0,
+                       "description": "How many users are online in all."},
+            "users": {
+                "type": "array",
+                "description": "Online users in user id order.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["user_id", "since"],
+                    "properties": {
+                        "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
+                        "since": {"type": ["string", "null"], "format": "date-time",
+                                  "description": "When the user came online."},
+                    },
+                },
+            },
+            "next": {**_NULLABLE_STRING, "description": "Pass as cursor= for the next page."},
+        },
+    },
+    "UserPresence": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["user_id", "online", "since", "last_seen"],
+        "properties": {
+            "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
+            "online": {"type": "boolean",
+                       "description": "Whether one of the user's event streams is open."},
+            "since": {"type": ["string", "null"], "format": "date-time",
+                      "description": "When the user came online; null while offline."},
+            "last_seen": {"type": ["string", "null"], "format": "date-time",
+                          "description": "Now while online; else when the user went "
+                          "offline; null if never seen online."},
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -119,6 +295,7 @@ def _json(schema: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {400: "Malformed JSON", 401: "Missing or bad API key", 404: "Not found",
+            409: "Conflicts with the current state",
             413: "Body too large", 422: "Invalid field (named in error.field)",
             503: "Redis unreachable; see Retry-After"}
     return {str(s): {"description": text[s], **_json("Error")} for s in statuses}
@@ -141,12 +318,24 @@ def _operation(summary: str, ok: tuple[int, str], *, body: str | None = None,
     return op
 
 
+def _also(op: dict[str, Any], status: int, schema: str) -> dict[str, Any]:
+    """``op`` with a second success status."""
+    op["responses"][str(status)] = {"description": "Success", **_json(schema)}
+    return op
+
+
+def _no_content(summary: str, *, params: list) -> dict[str, Any]:
+    return {"summary": summary, "parameters": params,
+            "responses": {"204": {"description": "Done"}, **_errors(401, 404, 422, 503)}}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once per process)."""
     _, defs = models_json_schema(
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
-                                       WidgetTokenRequest)],
+                                       WidgetTokenRequest, BroadcastRequest, GroupRequest,
+                                       GroupSendRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -158,8 +347,44 @@ def openapi_document() -> dict[str, Any]:
          "description": "Cursor: the `next` of the previous page."},
         {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]}},
     ]
+    presence_query = [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                    "maximum": 1000, "default": 100}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"},
+         "description": "The `next` of the previous page."},
+    ]
     notification_id = {"name": "notification_id", "in": "path", "required": True,
-                       "schema": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN}}
+                       "schema": {"type": "string", "pattern": ITEM_ID_PATTERN}}
+    group = {"name": "group", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]{0,63}$"}}
+    after = {"name": "after", "in": "query", "schema": {"type": "string"},
+             "description": "Cursor: the `next` of the previous page."}
+    broadcast_id = {"name": "broadcast_id", "in": "path", "required": True,
+                    "schema": {"type": "string", "pattern": BROADCAST_ID_PATTERN}}
+    schedule_id = {"name": "schedule_id", "in": "path", "required": True,
+                   "schema": {"type": "string", "pattern": SCHEDULE_ID_PATTERN}}
+    scheduled_query = [
+        query[0],
+        {"name": "after", "in": "query", "schema": {"type": "string"},
+         "description": "Cursor: the `next` of the previous page."},
+        {"name": "kind", "in": "query", "schema": {"type": "string", "pattern": KIND_PATTERN},
+         "description": "Only scheduled sends of this kind."},
+    ]
+    send = _operation(
+        "Send one notification to user_id, or to up to 1000 user_ids (all or none)",
+        (201, "SendResult"), body="SendRequest", errors=send_errors)
+    batch = _operation(
+        "Send up to 1000 notifications, ids in request order (all or none)",
+        (201, "SendResult"), body="BatchRequest", errors=send_errors)
+    for op in (send, batch):
+        op["responses"]["202"] = {"description": "Scheduled (the body had send_at)",
+                                  **_json("Scheduled")}
+    cancel = {
+        "summary": "Cancel a scheduled send that has not started",
+        "parameters": [schedule_id],
+        "responses": {"204": {"description": "Cancelled"},
+                      **_errors(401, 404, 422, 503)},
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -171,12 +396,16 @@ def openapi_document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
         "paths": {
-            "/notifications": {"post": _operation(
-                "Send one notification to user_id, or to up to 1000 user_ids (all or none)",
-                (201, "SendResult"), body="SendRequest", errors=send_errors)},
-            "/notifications/batch": {"post": _operation(
-                "Send up to 1000 notifications, ids in request order (all or none)",
-                (201, "SendResult"), body="BatchRequest", errors=send_errors)},
+            "/notifications": {"post": send},
+            "/notifications/batch": {"post": batch},
+            "/scheduled": {"get": _operation(
+                "List scheduled sends not yet done, soonest first", (200, "ScheduledPage"),
+                params=scheduled_query)},
+            "/scheduled/{schedule_id}": {
+                "get": _operation("Look up one scheduled send", (200, "ScheduledSend"),
+                                  params=[schedule_id], errors=(401, 404, 422, 503)),
+                "delete": cancel,
+            },
             "/users/{user_id}/notifications": {"get": _operation(
                 "List a user's notifications, newest first",
                 (200, "NotificationPage"), params=[_USER, *query])},
@@ -188,6 +417,58 @@ def openapi_document() -> dict[str, Any]:
             "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
                 "Delete one notification", (200, "DeleteResult"),
                 params=[_USER, notification_id], errors=(401, 404, 422, 503))},
+            "/broadcasts": {
+                "post": _also(_operation(
+                    "Announce to every user (stored once, merged into every feed), now or "
+                    "at send_at (202)", (201, "BroadcastCreated"), body="BroadcastRequest",
+                    errors=send_errors), 202, "Scheduled"),
+                "get": _operation(
+                    "List retained broadcasts, newest first, expired ones included",
+                    (200, "BroadcastList"), params=[query[0]]),
+            },
+            "/broadcasts/{broadcast_id}": {"get": _operation(
+                "One broadcast", (200, "Broadcast"), params=[broadcast_id],
+                errors=(401, 404, 422, 503))},
+            "/broadcasts/{broadcast_id}/end": {"post": _operation(
+                "End the window a broadcast announces now (and the broadcast with it when "
+                "it expired at the window's end)", (200, "Broadcast"), params=[broadcast_id],
+                errors=(401, 404, 409, 422, 503))},
+            "/groups": {
+                "post": _operation("Create a group", (201, "Group"), body="GroupRequest",
+                                   errors=(400, 401, 409, 422, 503)),
+                "get": _operation("List groups in name order", (200, "GroupPage"),
+                                  params=[query[0], after]),
+            },
+            "/groups/{group}": {
+                "get": _operation("One group", (200, "Group"), params=[group],
+                                  errors=(401, 404, 422, 503)),
+                "delete": _no_content("Delete a group (members keep what they were sent)",
+                                      params=[group]),
+            },
+            "/groups/{group}/members": {"get": _operation(
+                "List a group's members in id order", (200, "MemberPage"),
+                params=[group, query[0], after], errors=(401, 404, 422, 503))},
+            "/groups/{group}/members/{user_id}": {
+                "put": _also(_operation(
+                    "Add a member (201; 200 when already one); older group notifications "
+                    "are not theirs", (201, "Membership"), params=[group, _USER],
+                    errors=(401, 404, 409, 422, 503)), 200, "Membership"),
+                "delete": _no_content("Remove a member", params=[group, _USER]),
+            },
+            "/groups/{group}/presence": {"get": _operation(
+                "Which members of a group are online now", (200, "GroupPresence"),
+                params=[group], errors=(401, 404, 422, 503))},
+            "/groups/{group}/notifications": {"post": _also(_operation(
+                "Send to every member: copied into each inbox (fan-out on write), atomic in "
+                "chunks of 1000 members; now, or at send_at (202)", (201, "SendResult"),
+                body="GroupSendRequest", params=[group], errors=(400, 401, 404, 413, 422, 503)),
+                202, "Scheduled")},
+            "/presence": {"get": _operation(
+                "List the online users (a user is online while one of their event streams "
+                "is open), with their count", (200, "OnlineUsers"), params=presence_query)},
+            "/users/{user_id}/presence": {"get": _operation(
+                "Whether a user is online, and when last seen", (200, "UserPresence"),
+                params=[_USER])},
             "/widget-tokens": {"post": _operation(
                 "Mint a short-lived token that opens one user's event stream",
                 (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},

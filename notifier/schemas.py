@@ -8,7 +8,7 @@ a misspelt ``tittle`` is an error the sender sees, not a silently empty field.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,10 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
-from .ids import NOTIFICATION_ID_PATTERN, USER_ID_PATTERN
+from .ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -31,9 +33,15 @@ MAX_DATA_BYTES = 8 * 1024
 MAX_RECIPIENTS = 1000
 MAX_BATCH = 1000
 DEFAULT_TYPE = "general"
+#: How far ahead a send may be scheduled.
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+#: Validation context of a scheduled request re-validated when it fires: its
+#: ``expires_at`` may have passed by then (the send then leaves it out).
+FIRING = "firing"
 
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
-NotificationId = Annotated[str, StringConstraints(pattern=NOTIFICATION_ID_PATTERN)]
+ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
+Position = Annotated[str, StringConstraints(pattern=POSITION_PATTERN)]
 TypeSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")]
 
@@ -60,10 +68,31 @@ def _data(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _future(value: datetime | None) -> datetime | None:
-    if value is not None and value <= datetime.now(UTC):
+def _future(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    if value is not None and value <= datetime.now(UTC) and not (info.context or {}).get(FIRING):
         raise ValueError("must be in the future")
     return value
+
+
+def _send_at(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    now = datetime.now(UTC)
+    if value <= now:
+        raise ValueError("must be in the future")
+    if value > now + MAX_SCHEDULE_AHEAD:
+        raise ValueError(f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead")
+    return value
+
+
+def _expires_after(send_at: datetime | None, expires: list[datetime | None]) -> None:
+    if send_at is not None and any(e is not None and e <= send_at for e in expires):
+        raise ValueError("must be before expires_at")
+
+
+SendAt = Annotated[AwareDatetime | None, AfterValidator(_send_at)]
+SEND_AT_DOC = ("Schedule the send for this time (with a UTC offset), instead of now: "
+               "the response is 202 with the schedule's id.")
 
 
 class _Strict(BaseModel):
@@ -95,6 +124,13 @@ class SendRequest(NotificationContent):
     user_id: UserId | None = None
     user_ids: Annotated[list[UserId], Field(min_length=1, max_length=MAX_RECIPIENTS)] | None = None
     idempotency_key: IdempotencyKey | None = None
+    send_at: SendAt = Field(None, description=SEND_AT_DOC)
+
+    @field_validator("send_at")
+    @classmethod
+    def _before_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _expires_after(value, [info.data.get("expires_at")])
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> SendRequest:
@@ -120,16 +156,74 @@ class BatchRequest(_Strict):
 
     notifications: Annotated[list[BatchItem], Field(min_length=1, max_length=MAX_BATCH)]
     idempotency_key: IdempotencyKey | None = None
+    send_at: SendAt = Field(None, description=SEND_AT_DOC + " One time for the whole batch.")
+
+    @field_validator("send_at")
+    @classmethod
+    def _before_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _expires_after(value, [n.expires_at for n in info.data.get("notifications", ())])
+        return value
+
+
+class BroadcastRequest(NotificationContent):
+    """Body of ``POST /api/v1/broadcasts``: an announcement to every user."""
+
+    type: TypeSlug = Field(
+        "system", description="Slug naming the announcement, e.g. system or maintenance.")
+    starts_at: AwareDatetime | None = Field(
+        None, description="Start of the window it announces (required for maintenance).")
+    ends_at: Annotated[AwareDatetime | None, AfterValidator(_future)] = Field(
+        None, description="End of the window; a maintenance notice with no expires_at "
+                          "expires then.")
+    idempotency_key: IdempotencyKey | None = None
+    send_at: SendAt = Field(None, description=SEND_AT_DOC)
+
+    @field_validator("send_at")
+    @classmethod
+    def _before_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _expires_after(value, [info.data.get("expires_at"), info.data.get("ends_at")])
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> BroadcastRequest:
+        if (self.starts_at is None) != (self.ends_at is None):
+            raise ValueError("give both starts_at and ends_at, or neither")
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.type == "maintenance" and self.starts_at is None:
+            raise ValueError("a maintenance broadcast needs starts_at and ends_at")
+        return self
+
+
+class GroupRequest(_Strict):
+    """Body of ``POST /api/v1/groups``."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")] = Field(
+        description="Lowercase letters, digits and _ . - (up to 64).")
+    description: Annotated[str, Field(max_length=500)] = ""
+
+
+class GroupSendRequest(NotificationContent):
+    """Body of ``POST /api/v1/groups/<group>/notifications``."""
+
+    idempotency_key: IdempotencyKey | None = None
+    send_at: SendAt = Field(None, description=SEND_AT_DOC + " Members are those of that time.")
+
+    @field_validator("send_at")
+    @classmethod
+    def _before_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _expires_after(value, [info.data.get("expires_at")])
+        return value
 
 
 class MarkReadRequest(_Strict):
     """Body of ``POST /api/v1/users/<user_id>/notifications/read``."""
 
-    ids: Annotated[list[NotificationId], Field(min_length=1, max_length=1000)] | None = None
+    ids: Annotated[list[ItemId], Field(min_length=1, max_length=1000)] | None = None
     all: bool | None = None
-    up_to: NotificationId | None = Field(
-        None, description="With all: only notifications up to this id (the newest one shown)."
-    )
+    up_to: Position | None = Field(
+        None, description="With all: only what is not newer than this position (the "
+                          "`position` of the listing shown, or a notification id).")
 
     @model_validator(mode="after")
     def _one_mode(self) -> MarkReadRequest:

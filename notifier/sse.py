@@ -13,7 +13,10 @@ import re
 from typing import Any
 
 #: Event names this service sends (the protocol in the README).
-EVENTS = frozenset({"notification", "unread", "read", "deleted", "reset", "expired"})
+EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "reset",
+                    "expired",
+                    # the admin console's stream (notifier.admin_events)
+                    "stats", "presence"})
 
 _SAFE_FIELD = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -47,3 +50,19 @@ def json_frame(event: str, payload: Any, *, id: str | None = None) -> bytes:
 def comment(text: str = "") -> bytes:
     """A comment line (ignored by clients; keeps proxies from timing out)."""
     return f": {_LINE_BREAK.sub(' ', text)}\n\n".encode()
+
+
+def with_id(id: str, event: bytes) -> bytes:
+    """``event`` (a frame rendered without an id) carrying ``id``.
+
+    A broadcast is rendered once for every stream; only its id, which holds
+    each stream's own position, is added per stream.
+    """
+    if not _SAFE_FIELD.match(id):
+        raise ValueError(f"unsafe SSE id: {id!r}")
+    return b"id: " + id.encode() + b"\n" + event
+
+
+def unread_frame(count: int) -> bytes:
+    """The ``unread`` event carrying ``count``."""
+    return b'event: unread\ndata: {"unread":%d}\n\n' % count

@@ -1,4 +1,5 @@
 // Live inbox: a native EventSource keeps this page in step with the user's stream.
+// Items are built by static/note.js, loaded before this file.
 // New notifications appear at the top, the badge and title count follow every
 // change, reads and deletes made in other tabs show here. Forms keep working
 // without this script; with it they post in the background.
@@ -35,65 +36,10 @@
       : "Reconnecting…";
   }
 
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-    for (const child of children) node.append(child);
-    return node;
-  }
+  const { el } = window.NotifierNote;
+  const renderNote = (n) => window.NotifierNote.render(n, csrf);
 
-  function actionForm(action, fields, label, icon) {
-    const form = el("form", { method: "post", action });
-    form.append(el("input", { type: "hidden", name: "csrf_token", value: csrf }));
-    for (const [name, value] of Object.entries(fields)) {
-      form.append(el("input", { type: "hidden", name, value }));
-    }
-    const button = el("button", { class: "icon-button", type: "submit", title: label.split(" “")[0],
-                                  "aria-label": label });
-    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    path.setAttribute("d", icon);
-    svg.append(path);
-    button.append(svg);
-    form.append(button);
-    return form;
-  }
-
-  const ICON_READ = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
-  const ICON_DELETE = "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12ZM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4Z";
-
-  // Mirrors templates/inbox/index.html; text goes in through textContent only.
-  function renderNote(n) {
-    const meta = el("div", { class: "note-meta" }, el("span", { class: "tag" }, n.type));
-    if (n.priority === "high" || n.priority === "urgent") {
-      meta.append(el("span", { class: `tag tag-${n.priority}` }, n.priority));
-    }
-    if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
-    meta.append(el("time", { datetime: n.created_at, title: n.created_at }, "just now"));
-    const title = el("h2", { class: "note-title" });
-    if (n.link && /^https?:\/\//i.test(n.link)) {
-      title.append(el("a", { href: n.link, rel: "noopener noreferrer nofollow", target: "_blank" },
-                      n.title));
-    } else {
-      title.append(n.title);
-    }
-    const main = el("div", { class: "note-main" }, meta, title);
-    if (n.body) main.append(el("p", { class: "note-body" }, n.body));
-    const actions = el("div", { class: "note-actions" });
-    if (!n.read) {
-      actions.append(actionForm("/inbox/read", { id: n.id, next: "/inbox" },
-                                `Mark “${n.title}” read`, ICON_READ));
-    }
-    actions.append(actionForm(`/inbox/${encodeURIComponent(n.id)}/delete`, { next: "/inbox" },
-                              `Delete “${n.title}”`, ICON_DELETE));
-    return el("li", { class: `note priority-${n.priority}${n.read ? "" : " is-unread"}`,
-                      id: `n-${n.id}`, "data-id": n.id },
-              el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
-  }
-
-  function addNote(n) {
+  function addNote(n, position) {
     if (!showsNewest || document.getElementById(`n-${n.id}`)) return;
     let notes = list();
     if (!notes) {
@@ -104,7 +50,20 @@
     const item = renderNote(n);
     item.classList.add("is-new");
     notes.prepend(item);
-    root.querySelector('input[name="up_to"]')?.setAttribute("value", n.id);
+    if (position) root.querySelector('input[name="up_to"]')?.setAttribute("value", position);
+  }
+
+  // A broadcast arrives new, or again when it changed (a window ended early).
+  function upsertBroadcast(b, position) {
+    const existing = document.getElementById(`n-${b.id}`);
+    const expired = b.expires_at && Date.parse(b.expires_at) <= Date.now();
+    if (existing) {
+      if (expired) { existing.remove(); return; }
+      const read = !existing.classList.contains("is-unread");
+      existing.replaceWith(renderNote({ ...b, read }));
+      return;
+    }
+    if (!expired && !(unreadOnly && b.read)) addNote(b, position);
   }
 
   function markRead(ids) {
@@ -156,8 +115,14 @@
   source.addEventListener("error", () => setStatus("reconnecting"));
   source.addEventListener("notification", (event) => {
     const n = JSON.parse(event.data);
-    addNote(n);
+    addNote(n, event.lastEventId);
     if (n.priority === "high" || n.priority === "urgent") toast(n);
+  });
+  source.addEventListener("broadcast", (event) => {
+    const b = JSON.parse(event.data);
+    const isNew = !document.getElementById(`n-${b.id}`);
+    upsertBroadcast(b, event.lastEventId);
+    if (isNew && !b.read && (b.priority === "high" || b.priority === "urgent")) toast(b);
   });
   source.addEventListener("unread", (event) => setUnread(JSON.parse(event.data).unread));
   source.addEventListener("read", (event) => markRead(JSON.parse(event.data).ids));

@@ -48,13 +48,13 @@ def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen | 
 class RedisServer:
     """A throwaway redis-server on a free TCP port."""
 
-    def __init__(self, directory: Path, *, appendonly: bool = False):
+    def __init__(self, directory: Path, *, appendonly: bool = False, binary: str | None = None):
         self.directory = directory
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
+            [binary or find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes" if appendonly else "no",
              "--dir", str(directory), "--logfile", str(directory / "redis.log")],
         )

@@ -14,6 +14,8 @@ import sys  # noqa: E402
 import gevent  # noqa: E402
 import redis  # noqa: E402
 
+from notifier.broadcasts import Broadcasts  # noqa: E402
+from notifier.feed import Feed  # noqa: E402
 from notifier.hub import Hub  # noqa: E402
 from notifier.inbox import Inbox  # noqa: E402
 from notifier.keys import Keys  # noqa: E402
@@ -26,6 +28,7 @@ keys = Keys("t")
 inbox = Inbox(client, keys, cap=5 if SCENARIO == "trimmed_during_outage" else 1000,
               idempotency_ttl=60)
 inbox.TRIM_SLACK = 2
+feed = Feed(client, keys, inbox, Broadcasts(client, keys, cap=100, idempotency_ttl=60))
 
 
 def send(user: str, title: str = "x") -> str:
@@ -37,7 +40,7 @@ class Collector:
 
     def __init__(self, hub: Hub, user: str, cursor: str | None = None):
         self.frames: list[str] = []
-        self.stream = LiveStream(user_id=user, inbox=inbox, hub=hub,
+        self.stream = LiveStream(user_id=user, feed=feed, hub=hub,
                                  settings=StreamSettings(heartbeat=0.5, retry_ms=100),
                                  cursor=cursor, stream_filter=StreamFilter())
         self.greenlet = gevent.spawn(self._run)
@@ -57,7 +60,7 @@ class Collector:
                 fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
                 event_id = fields.get("id")
                 if fields.get("event") == "notification":
-                    ids.append(event_id)
+                    ids.append(event_id.partition("_")[0])
         return ids
 
 

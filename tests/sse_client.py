@@ -19,6 +19,16 @@ class Event:
     def json(self):
         return json.loads(self.data)
 
+    @property
+    def nid(self) -> str | None:
+        """The inbox part of the id (``<inbox position>_<broadcast position>``)."""
+        return None if self.id is None else self.id.partition("_")[0]
+
+    @property
+    def bpos(self) -> str | None:
+        """The broadcast-log part of the id."""
+        return None if self.id is None else self.id.partition("_")[2]
+
 
 class SSEStream:
     """One open event stream over a raw socket (so tests control every byte)."""

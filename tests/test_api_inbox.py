@@ -55,7 +55,8 @@ def test_notification_shape(client, auth):
     assert abs((datetime.now(UTC) - created).total_seconds()) < 5
     assert item == {"user_id": "u", "type": "mention", "title": "T", "body": "B",
                     "data": {"thread": 7}, "priority": "urgent",
-                    "link": "https://example.com/a", "expires_at": None, "read": False}
+                    "link": "https://example.com/a", "expires_at": None, "read": False,
+                    "source": "direct", "group": None, "starts_at": None, "ends_at": None}
 
 
 def test_users_never_see_each_other(client, auth):

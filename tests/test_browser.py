@@ -116,3 +116,32 @@ def test_wrong_password_is_announced(page, live_server, store):
     page.get_by_label("Password").fill("nope")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+
+
+WINDOW = "Scheduled 02 Jan 03:00 \u2013 02 Jan 04:30 UTC"
+
+
+def test_broadcasts_arrive_live_and_can_be_dismissed(page, live_server, http, store, api_key):
+    store.accounts.create("erin", "correct horse battery")
+    sign_in(page, live_server.url, "erin", "correct horse battery")
+    auth = {"Authorization": f"Bearer {api_key}"}
+    send(http, api_key, "erin", "Your report is ready")
+    window = http.post("/api/v1/broadcasts", headers=auth, json={
+        "type": "maintenance", "title": "Scheduled maintenance", "priority": "high",
+        "body": "Sign-ins pause for a few minutes.",
+        "starts_at": "2099-01-02T03:00:00Z", "ends_at": "2099-01-02T04:30:00Z"})
+    assert window.status_code == 201
+    note = page.locator("li.note").first
+    expect(note).to_contain_text("Scheduled maintenance")
+    expect(note.locator(".tag-broadcast")).to_have_text("announcement")
+    expect(note.locator(".note-window")).to_have_text(WINDOW)
+    expect(page.locator("[data-unread-badge]")).to_have_text("2")
+    expect(page.locator(".toast-high")).to_contain_text("Scheduled maintenance")
+    page.screenshot(path=ARTIFACTS / "inbox-broadcast.png", animations="disabled")
+    page.reload()  # the server renders the same item
+    expect(page.locator("li.note").first.locator(".note-window")).to_have_text(WINDOW)
+    page.get_by_role("button", name="Dismiss “Scheduled maintenance”").click()
+    expect(page.locator("li.note")).to_have_count(1)
+    expect(page.locator("[data-unread-badge]")).to_have_text("1")
+    page.reload()
+    expect(page.locator("li.note")).to_have_count(1)

@@ -41,12 +41,13 @@ def test_headers_retry_and_live_delivery(live_server, redis_client, token_for, s
         sent = sender("ann", "Hi\nthere", data={"x": "a\r\nevent: forged\n\ndata: x"},
                       priority="high", link="https://example.com/a")
         event = stream.next_of("notification")
-        assert event.id == sent
+        assert event.nid == sent
         body = event.json()
         assert body["id"] == sent and body["title"] == "Hi\nthere" and body["read"] is False
         assert body["data"] == {"x": "a\r\nevent: forged\n\ndata: x"}
         assert set(body) == {"id", "user_id", "type", "title", "body", "data", "priority",
-                             "link", "created_at", "expires_at", "read"}
+                             "link", "created_at", "expires_at", "read", "source", "group",
+                             "starts_at", "ends_at"}
         assert stream.next_event().event == "unread"
 
 
@@ -62,7 +63,7 @@ def test_signed_in_page_session_opens_the_stream(live_server, http, store, sende
         assert stream.status == 200
         stream.next_of("unread")
         sent = sender("sam")
-        assert stream.next_of("notification").id == sent
+        assert stream.next_of("notification").nid == sent
 
 
 @pytest.mark.parametrize("query", ["", "?token=", "?token=garbage",
@@ -93,7 +94,7 @@ def test_a_token_opens_only_its_own_users_stream(live_server, redis_client, toke
         sender("bob", "for bob")
         mine = sender("ann", "for ann")
         event = stream.next_of("notification")
-        assert event.id == mine and event.json()["user_id"] == "ann"
+        assert event.nid == mine and event.json()["user_id"] == "ann"
 
 
 def test_replay_after_reconnect_gets_exactly_the_missed_ones(live_server, token_for, sender):
@@ -101,43 +102,44 @@ def test_replay_after_reconnect_gets_exactly_the_missed_ones(live_server, token_
     with open_stream(live_server, token) as stream:
         stream.next_of("unread")
         seen = sender("ann", "seen")
-        assert stream.next_of("notification").id == seen
+        assert stream.next_of("notification").nid == seen
     missed = [sender("ann", f"missed {i}") for i in range(3)]
     with open_stream(live_server, token, headers={"Last-Event-ID": seen}) as stream:
         replayed = [stream.next_of("notification") for _ in missed]
-        assert [e.id for e in replayed] == missed
+        assert [e.nid for e in replayed] == missed
         assert [e.json()["title"] for e in replayed] == ["missed 0", "missed 1", "missed 2"]
         assert stream.next_event().json() == {"unread": 4}
         after = sender("ann", "live again")
-        assert stream.next_of("notification").id == after
+        assert stream.next_of("notification").nid == after
 
 
 def test_header_wins_over_the_query_cursor(live_server, token_for, sender):
     first, second = sender("ann", "one"), sender("ann", "two")
     with open_stream(live_server, token_for("ann"), "&last_event_id=0-1",
                      headers={"Last-Event-ID": first}) as stream:
-        assert stream.next_of("notification").id == second
+        assert stream.next_of("notification").nid == second
     with open_stream(live_server, token_for("ann"), f"&last_event_id={first}") as stream:
-        assert stream.next_of("notification").id == second
+        assert stream.next_of("notification").nid == second
 
 
 @pytest.mark.parametrize("cursor, reason", [
     ("garbage", "malformed last event id"),
     ("9999999999999-0", "unknown last event id"),
-    (f"{int(time.time() * 1000) + 30_000}-0", "unknown last event id"),
+    ("{soon}", "unknown last event id"),  # 30 s ahead of the test's clock
     ("18446744073709551615-18446744073709551615", "unknown last event id"),
     ("1-0\r\nevent: x", "malformed last event id"),
 ])
 def test_an_unusable_cursor_gets_reset(live_server, token_for, sender, cursor, reason):
     from urllib.parse import quote
 
+    cursor = cursor.format(soon=f"{int(time.time() * 1000) + 30_000}-0")
     with open_stream(live_server, token_for("ann"), f"&last_event_id={quote(cursor)}") as stream:
         reset = stream.next_of("reset")
         assert reset.json() == {"reason": reason}
         assert reset.id is not None  # moves the browser's Last-Event-ID past the gap
         stream.next_of("unread")
         after = sender("ann", "after the reset")
-        assert stream.next_of("notification").id == after
+        assert stream.next_of("notification").nid == after
 
 
 def test_a_cursor_older_than_the_kept_history_gets_reset(live_server, http, api_key, token_for,
@@ -158,17 +160,17 @@ def test_filters_apply_live_and_on_replay(live_server, token_for, sender):
     query = "&types=mention,security&min_priority=high"
     with open_stream(live_server, token_for("ann"), query,
                      headers={"Last-Event-ID": start}) as stream:
-        assert stream.next_of("notification").id == wanted_old
+        assert stream.next_of("notification").nid == wanted_old
         skipped = sender("ann", "a normal security", type="security")
         wanted_new = sender("ann", "a high security", type="security", priority="high")
         events = []
-        while not events or events[-1].id != wanted_new:
+        while not events or events[-1].nid != wanted_new:
             event = stream.next_event()
             if event.event in ("message", "notification"):
                 events.append(event)
         # A filtered-out notification still moves Last-Event-ID (an id-only frame),
         # so a reconnect does not re-scan it.
-        assert [(e.event, e.id) for e in events[-2:]] == [("message", skipped),
+        assert [(e.event, e.nid) for e in events[-2:]] == [("message", skipped),
                                                           ("notification", wanted_new)]
 
 
@@ -189,7 +191,7 @@ def test_read_and_delete_reach_every_open_stream(live_server, http, api_key, tok
             tab.next_of("unread")
         ids = [sender("ann", f"n{i}") for i in range(3)]
         for tab in (tab1, tab2):
-            assert [tab.next_of("notification").id for _ in ids] == ids
+            assert [tab.next_of("notification").nid for _ in ids] == ids
             assert tab.next_of("unread").json() == {"unread": 3}
         http.post("/api/v1/users/ann/notifications/read", headers=auth, json={"ids": [ids[0]]})
         http.delete(f"/api/v1/users/ann/notifications/{ids[1]}", headers=auth)

@@ -15,11 +15,12 @@ import pytest
 from sse_client import SSEStream
 
 from notifier import tokens
+from notifier.accounts import Accounts
 from notifier.api_keys import ApiKeys
 from notifier.embedded_redis import find_redis_server
 from notifier.keys import Keys
 
-from conftest import TEST_PREFIX, LiveServer, RedisServer, live_env
+from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -83,7 +84,7 @@ def test_reconnecting_clients_lose_nothing_and_see_nothing_twice(live_server, ht
                     for _ in range(rng.randint(1, 25)):
                         event = stream.next_event(within=3)
                         if event.event == "notification":
-                            received.append(event.id)
+                            received.append(event.nid)
                         if len(received) >= total:
                             break
         except (OSError, TimeoutError, AssertionError) as exc:  # reported below
@@ -186,6 +187,17 @@ class OwnServers:
             assert time.monotonic() < deadline, "Redis never came back"
             time.sleep(0.05)
 
+    def admin_cookie(self) -> str:
+        """A signed-in admin's session cookie (an admin account made on first call)."""
+        Accounts(self.redis.client(), KEYS, session_lifetime=3600).create(
+            "own-admin", "correct horse battery", admin=True)
+        with httpx.Client(base_url=self.server.url, timeout=10) as http:
+            form = csrf_from(http.get("/login").text)
+            response = http.post("/login", data={"username": "own-admin", "csrf_token": form,
+                                                 "password": "correct horse battery"})
+            assert response.status_code == 302
+            return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+
     def stop_redis(self):
         self.redis.stop()
 
@@ -211,14 +223,14 @@ def test_streams_survive_a_redis_restart_and_miss_nothing(own):
     with SSEStream(own.server.url, f"/events?token={token}") as stream:
         stream.next_of("unread")
         before = own.send("phoenix", "before")
-        assert stream.next_of("notification").id == before
+        assert stream.next_of("notification").nid == before
         own.stop_redis()
         own.start_redis()
         during = [own.send("phoenix", f"right after restart {i}") for i in range(5)]
-        received = [stream.next_of("notification", within=20).id for _ in during]
+        received = [stream.next_of("notification", within=20).nid for _ in during]
         assert received == during
         after = own.send("phoenix", "after")
-        assert stream.next_of("notification").id == after
+        assert stream.next_of("notification").nid == after
 
 
 def test_during_an_outage_a_stream_answers_200_and_asks_to_retry(own):
@@ -236,12 +248,37 @@ def test_during_an_outage_a_stream_answers_200_and_asks_to_retry(own):
     assert own.send("patient", "back") is not None
 
 
+def test_during_an_outage_the_admin_stream_answers_200_and_asks_to_retry(own):
+    cookie = own.admin_cookie()
+    own.stop_redis()  # (an open admin stream ending then: test_admin_overview.py)
+    try:
+        with SSEStream(own.server.url, "/admin/events", headers={"Cookie": cookie}) as stream:
+            assert stream.status == 200  # never a 5xx, after which browsers give up
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            # The whole answer is one retry hint (a kept-alive connection stays open).
+            body = stream.reader.read(int(stream.headers["content-length"]))
+            assert body == b"retry: 6000\n\n"
+    finally:
+        own.start_redis()
+    deadline = time.monotonic() + 15
+    while True:  # as a browser does: come back until Redis answers again
+        with SSEStream(own.server.url, "/admin/events", headers={"Cookie": cookie}) as stream:
+            if "content-length" not in stream.headers:  # a stream, not the retry hint alone
+                assert stream.next_of("stats").json()["redis"]["used_memory"] > 0
+                break
+        assert time.monotonic() < deadline, "the admin stream never came back"
+        time.sleep(0.2)
+
+
 def test_shutdown_ends_streams_promptly_with_a_retry_hint(own):
     streams = [SSEStream(own.server.url,
                          f"/events?token={tokens.mint('test-secret', f's{i}', 300)[0]}")
                for i in range(10)]
     for stream in streams:
         stream.next_of("unread")
+    admin = SSEStream(own.server.url, "/admin/events", headers={"Cookie": own.admin_cookie()})
+    admin.next_of("stats")
+    streams.append(admin)  # the admin console's stream ends as promptly
     started = time.monotonic()
     own.server.process.send_signal(signal.SIGTERM)
     for stream in streams:

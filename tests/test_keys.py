@@ -23,7 +23,8 @@ def test_different_users_spread_over_slots():
 
 def test_prefix_applies_everywhere():
     keys = Keys("p")
-    names = [keys.inbox("u"), keys.accounts(), keys.api_key("k"), keys.api_keys(),
+    names = [keys.inbox("u"), keys.accounts(), keys.account_names(), keys.api_key("k"),
+             keys.api_keys(), keys.api_key_request("r"),
              keys.idempotency("k", "x"), keys.rate_limit_prefix()]
     assert all(name.startswith("p:") for name in names)
 
@@ -38,3 +39,27 @@ def test_id_validation():
     assert parse_notification_id("1700000000000-3") == (1700000000000, 3)
     assert not is_notification_id("1-") and not is_notification_id("+")
     assert not is_notification_id("99999999999999999999-0")  # beyond 64 bits
+
+
+def test_scheduler_keys_share_one_slot():
+    keys = Keys("notifier")
+    names = [keys.sched_due(), keys.sched_running(), keys.sched_failed(), keys.sched_index(),
+             keys.sched_meta(), keys.sched_body(), keys.sched_attempts(), keys.sched_errors(),
+             keys.sched_idempotency("0123456789abcdef", "any key {x}")]
+    assert len({key_slot(name.encode()) for name in names}) == 1
+    assert all(name.startswith("notifier:{sched}:") for name in names)
+
+
+def test_schedule_ids():
+    from notifier.ids import is_schedule_id
+
+    assert is_schedule_id("sch_" + "0a" * 12)
+    for bad in ("sch_" + "0" * 23, "sch_" + "0" * 25, "sch_" + "A" * 24, None, 5, "x"):
+        assert not is_schedule_id(bad)
+def test_presence_keys_share_one_slot_whatever_the_user():
+    keys = Keys("notifier")
+    names = [keys.presence_until(), keys.presence_online(), keys.presence_since(),
+             keys.presence_last_seen(), keys.presence_channel(),
+             *(keys.presence_entries(f"user{i}") for i in range(50))]
+    assert len({key_slot(name.encode()) for name in names}) == 1
+    assert all(name.startswith("notifier:") for name in [*names, keys.worker_reports()])

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from notifier.api_errors import from_validation_error
-from notifier.schemas import MAX_DATA_BYTES, BatchRequest, MarkReadRequest, SendRequest
+from notifier.schemas import FIRING, MAX_DATA_BYTES, BatchRequest, MarkReadRequest, SendRequest
 
 
 def problem(model, body: dict, root_field=None):
@@ -130,3 +130,36 @@ def test_malformed_json_is_a_400():
     with pytest.raises(ValidationError) as caught:
         SendRequest.model_validate_json(b"{not json")
     assert from_validation_error(caught.value).status == 400
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def test_send_at_bounds():
+    assert SendRequest.model_validate({"user_id": "u", "title": "t",
+                                       "send_at": _at(60)}).send_at is not None
+    for send_at in (_at(-1), _at(366 * 86400), datetime(2099, 1, 1)):
+        assert problem(SendRequest, {"user_id": "u", "title": "t", "send_at": send_at}) == \
+            (422, "send_at")
+    batch = {"notifications": [{"user_id": "u", "title": "t"}], "send_at": _at(-1)}
+    assert problem(BatchRequest, batch) == (422, "send_at")
+
+
+def test_send_at_must_come_before_every_expiry():
+    at = _at(60)
+    assert problem(SendRequest, {"user_id": "u", "title": "t", "send_at": at,
+                                 "expires_at": at}) == (422, "send_at")
+    items = [{"user_id": "u", "title": "t", "expires_at": _at(120)},
+             {"user_id": "v", "title": "t", "expires_at": _at(30)}]
+    assert problem(BatchRequest, {"notifications": items, "send_at": _at(60)}) == \
+        (422, "send_at")
+    assert BatchRequest.model_validate({"notifications": items[:1], "send_at": _at(60)})
+
+
+def test_a_scheduled_request_revalidates_when_its_expiry_has_passed():
+    stored = '{"user_id": "u", "title": "t", "expires_at": "2000-01-01T00:00:00Z"}'
+    with pytest.raises(ValidationError):
+        SendRequest.model_validate_json(stored)
+    fired = SendRequest.model_validate_json(stored, context={FIRING: True})
+    assert fired.expires_at.year == 2000

@@ -4,7 +4,7 @@
 -- or (Redis unreachable, out of memory at the first write) for none.
 --
 -- KEYS: [idempotency key if ARGV[4] == '1'], then per recipient:
---       inbox stream, unread zset, trimmed marker, user channel
+--       inbox stream, unread zset, trimmed marker, user channel, broadcast state
 -- ARGV: now_ms, cap, slack, has_idem, idem_ttl_s, fingerprint, n_payloads,
 --       payload_1..payload_n, expiry_1..expiry_n, then a payload index per recipient
 -- Returns the new ids in recipient order, or {'duplicate', stored_outcome}.
@@ -23,12 +23,14 @@ if has_idem then
 end
 
 local ids = {}
-local n_recipients = (#KEYS - first + 1) / 4
+local n_recipients = (#KEYS - first + 1) / 5
 for r = 0, n_recipients - 1 do
-  local inbox = KEYS[first + r * 4]
-  local unread = KEYS[first + r * 4 + 1]
-  local trimmed = KEYS[first + r * 4 + 2]
-  local channel = KEYS[first + r * 4 + 3]
+  local inbox = KEYS[first + r * 5]
+  local unread = KEYS[first + r * 5 + 1]
+  local trimmed = KEYS[first + r * 5 + 2]
+  local channel = KEYS[first + r * 5 + 3]
+  -- The user appears now, if not before: broadcasts from now on are theirs.
+  redis.call('HSETNX', KEYS[first + r * 5 + 4], 'since', now)
   local p = tonumber(ARGV[7 + 2 * n_payloads + r + 1])
   local payload = ARGV[7 + p]
   local expiry = ARGV[7 + n_payloads + p]

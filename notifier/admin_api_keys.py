@@ -1,0 +1,74 @@
+"""Admin console, API keys: create (the secret is shown once), list, revoke."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
+
+from .admin import bp
+from .backend import backend
+from .forms import ApiKeyForm
+
+
+def _keys_page(form: ApiKeyForm, status: int = 200):
+    keys = sorted(backend().api_keys.list(), key=lambda k: k.created_at, reverse=True)
+    return render_template("admin/api_keys.html", form=form, keys=keys), status
+
+
+@bp.get("/api-keys")
+def api_keys():
+    """Every API key, newest first, and a form to create one."""
+    return _keys_page(ApiKeyForm(request_id=secrets.token_urlsafe(16)))
+
+
+@bp.post("/api-keys")
+def api_keys_create():
+    """Create a key and show its secret, this once."""
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        if form.request_id.errors:
+            form.form_errors.append("This form is out of date. Please try again.")
+            form.request_id.data = secrets.token_urlsafe(16)
+        return _keys_page(form, 422)
+    made = backend().api_keys.create_once(form.request_id.data, form.name.data,
+                                          created_by=current_user.user_id)
+    if made is None:
+        flash("That form was sent already and its key exists (listed below). "
+              "Its secret was shown once and cannot be shown again.", "info")
+        return redirect(url_for(".api_keys"))
+    key, secret = made
+    response = make_response(render_template("admin/api_key_created.html", key=key,
+                                             secret=secret))
+    response.headers["Cache-Control"] = "no-store"  # the secret must not linger in caches
+    return response
+
+
+@bp.get("/api-keys/<key_id>/revoke")
+def api_keys_confirm_revoke(key_id: str):
+    """Ask before revoking a key."""
+    key = backend().api_keys.get(key_id)
+    if key is None:
+        abort(404, description="There is no API key with that id.")
+    return render_template("admin/api_key_revoke.html", key=key,
+                           within=_within(current_app.config["API_KEY_CACHE_SECONDS"]))
+
+
+@bp.post("/api-keys/<key_id>/revoke")
+def api_keys_revoke(key_id: str):
+    """Revoke a key: calls made with it get 401 from then on."""
+    store = backend().api_keys
+    key = store.get(key_id)
+    if key is None or not store.revoke(key_id):
+        abort(404, description="There is no API key with that id.")
+    flash(f"Revoked “{key.name}” ({key.key_id}). Calls made with it get 401 "
+          f"{_within(current_app.config['API_KEY_CACHE_SECONDS'])}.", "success")
+    return redirect(url_for(".api_keys"))
+
+
+def _within(cache_seconds: float) -> str:
+    """When a revoked key stops working everywhere (each worker caches verified keys)."""
+    if cache_seconds <= 0:
+        return "at once"
+    return f"within {cache_seconds:g} second{'s' if cache_seconds != 1 else ''}"

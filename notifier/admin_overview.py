@@ -1,0 +1,40 @@
+"""Admin console, Overview: who is online, each worker's streams and rates, Redis.
+
+The page is complete without JavaScript (rates need two reads, so they show as
+unknown); ``static/admin-overview.js`` then keeps it current from
+``GET /admin/events`` (:mod:`notifier.admin_events`) and draws the chart.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from .admin import bp
+from .admin_stats import (
+    PRESENCE_LIST,
+    RateTracker,
+    format_bytes,
+    format_rate,
+    online_for,
+    presence_payload,
+    stats_payload,
+)
+from .backend import backend
+
+#: Seconds of history the chart shows (kept in the browser, not on the server).
+CHART_SECONDS = 300
+
+bp.add_app_template_filter(format_bytes, "bytes")
+bp.add_app_template_filter(format_rate, "rate")
+bp.add_app_template_filter(online_for, "online_for")
+
+
+@bp.get("")
+def overview():
+    """Who is online, open streams and send rates per worker, and Redis, at a glance."""
+    state = backend()
+    return render_template(
+        "admin/overview.html",
+        stats=stats_payload(state.worker_reports, state.redis, RateTracker()),
+        presence=presence_payload(state.presence), presence_list=PRESENCE_LIST,
+        chart_seconds=CHART_SECONDS, interval=current_app.config["STATS_INTERVAL"])

@@ -1,0 +1,124 @@
+"""Each worker's heartbeat: one greenlet that keeps presence and the worker's stats current.
+
+It also runs the worker's garbage-collection policy (:mod:`notifier.gc_policy`).
+
+Every ~100 ms it sends the presence changes of the worker's streams (batched),
+every presence interval it re-asserts all of them, eight times an interval it
+sweeps expired users, and every stats interval it reports the worker's
+counters. gunicorn starts it in each worker (``post_worker_init``); it is
+never started at import time nor by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+
+import gevent
+import redis
+from flask import Flask
+
+from .gc_policy import GcPolicy
+from .hub import Hub
+from .presence import Presence, PresenceTracker
+from .stats import COUNTERS, WorkerReports
+
+log = logging.getLogger(__name__)
+
+#: Seconds between the heartbeat's wake-ups: how long a presence change may wait.
+TICK = 0.1
+
+
+def new_worker_id() -> str:
+    """``host:pid:random``: unique even when a pid is reused or two hosts share a name."""
+    host = socket.gethostname().replace("|", "_")
+    return f"{host}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Heartbeat:
+    """The greenlet of one worker process."""
+
+    def __init__(self, *, hub: Hub, presence: Presence, reports: WorkerReports,
+                 stats_interval: float, worker_id: str | None = None):
+        self.hub = hub
+        self.reports = reports
+        self.worker_id = worker_id or new_worker_id()
+        self.stats_interval = stats_interval
+        self.tracker = PresenceTracker(presence, self.worker_id, hub.users)
+        hub.presence_listener = self.tracker.stream_change
+        self._next_report = 0.0
+        self.gc = GcPolicy()
+        self._running = False
+        self._greenlet: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        """Start beating (once)."""
+        if self._greenlet is None:
+            self._running = True
+            self._greenlet = gevent.spawn(self._run)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop beating and withdraw this worker's stats report.
+
+        Its presence entries are left to expire: the streams it ends on
+        shutdown reconnect to other workers within seconds, and their users
+        should not flicker offline meanwhile.
+        """
+        self._running = False
+        if self._greenlet is not None:
+            self._greenlet.join(timeout)
+        try:
+            self.reports.remove(self.worker_id)
+        except (redis.RedisError, OSError) as exc:
+            log.info("could not withdraw the stats report of %s: %s", self.worker_id, exc)
+
+    def beat(self, now: float) -> None:
+        """Do what is due at monotonic time ``now``."""
+        self.gc.tick(now)
+        self.tracker.sync(now)
+        if now >= self._next_report:
+            self.reports.report(self.worker_id, self.snapshot())
+            self._next_report = now + self.stats_interval
+
+    def snapshot(self) -> dict:
+        """This worker's stats now."""
+        host, pid, _ = self.worker_id.rsplit(":", 2)
+        return {"worker": self.worker_id, "pid": int(pid), "host": host,
+                "streams": self.hub.stream_count(), "users": len(self.hub.users()),
+                "sent": COUNTERS.sent, "delivered": COUNTERS.delivered}
+
+    def _run(self) -> None:
+        delay = 0.5
+        while self._running:
+            try:
+                self.beat(time.monotonic())
+                delay = 0.5
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                log.warning("heartbeat lost Redis (%s); retrying in %.1fs", exc, delay)
+                gevent.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 10.0)
+            except Exception:  # a dead heartbeat would take the worker's users offline
+                log.exception("heartbeat failed; retrying")
+                gevent.sleep(1.0)
+            gevent.sleep(TICK)
+
+
+def start_heartbeat(app: Flask) -> Heartbeat:
+    """Start this worker's heartbeat (and its hub), once per app."""
+    heartbeat = app.extensions.get("notifier.heartbeat")
+    if heartbeat is None:
+        from .backend import backend
+        from .events import get_hub
+
+        with app.app_context():
+            state = backend()
+            heartbeat = Heartbeat(hub=get_hub(), presence=state.presence,
+                                  reports=state.worker_reports,
+                                  stats_interval=app.config["STATS_INTERVAL"])
+        app.extensions["notifier.heartbeat"] = heartbeat
+        heartbeat.start()
+    return heartbeat

@@ -1,0 +1,95 @@
+// One inbox item, built in the browser exactly as templates/inbox/index.html renders it.
+// Shared by the live inbox (static/live.js) and the admin's broadcast preview
+// (static/admin-broadcasts.js). Text goes in through textContent only, never as HTML.
+window.NotifierNote = (() => {
+  "use strict";
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  function icon(d) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+    return svg;
+  }
+
+  const ICON_READ = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
+  const ICON_DELETE = "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12ZM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4Z";
+
+  // A form posting to the inbox; without a CSRF token (a preview) an inert button only.
+  function action(csrf, url, fields, label, iconPath) {
+    const button = el("button", { class: "icon-button", type: csrf ? "submit" : "button",
+                                  title: label.split(" “")[0], "aria-label": label });
+    button.append(icon(iconPath));
+    if (!csrf) {
+      button.disabled = true;
+      return button;
+    }
+    const form = el("form", { method: "post", action: url });
+    form.append(el("input", { type: "hidden", name: "csrf_token", value: csrf }));
+    for (const [name, value] of Object.entries(fields)) {
+      form.append(el("input", { type: "hidden", name, value }));
+    }
+    form.append(button);
+    return form;
+  }
+
+  // Mirrors the window_time filter: "21 Nov 14:00" in UTC.
+  function windowTime(iso) {
+    const d = new Date(iso);
+    const month = d.toLocaleString("en-GB", { month: "short", timeZone: "UTC" });
+    const pad = (v) => String(v).padStart(2, "0");
+    return `${pad(d.getUTCDate())} ${month} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  }
+
+  // The <li class="note"> of notification or broadcast n; its buttons post with csrf.
+  function render(n, csrf) {
+    const meta = el("div", { class: "note-meta" });
+    if (n.source === "broadcast") {
+      meta.append(el("span", { class: "tag tag-broadcast" }, "announcement"));
+    } else if (n.group) {
+      meta.append(el("span", { class: "tag" }, n.group));
+    }
+    meta.append(el("span", { class: "tag" }, n.type));
+    if (n.priority === "high" || n.priority === "urgent") {
+      meta.append(el("span", { class: `tag tag-${n.priority}` }, n.priority));
+    }
+    if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
+    meta.append(el("time", { datetime: n.created_at, title: n.created_at }, "just now"));
+    const title = el("h2", { class: "note-title" });
+    if (n.link && /^https?:\/\//i.test(n.link)) {
+      title.append(el("a", { href: n.link, rel: "noopener noreferrer nofollow", target: "_blank" },
+                      n.title));
+    } else {
+      title.append(n.title);
+    }
+    const main = el("div", { class: "note-main" }, meta, title);
+    if (n.body) main.append(el("p", { class: "note-body" }, n.body));
+    if (n.starts_at && n.ends_at) {
+      main.append(el("p", { class: "note-window" }, "Scheduled ",
+                     el("time", { datetime: n.starts_at }, windowTime(n.starts_at)), " – ",
+                     el("time", { datetime: n.ends_at }, windowTime(n.ends_at)), " UTC"));
+    }
+    const actions = el("div", { class: "note-actions" });
+    if (!n.read) {
+      actions.append(action(csrf, "/inbox/read", { id: n.id, next: "/inbox" },
+                            `Mark “${n.title}” read`, ICON_READ));
+    }
+    const verb = n.source === "broadcast" ? "Dismiss" : "Delete";
+    actions.append(action(csrf, `/inbox/${encodeURIComponent(n.id)}/delete`, { next: "/inbox" },
+                          `${verb} “${n.title}”`, ICON_DELETE));
+    return el("li", { class: `note priority-${n.priority}${n.read ? "" : " is-unread"}`,
+                      id: `n-${n.id}`, "data-id": n.id },
+              el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
+  }
+
+  return { render, el, windowTime };
+})();
