@@ -14,6 +14,8 @@ so latency is arrival minus stamp on the same clock. Scenarios:
   notifier, through the HTTP API: latency p50/p99/max, lost, duplicated;
 * fanout: one send to 5,000 connected users (flask-sse: 5,000 sse.publish
   calls, as it has no multi-user send): time until every stream has it;
+* broadcast (notifier only): one broadcast (stored once, every hub fans it
+  out encoded once) to 10,000 open streams: time until every stream has it;
 * storm: 5,000 streams dropped at once, 3 notifications sent to each user,
   all reconnecting with Last-Event-ID: time until every stream caught up,
   lost, duplicated.
@@ -139,7 +141,7 @@ async def until(predicate, timeout: float, step: float = 0.02) -> bool:
 
 class Notifier:
     name = "notifier"
-    app = "wsgi:app"
+    app = os.environ.get("BENCH_NOTIFIER_APP", "wsgi:app")
 
     def __init__(self, servers: Servers):
         self.servers = servers
@@ -214,6 +216,21 @@ def send_function(target: str, redis_url: str, plan: list[list[str]], rate: floa
             if delay > 0:
                 time.sleep(delay)
         send(users)
+    done.set()
+
+
+def send_broadcast(redis_url: str, done) -> None:
+    """Create one broadcast stamped with the time of the call."""
+    import redis
+
+    from notifier.broadcasts import Broadcasts
+    from notifier.keys import Keys
+    from notifier.schemas import BroadcastRequest
+
+    broadcasts = Broadcasts(redis.Redis.from_url(redis_url, client_name="bench"),
+                            Keys("notifier"), cap=1000, idempotency_ttl=60)
+    broadcasts.create(BroadcastRequest(title="Maintenance tonight", type="system",
+                                       data={"t": time.monotonic_ns()}))
     done.set()
 
 
@@ -379,6 +396,96 @@ async def fanout(target, *, users: int) -> dict:
             if tally.notifications >= users else None}
 
 
+def broadcast_part(first: int, last: int, port: int, report, go) -> None:
+    """Hold streams ``first..last-1``, then time one broadcast's arrival on each.
+
+    A bare epoll loop rather than asyncio: it costs the shared CPUs about a quarter
+    as much per event, so the figure is the server's more than the client's.
+    """
+    import select
+    import socket
+
+    target = Notifier(None)
+    epoll = select.epoll()
+    socks: dict[int, socket.socket] = {}
+    buffers: dict[int, bytes] = {}
+    for i in range(first, last):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(target.request(f"u{i}"))
+        sock.setblocking(False)
+        socks[sock.fileno()] = sock
+        buffers[sock.fileno()] = b""
+        epoll.register(sock.fileno(), select.EPOLLIN)
+
+    def pump(done, deadline: float) -> None:
+        while not done() and time.monotonic() < deadline:
+            for fd, _ in epoll.poll(0.05):
+                try:
+                    data = socks[fd].recv(65536)
+                except BlockingIOError:
+                    continue
+                on_data(fd, data, time.monotonic_ns())
+
+    waiting_ready = set(socks)
+    latencies: list[int] = []
+    arrived: set[int] = set()
+    duplicates = [0]
+
+    def on_data(fd: int, data: bytes, now: int) -> None:
+        buffer = buffers[fd] + data
+        if fd in waiting_ready and b"event: unread" in buffer:
+            waiting_ready.discard(fd)
+            buffer = b""
+        elif fd in arrived and b"event: broadcast" in data:
+            duplicates[0] += 1
+        elif (at := buffer.find(b"event: broadcast")) >= 0 and fd not in arrived:
+            stamp = buffer.find(b'"t":', at)
+            end = buffer.find(b"}", stamp)
+            if stamp >= 0 and end >= 0:
+                arrived.add(fd)
+                latencies.append(now - int(buffer[stamp + 4:end]))
+                buffer = b""
+        buffers[fd] = buffer[-4096:]
+
+    pump(lambda: not waiting_ready, time.monotonic() + 180)
+    report.put(("ready", len(socks) - len(waiting_ready), not waiting_ready))
+    while not go.is_set():
+        pump(go.is_set, time.monotonic() + 0.05)
+    pump(lambda: len(arrived) >= len(socks), time.monotonic() + 20)
+    report.put(("got", latencies, duplicates[0], 0))
+    for sock in socks.values():
+        sock.close()
+
+
+async def broadcast(target, *, streams_count: int, parts: int = 2) -> dict:
+    """One broadcast to ``streams_count`` streams held by ``parts`` client processes."""
+    servers = target.servers
+    report, go = SPAWN.Queue(), SPAWN.Event()
+    for part in range(parts):
+        SPAWN.Process(target=broadcast_part, daemon=True, args=(
+            part * streams_count // parts, (part + 1) * streams_count // parts,
+            servers.port, report, go)).start()
+    loop = asyncio.get_running_loop()
+    readies = [await loop.run_in_executor(None, report.get, True, 300) for _ in range(parts)]
+    await asyncio.sleep(2)
+    server_cpu = servers.worker_cpu_s()
+    go.set()
+    done = in_background(send_broadcast, servers.redis_url)
+    results = [await loop.run_in_executor(None, report.get, True, 60) for _ in range(parts)]
+    await wait_done(done, 30)
+    server_cpu = servers.worker_cpu_s() - server_cpu
+    latencies = [ns for r in results for ns in r[1]]
+    return {"streams": streams_count, "ready": sum(r[1] for r in readies),
+            "delivered": len(latencies), "duplicated": sum(r[2] for r in results),
+            "closed": sum(r[3] for r in results),
+            "all_delivered_s": round(max(latencies) / 1e9, 3)
+            if len(latencies) >= streams_count else None,
+            "first_ms": round(min(latencies or [0]) / 1e6, 1),
+            "p50_ms": round(percentile(latencies or [0], 0.5) / 1e6, 1),
+            "all_delivered_ms": round(max(latencies or [0]) / 1e6, 1),
+            "server_cpu_s": round(server_cpu, 2)}
+
+
 async def storm(target, *, users: int, missed: int) -> dict:
     servers = target.servers
     tally = Tally()
@@ -449,6 +556,10 @@ async def run_target(target_class, args) -> dict:
             if "fanout" in args.scenarios:
                 runs.setdefault("fanout_5000", []).append(await fanout(target, users=5000))
                 await between()
+            if "broadcast" in args.scenarios and target.name == "notifier":
+                runs.setdefault("broadcast_10000", []).append(await broadcast(
+                    target, streams_count=10_000))
+                await between()
             if "storm" in args.scenarios:
                 runs.setdefault("storm_5000", []).append(await storm(target, users=5000,
                                                                       missed=3))
@@ -478,7 +589,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=20_000)
     parser.add_argument("--flask-sse-streams", type=int, default=9_000)
     parser.add_argument("--targets", default="notifier,flask-sse")
-    parser.add_argument("--scenarios", default="hold,unicast,fanout,storm")
+    parser.add_argument("--scenarios", default="hold,unicast,fanout,broadcast,storm")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
