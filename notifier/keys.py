@@ -62,6 +62,21 @@ class Keys:
         """
         return self._user(user_id, "broadcasts")
 
+    def preferences(self, user_id: str) -> str:
+        """Hash of the user's delivery preferences.
+
+        ``email``, ``phone`` (E.164), ``timezone`` (IANA), ``quiet_start`` /
+        ``quiet_end`` (``HH:MM`` in that zone, absent: no quiet hours), and
+        ``ch:<type>:<channel>`` = ``1``/``0`` for each switch the user set
+        (type ``*`` is the default row; an absent switch takes its default).
+        """
+        return self._user(user_id, "prefs")
+
+    def devices(self, user_id: str) -> str:
+        """Hash of the user's push targets: device id -> JSON (web push subscription or
+        mobile token with its platform)."""
+        return self._user(user_id, "devices")
+
     # -- broadcasts (one slot: ``{b}``) ----------------------------------------
     def _broadcast(self, suffix: str) -> str:
         return f"{self.prefix}:{{b}}:{suffix}"
