@@ -40,7 +40,7 @@ def _api_limit() -> str:
 
 def _too_many_requests(limit: RequestLimit):
     """The API's JSON error, with how long until the window lets a request through."""
-    wait = max(1, math.ceil(limit.reset_at - time.time()))
+    wait = max(1, math.ceil(limit.window.reset_time - time.time()))
     response = error_response(429, "rate_limited",
                               f"Too many requests for this API key (limit {limit.limit}); "
                               f"retry in {wait} s.")
