@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         events,
         inbox_views,
         limiter,
+        settings_views,
         templating,
     )
     from .security import SessionInterface, add_security_headers
@@ -57,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(settings_views.bp)
     app.register_blueprint(events.bp)
     admin.init_app(app)
     api_errors.register(app)
