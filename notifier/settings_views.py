@@ -49,7 +49,7 @@ def zone_choices(current: str) -> list[str]:
 def _rows(prefs: Preferences) -> list[str]:
     """The types the matrix shows: those ever sent and those the user set a switch for."""
     known = backend().preferences.known_types()
-    return sorted(set(known) | set(prefs.types()))[:MAX_PREFERENCE_TYPES]
+    return sorted(set(known) | set(prefs.types()))[:MAX_PREFERENCE_TYPES - 1]
 
 
 def _matrix(prefs: Preferences, rows: list[str]) -> dict[str, dict[str, bool]]:
@@ -93,7 +93,7 @@ def save():
     current = store.load(current_user.user_id)
     rows = [r for r in request.form.getlist("rows") if is_type(r) and r != DEFAULT_ROW]
     submitted = {row: {c: request.form.get(f"ch:{row}:{c}") == "1" for c in CHANNELS}
-                 for row in [DEFAULT_ROW, *rows[:MAX_PREFERENCE_TYPES]]}
+                 for row in [DEFAULT_ROW, *rows[:MAX_PREFERENCE_TYPES - 1]]}
     if not form.validate_on_submit():
         return _page(form, submitted, zone_unset=False, status=400)
     prefs = _validated(form, _switches(current, submitted))

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from notifier.hub import encode
 from notifier.preferences import Preferences
 from notifier.schemas import SendRequest
 
@@ -192,3 +193,15 @@ def test_a_batch_routes_each_item_by_its_own_type(client, auth, store, redis_cli
     first, second = next_event(pubsub), next_event(pubsub)
     assert first["notification"]["title"] == "a" and first.get("live") is False
     assert second["notification"]["title"] == "b" and "live" not in second
+
+
+def test_the_stream_hands_the_flags_to_the_page():
+    payload = json.dumps({"type": "ci", "title": "t", "body": "", "data": {},
+                          "priority": "high", "link": None,
+                          "created_at": "2026-01-01T00:00:00.000Z", "expires_at": None})
+    for extra, expected in (('"quiet":true,', {"quiet": True}),
+                            ('"live":false,', {"live": False}), ("", {})):
+        message = f'{{"kind":"notification","id":"1-0","unread":1,{extra}"notification":{payload}}}'
+        frame = encode(message.encode(), "u").frames.decode()
+        data = json.loads(frame.split("data: ", 1)[1])
+        assert {k: data[k] for k in ("quiet", "live") if k in data} == expected
