@@ -227,9 +227,8 @@ class Inbox:
         pipe = self.client.pipeline(transaction=False)
         self.preferences.record_types({content.type for content in contents}, pipe=pipe)
         recording = len(pipe)
-        self.preferences.load_many(types, types=types, pipe=pipe)
-        found = self.preferences.parse_many(list(types), pipe.execute()[recording:],
-                                            types=types)
+        load = self.preferences.load_routing(types, pipe=pipe)
+        found = load.parse(pipe.execute()[recording:])
         decided: dict[tuple[int, str, str], Decision] = {}  # recipients mostly share one
         decisions = []
         for user_id, index in deliveries:

@@ -25,6 +25,7 @@ import redis
 
 from .channels.base import CHANNELS
 from .keys import Keys
+from .scripts import load_script
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,31 @@ def _routing_fields(types: Iterable[str]) -> list[str]:
             *(f"ch:{t}:{c}" for t in rows for c in CHANNELS)]
 
 
+@dataclass(frozen=True)
+class RoutingLoad:
+    """The reads :meth:`PreferenceStore.load_routing` queued: (types, users) per call."""
+
+    groups: list[tuple[tuple[str, ...], list[str]]]
+
+    def parse(self, replies: list) -> dict[str, Preferences]:
+        """Each user's preferences (narrowed to the types read) from the calls' replies."""
+        none = Preferences()
+        found: dict[str, Preferences] = {}
+        for (rows, users), reply in zip(self.groups, replies, strict=True):
+            fields = _routing_fields(rows)
+            parsed: dict[tuple, Preferences] = {}  # users mostly share a document
+            for user_id, values in zip(users, reply, strict=True):
+                if values == 0:
+                    found[user_id] = none
+                    continue
+                memo = tuple(values)
+                if memo not in parsed:
+                    parsed[memo] = Preferences.from_fields(dict(zip(fields, values,
+                                                                    strict=True)))
+                found[user_id] = parsed[memo]
+        return found
+
+
 class PreferenceStore:
     """Loads and saves preferences, and remembers the notification types sent."""
 
@@ -187,52 +213,34 @@ class PreferenceStore:
         self.known_types_max = known_types_max
         #: type -> when this process last recorded it (monotonic seconds).
         self._recorded: dict[str, float] = {}
+        self._read = load_script(client, "prefs_read")
 
     def load(self, user_id: str) -> Preferences:
         """One user's preferences (defaults for a user who never saved any)."""
         return Preferences.from_fields(self.client.hgetall(self.keys.preferences(user_id)))
 
-    def load_many(self, user_ids: Iterable[str], *,
-                  types: Mapping[str, Collection[str]] | None = None,
-                  pipe: redis.client.Pipeline | None = None) -> dict[str, Preferences] | None:
-        """Many users' preferences in one round trip.
-
-        ``types`` narrows each user's load to the switches of those notification
-        types (and the default row), which is all that routing them needs.
-        With ``pipe`` the reads are only queued: pass the pipeline's results for
-        them to :meth:`parse_many` (returns None then).
-        """
+    def load_many(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
+        """Many users' preferences in one round trip (a pipeline of HGETALLs)."""
         users = list(dict.fromkeys(user_ids))
-        own = pipe is None
-        pipe = self.client.pipeline(transaction=False) if own else pipe
+        pipe = self.client.pipeline(transaction=False)
         for user_id in users:
-            key = self.keys.preferences(user_id)
-            if types is None:
-                pipe.hgetall(key)
-            else:
-                pipe.hmget(key, _routing_fields(types.get(user_id, ())))
-        if not own:
-            return None
-        return self.parse_many(users, pipe.execute(), types=types)
+            pipe.hgetall(self.keys.preferences(user_id))
+        return {u: Preferences.from_fields(r) for u, r in zip(users, pipe.execute(),
+                                                                  strict=True)}
 
-    @staticmethod
-    def parse_many(user_ids: list[str], results: list, *,
-                   types: Mapping[str, Collection[str]] | None = None) -> dict[str, Preferences]:
-        """:meth:`load_many`'s answer from the replies it queued, in the same order."""
-        found = {}
-        # Most recipients share a reply (no preferences at all): parse each reply once.
-        parsed: dict[tuple, Preferences] = {}
-        for user_id, reply in zip(user_ids, results, strict=True):
-            if types is None:
-                found[user_id] = Preferences.from_fields(reply)
-                continue
-            rows = tuple(types.get(user_id, ()))
-            memo = (rows, tuple(reply))
-            if memo not in parsed:
-                parsed[memo] = Preferences.from_fields(
-                    dict(zip(_routing_fields(rows), reply, strict=True)))
-            found[user_id] = parsed[memo]
-        return found
+    def load_routing(self, types: Mapping[str, Collection[str]], *,
+                     pipe: redis.client.Pipeline) -> RoutingLoad:
+        """Queue on ``pipe`` the read of what routing needs for each user: the zone,
+        the quiet hours and the switches of the types given for that user (and the
+        default row). One script call per distinct set of types, whatever the number
+        of users; pass the pipeline's replies for it to :meth:`RoutingLoad.parse`."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for user_id, kinds in types.items():
+            groups.setdefault(tuple(sorted(kinds)), []).append(user_id)
+        for rows, users in groups.items():
+            self._read(keys=[self.keys.preferences(u) for u in users],
+                       args=_routing_fields(rows), client=pipe)
+        return RoutingLoad(list(groups.items()))
 
     def save(self, user_id: str, preferences: Preferences) -> None:
         """Replace the user's whole document atomically (MULTI), after checking it."""

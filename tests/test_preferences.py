@@ -65,8 +65,12 @@ def test_load_many_reads_every_user_in_one_round_trip(store, redis_client):
     assert after - before == 1 + 3  # the INFO call itself, then one HGETALL per user
     assert found["a"].enabled("ci", "email") is False and found["b"].timezone == "Asia/Tokyo"
     assert found["c"] == Preferences()
-    narrowed = store.preferences.load_many(["a"], types={"a": {"ci"}})
-    assert narrowed["a"].enabled("ci", "email") is False
+    pipe = redis_client.pipeline()
+    load = store.preferences.load_routing({"a": {"ci"}, "b": {"ci"}, "c": {"ci", "x"}},
+                                          pipe=pipe)
+    narrowed = load.parse(pipe.execute())
+    assert narrowed["a"].enabled("ci", "email") is False and narrowed["c"] == Preferences()
+    assert narrowed["b"].timezone == "Asia/Tokyo" and len(load.groups) == 2
 
 
 def test_types_sent_are_remembered_and_bounded(app, store):
