@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_broadcasts,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
+        api_preferences,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
         auth,
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         events,
         inbox_views,
         limiter,
+        settings_views,
         templating,
     )
     from .security import SessionInterface, add_security_headers
@@ -52,11 +54,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
-    limiter.limiter.exempt(api.bp)  # no API limits yet; the check alone costs 0.15 ms a call
     app.session_interface = SessionInterface()
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(settings_views.bp)
     app.register_blueprint(events.bp)
     admin.init_app(app)
     api_errors.register(app)

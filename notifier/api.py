@@ -15,9 +15,11 @@ from pydantic import BaseModel, ValidationError
 
 from . import tokens
 from .api_errors import ApiError, from_validation_error
+from .api_keys import ApiKey
 from .backend import backend
 from .ids import is_item_id, is_user_id
 from .inbox import IdempotencyConflict, SendOutcome, iso_utc
+from .limiter import api_rate_limit
 from .openapi import openapi_document
 from .scheduled_notifications import schedule_notifications
 from .scheduler import ScheduledItem
@@ -32,10 +34,11 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_LIMIT = 100
 
 
-@bp.before_request
-def _authenticate() -> None:
-    if request.endpoint == "api.openapi":
-        return
+def authenticated_key() -> ApiKey:
+    """The request's API key, verified once per request; a 401 without a valid one."""
+    key = g.get("api_key")
+    if key is not None:
+        return key
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ApiError(401, "unauthorized", "Send an API key as 'Authorization: Bearer <key>'.")
@@ -43,6 +46,20 @@ def _authenticate() -> None:
     if key is None:
         raise ApiError(401, "unauthorized", "The API key is unknown or revoked.")
     g.api_key = key
+    return key
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint != "api.openapi":
+        authenticated_key()
+
+
+# Sender limits: one budget per API key across every route of the API. Flask-Limiter
+# checks it before the blueprint's own hooks, so its key function authenticates: a
+# request spends only a verified key's budget, and a bad key is a 401, never a 429.
+api_rate_limit(bp, key_func=lambda: authenticated_key().key_id,
+               exempt=lambda: request.endpoint == "api.openapi")
 
 
 def _parse(model: type[Model], root_field: str | None = None) -> Model:

@@ -22,6 +22,7 @@ from .feed import Feed
 from .groups import Groups
 from .inbox import Inbox
 from .keys import Keys
+from .preferences import PreferenceStore
 from .presence import Presence
 from .scheduler import Scheduler
 from .stats import WorkerReports
@@ -41,6 +42,7 @@ class Backend:
     accounts: Accounts
     api_keys: ApiKeys
     scheduler: Scheduler
+    preferences: PreferenceStore
     #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
     presence: Presence
     worker_reports: WorkerReports
@@ -66,8 +68,9 @@ def init_app(app: Flask) -> Backend:
     client = redis.Redis(connection_pool=pool)
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
+    preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])
     inbox = Inbox(client, keys, cap=app.config["INBOX_MAX"],
-                  idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
+                  idempotency_ttl=app.config["IDEMPOTENCY_TTL"], preferences=preferences)
     broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
     state = Backend(
@@ -83,6 +86,7 @@ def init_app(app: Flask) -> Backend:
         scheduler=Scheduler(client, keys, lease_seconds=app.config["SCHEDULER_LEASE"],
                             max_attempts=app.config["SCHEDULER_MAX_ATTEMPTS"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
+        preferences=preferences,
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),

@@ -115,3 +115,10 @@ SCHEDULER_LEASE = 30
 #: Attempts a scheduled item gets (retried after 1, 2, 4 ... s) before it is kept
 #: as failed.
 SCHEDULER_MAX_ATTEMPTS = 5
+
+#: Requests each API key may make (Flask-Limiter syntax, a moving window kept in
+#: Redis); over it the API answers 429 with Retry-After. Empty: no limit.
+API_RATE_LIMIT = "6000 per minute"
+
+#: Notification types remembered for the settings page (the most recently sent).
+KNOWN_TYPES_MAX = 200

@@ -139,3 +139,18 @@ class MemberForm(FlaskForm):
         DataRequired(message="Enter a user id."),
         Regexp(USER_ID_PATTERN, message="User ids are 1-64 letters, digits or _ . : @ -"),
     ], render_kw={"autocapitalize": "none", "spellcheck": "false", "maxlength": 64})
+
+
+class SettingsForm(FlaskForm):
+    """The settings page's contact details, zone and quiet hours (the switch matrix is read
+    beside it). Only CSRF is checked here: ``schemas.PreferencesRequest`` validates the
+    rest, as for the API."""
+
+    email = StringField("Email address", filters=[_strip], render_kw={
+        "type": "email", "autocomplete": "email", "spellcheck": "false", "maxlength": 254})
+    phone = StringField("Mobile number for SMS", filters=[_strip], render_kw={
+        "type": "tel", "autocomplete": "tel", "placeholder": "+4915112345678",
+        "maxlength": 16})
+    timezone = SelectField("Time zone", validate_choice=False)
+    quiet_start = StringField("From", filters=[_strip], render_kw={"type": "time", "step": 60})
+    quiet_end = StringField("To", filters=[_strip], render_kw={"type": "time", "step": 60})

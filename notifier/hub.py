@@ -108,6 +108,11 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
         notification = {"id": message["id"], "user_id": user_id, **stored, "read": False,
                         "source": "group" if stored.get("group") else "direct",
                         "group": stored.get("group"), "starts_at": None, "ends_at": None}
+        # The recipient's preferences, as the send decided them (notifier.routing).
+        if message.get("quiet"):
+            notification["quiet"] = True
+        if message.get("live") is False:
+            notification["live"] = False
         return Delivery(
             "notification", sse.json_frame("notification", notification),
             id=message["id"], position=parse_notification_id(message["id"]),

@@ -18,8 +18,11 @@ from typing import Any
 
 import redis
 
+from . import config
 from .ids import parse_notification_id
 from .keys import Keys
+from .preferences import PreferenceStore
+from .routing import Decision, decide
 from .schemas import NotificationContent
 from .scripts import load_script
 
@@ -89,6 +92,12 @@ class SendOutcome:
     duplicate: bool
 
 
+def live_flags(decision: Decision) -> int:
+    """The per-recipient flags ``send.lua`` adds to the live event: 1 = quiet hours
+    (``"quiet":true``: no toast or sound), 2 = in-app off for the type (``"live":false``)."""
+    return (1 if decision.quiet else 0) | (0 if decision.live else 2)
+
+
 def stored_outcome(result: Any, idempotency: tuple[str, str, str] | None) -> str | None:
     """What an idempotent script stored the first time, when ``result`` is a replay.
 
@@ -152,11 +161,14 @@ class Inbox:
     #: How far past the cap a stream may grow before it is trimmed back to it.
     TRIM_SLACK = 100
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int):
+    def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int,
+                 preferences: PreferenceStore | None = None):
         self.client = client
         self.keys = keys
         self.cap = cap
         self.idempotency_ttl = idempotency_ttl
+        self.preferences = preferences or PreferenceStore(
+            client, keys, known_types_max=config.KNOWN_TYPES_MAX)
         self._send = load_script(client, "send")
         self._list = load_script(client, "list")
         self._mark_read = load_script(client, "mark_read")
@@ -179,7 +191,9 @@ class Inbox:
         first send's ids, and a different request under the same key raises
         :class:`IdempotencyConflict`. ``group`` names the group it is sent to.
         """
-        created_at = iso_utc(datetime.now(UTC))
+        now = datetime.now(UTC)
+        created_at = iso_utc(now)
+        decisions = self.route(contents, deliveries, now)
         encoded = [encode_content(content, created_at, group) for content in contents]
         keys: list[str] = []
         if idempotency:
@@ -195,11 +209,35 @@ class Inbox:
         args += [payload for payload, _ in encoded]
         args += [score for _, score in encoded]
         args += [index + 1 for _, index in deliveries]
+        args += [live_flags(decision) for decision in decisions]
         result = self._send(keys=keys, args=args)
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:
             return SendOutcome(ids=replayed.split(","), duplicate=True)
         return SendOutcome(ids=[i.decode() for i in result], duplicate=False)
+
+    def route(self, contents: Sequence[NotificationContent],
+              deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
+        """Each delivery's :class:`~notifier.routing.Decision`, from its recipient's
+        preferences: one round trip for every recipient, which also records the
+        types sent (at most once a minute per type and process)."""
+        types: dict[str, set[str]] = {}
+        for user_id, index in deliveries:
+            types.setdefault(user_id, set()).add(contents[index].type)
+        pipe = self.client.pipeline(transaction=False)
+        self.preferences.record_types({content.type for content in contents}, pipe=pipe)
+        recording = len(pipe)
+        load = self.preferences.load_routing(types, pipe=pipe)
+        found = load.parse(pipe.execute()[recording:])
+        decided: dict[tuple[int, str, str], Decision] = {}  # recipients mostly share one
+        decisions = []
+        for user_id, index in deliveries:
+            prefs, content = found[user_id], contents[index]
+            memo = (id(prefs), content.type, content.priority)
+            if memo not in decided:
+                decided[memo] = decide(prefs, content.type, content.priority, now)
+            decisions.append(decided[memo])
+        return decisions
 
     def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
         """Mark ``ids`` read; returns (how many were unread, unread count)."""

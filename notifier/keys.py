@@ -77,6 +77,12 @@ class Keys:
         mobile token with its platform)."""
         return self._user(user_id, "devices")
 
+    # -- preferences (helper "prefs") ----------------------------------------------
+    def known_types(self) -> str:
+        """Sorted set of the notification types sent so far, scored by when each was last
+        recorded (ms); the settings page shows a row per type. Trimmed to the newest."""
+        return f"{self.prefix}:types"
+
     # -- broadcasts (one slot: ``{b}``) ----------------------------------------
     def _broadcast(self, suffix: str) -> str:
         return f"{self.prefix}:{{b}}:{suffix}"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_limiter import Limiter
+import math
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
+from .api_errors import error_response
 from .backend import Backend
 
 #: The extension; bound to an app (and its Redis) by :func:`init_app`.
@@ -27,3 +32,25 @@ def init_app(app: Flask, state: Backend) -> None:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", state.keys.rate_limit_prefix())
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
+
+
+def _api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"] or ""
+
+
+def _too_many_requests(limit: RequestLimit):
+    """The API's JSON error, with how long until the window lets a request through."""
+    wait = max(1, math.ceil(limit.window.reset_time - time.time()))
+    response = error_response(429, "rate_limited",
+                              f"Too many requests for this API key (limit {limit.limit}); "
+                              f"retry in {wait} s.")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def api_rate_limit(bp: Blueprint, *, key_func: Callable[[], str],
+                   exempt: Callable[[], bool]) -> None:
+    """Limit every route of ``bp`` to ``API_RATE_LIMIT`` per ``key_func()`` (an API key id),
+    one budget shared by all the routes; over it, a 429 JSON error with Retry-After."""
+    limiter.shared_limit(_api_limit, scope="api", key_func=lambda: "apikey:" + key_func(),
+                         exempt_when=exempt, on_breach=_too_many_requests)(bp)

@@ -22,6 +22,7 @@ from .schemas import (
     GroupRequest,
     GroupSendRequest,
     MarkReadRequest,
+    PreferencesRequest,
     SendRequest,
     WidgetTokenRequest,
 )
@@ -281,6 +282,20 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                           "offline; null if never seen online."},
         },
     },
+    "UserPreferences": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["user_id", "preferences"],
+        "properties": {
+            "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
+            "preferences": {
+                **_ref("PreferencesRequest"),
+                "description": "The document PUT takes; here the default row `*` is "
+                               "complete (its defaults filled in) and every other row "
+                               "lists the switches the user set.",
+            },
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -296,6 +311,7 @@ def _json(schema: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {400: "Malformed JSON", 401: "Missing or bad API key", 404: "Not found",
             409: "Conflicts with the current state",
+            429: "Over this API key's rate limit; see Retry-After",
             413: "Body too large", 422: "Invalid field (named in error.field)",
             503: "Redis unreachable; see Retry-After"}
     return {str(s): {"description": text[s], **_json("Error")} for s in statuses}
@@ -335,7 +351,7 @@ def openapi_document() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
-                                       GroupSendRequest)],
+                                       GroupSendRequest, PreferencesRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -385,6 +401,103 @@ def openapi_document() -> dict[str, Any]:
         "responses": {"204": {"description": "Cancelled"},
                       **_errors(401, 404, 422, 503)},
     }
+    paths: dict[str, Any] = {
+        "/notifications": {"post": send},
+        "/notifications/batch": {"post": batch},
+        "/scheduled": {"get": _operation(
+            "List scheduled sends not yet done, soonest first", (200, "ScheduledPage"),
+            params=scheduled_query)},
+        "/scheduled/{schedule_id}": {
+            "get": _operation("Look up one scheduled send", (200, "ScheduledSend"),
+                              params=[schedule_id], errors=(401, 404, 422, 503)),
+            "delete": cancel,
+        },
+        "/users/{user_id}/notifications": {"get": _operation(
+            "List a user's notifications, newest first",
+            (200, "NotificationPage"), params=[_USER, *query])},
+        "/users/{user_id}/unread-count": {"get": _operation(
+            "Count a user's unread notifications", (200, "UnreadCount"), params=[_USER])},
+        "/users/{user_id}/notifications/read": {"post": _operation(
+            "Mark some or all of a user's notifications read", (200, "ReadResult"),
+            body="MarkReadRequest", params=[_USER], errors=(400, 401, 422, 503))},
+        "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
+            "Delete one notification", (200, "DeleteResult"),
+            params=[_USER, notification_id], errors=(401, 404, 422, 503))},
+        "/broadcasts": {
+            "post": _also(_operation(
+                "Announce to every user (stored once, merged into every feed), now or "
+                "at send_at (202)", (201, "BroadcastCreated"), body="BroadcastRequest",
+                errors=send_errors), 202, "Scheduled"),
+            "get": _operation(
+                "List retained broadcasts, newest first, expired ones included",
+                (200, "BroadcastList"), params=[query[0]]),
+        },
+        "/broadcasts/{broadcast_id}": {"get": _operation(
+            "One broadcast", (200, "Broadcast"), params=[broadcast_id],
+            errors=(401, 404, 422, 503))},
+        "/broadcasts/{broadcast_id}/end": {"post": _operation(
+            "End the window a broadcast announces now (and the broadcast with it when "
+            "it expired at the window's end)", (200, "Broadcast"), params=[broadcast_id],
+            errors=(401, 404, 409, 422, 503))},
+        "/groups": {
+            "post": _operation("Create a group", (201, "Group"), body="GroupRequest",
+                               errors=(400, 401, 409, 422, 503)),
+            "get": _operation("List groups in name order", (200, "GroupPage"),
+                              params=[query[0], after]),
+        },
+        "/groups/{group}": {
+            "get": _operation("One group", (200, "Group"), params=[group],
+                              errors=(401, 404, 422, 503)),
+            "delete": _no_content("Delete a group (members keep what they were sent)",
+                                  params=[group]),
+        },
+        "/groups/{group}/members": {"get": _operation(
+            "List a group's members in id order", (200, "MemberPage"),
+            params=[group, query[0], after], errors=(401, 404, 422, 503))},
+        "/groups/{group}/members/{user_id}": {
+            "put": _also(_operation(
+                "Add a member (201; 200 when already one); older group notifications "
+                "are not theirs", (201, "Membership"), params=[group, _USER],
+                errors=(401, 404, 409, 422, 503)), 200, "Membership"),
+            "delete": _no_content("Remove a member", params=[group, _USER]),
+        },
+        "/groups/{group}/presence": {"get": _operation(
+            "Which members of a group are online now", (200, "GroupPresence"),
+            params=[group], errors=(401, 404, 422, 503))},
+        "/groups/{group}/notifications": {"post": _also(_operation(
+            "Send to every member: copied into each inbox (fan-out on write), atomic in "
+            "chunks of 1000 members; now, or at send_at (202)", (201, "SendResult"),
+            body="GroupSendRequest", params=[group], errors=(400, 401, 404, 413, 422, 503)),
+            202, "Scheduled")},
+        "/presence": {"get": _operation(
+            "List the online users (a user is online while one of their event streams "
+            "is open), with their count", (200, "OnlineUsers"), params=presence_query)},
+        "/users/{user_id}/presence": {"get": _operation(
+            "Whether a user is online, and when last seen", (200, "UserPresence"),
+            params=[_USER])},
+        "/widget-tokens": {"post": _operation(
+            "Mint a short-lived token that opens one user's event stream",
+            (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},
+        "/openapi.json": {"get": {
+            "summary": "This document", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "/users/{user_id}/preferences": {
+            "get": _operation("A user's delivery preferences (defaults for a user who never "
+                              "set any)", (200, "UserPreferences"), params=[_USER]),
+            "put": _operation("Replace a user's whole preferences document (validated "
+                              "first, stored atomically)", (200, "UserPreferences"),
+                              body="PreferencesRequest", params=[_USER],
+                              errors=(400, 401, 413, 422, 503)),
+        },
+    }
+    # Every call with an API key spends that key's budget (API_RATE_LIMIT).
+    for path, operations in paths.items():
+        if path != "/openapi.json":
+            for operation in operations.values():
+                operation["responses"].update(_errors(429))
+                operation["responses"]["429"]["headers"] = {"Retry-After": {
+                    "description": "Seconds until a request is let through again",
+                    "schema": {"type": "integer"}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -395,87 +508,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
-        "paths": {
-            "/notifications": {"post": send},
-            "/notifications/batch": {"post": batch},
-            "/scheduled": {"get": _operation(
-                "List scheduled sends not yet done, soonest first", (200, "ScheduledPage"),
-                params=scheduled_query)},
-            "/scheduled/{schedule_id}": {
-                "get": _operation("Look up one scheduled send", (200, "ScheduledSend"),
-                                  params=[schedule_id], errors=(401, 404, 422, 503)),
-                "delete": cancel,
-            },
-            "/users/{user_id}/notifications": {"get": _operation(
-                "List a user's notifications, newest first",
-                (200, "NotificationPage"), params=[_USER, *query])},
-            "/users/{user_id}/unread-count": {"get": _operation(
-                "Count a user's unread notifications", (200, "UnreadCount"), params=[_USER])},
-            "/users/{user_id}/notifications/read": {"post": _operation(
-                "Mark some or all of a user's notifications read", (200, "ReadResult"),
-                body="MarkReadRequest", params=[_USER], errors=(400, 401, 422, 503))},
-            "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
-                "Delete one notification", (200, "DeleteResult"),
-                params=[_USER, notification_id], errors=(401, 404, 422, 503))},
-            "/broadcasts": {
-                "post": _also(_operation(
-                    "Announce to every user (stored once, merged into every feed), now or "
-                    "at send_at (202)", (201, "BroadcastCreated"), body="BroadcastRequest",
-                    errors=send_errors), 202, "Scheduled"),
-                "get": _operation(
-                    "List retained broadcasts, newest first, expired ones included",
-                    (200, "BroadcastList"), params=[query[0]]),
-            },
-            "/broadcasts/{broadcast_id}": {"get": _operation(
-                "One broadcast", (200, "Broadcast"), params=[broadcast_id],
-                errors=(401, 404, 422, 503))},
-            "/broadcasts/{broadcast_id}/end": {"post": _operation(
-                "End the window a broadcast announces now (and the broadcast with it when "
-                "it expired at the window's end)", (200, "Broadcast"), params=[broadcast_id],
-                errors=(401, 404, 409, 422, 503))},
-            "/groups": {
-                "post": _operation("Create a group", (201, "Group"), body="GroupRequest",
-                                   errors=(400, 401, 409, 422, 503)),
-                "get": _operation("List groups in name order", (200, "GroupPage"),
-                                  params=[query[0], after]),
-            },
-            "/groups/{group}": {
-                "get": _operation("One group", (200, "Group"), params=[group],
-                                  errors=(401, 404, 422, 503)),
-                "delete": _no_content("Delete a group (members keep what they were sent)",
-                                      params=[group]),
-            },
-            "/groups/{group}/members": {"get": _operation(
-                "List a group's members in id order", (200, "MemberPage"),
-                params=[group, query[0], after], errors=(401, 404, 422, 503))},
-            "/groups/{group}/members/{user_id}": {
-                "put": _also(_operation(
-                    "Add a member (201; 200 when already one); older group notifications "
-                    "are not theirs", (201, "Membership"), params=[group, _USER],
-                    errors=(401, 404, 409, 422, 503)), 200, "Membership"),
-                "delete": _no_content("Remove a member", params=[group, _USER]),
-            },
-            "/groups/{group}/presence": {"get": _operation(
-                "Which members of a group are online now", (200, "GroupPresence"),
-                params=[group], errors=(401, 404, 422, 503))},
-            "/groups/{group}/notifications": {"post": _also(_operation(
-                "Send to every member: copied into each inbox (fan-out on write), atomic in "
-                "chunks of 1000 members; now, or at send_at (202)", (201, "SendResult"),
-                body="GroupSendRequest", params=[group], errors=(400, 401, 404, 413, 422, 503)),
-                202, "Scheduled")},
-            "/presence": {"get": _operation(
-                "List the online users (a user is online while one of their event streams "
-                "is open), with their count", (200, "OnlineUsers"), params=presence_query)},
-            "/users/{user_id}/presence": {"get": _operation(
-                "Whether a user is online, and when last seen", (200, "UserPresence"),
-                params=[_USER])},
-            "/widget-tokens": {"post": _operation(
-                "Mint a short-lived token that opens one user's event stream",
-                (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},
-            "/openapi.json": {"get": {
-                "summary": "This document", "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
-        },
+        "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",

@@ -8,10 +8,12 @@ a misspelt ``tittle`` is an error the sender sees, not a silently empty field.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -24,7 +26,19 @@ from pydantic import (
     model_validator,
 )
 
+from .channels.base import Channel
 from .ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
+from .preferences import (
+    DEFAULT_ROW,
+    DEFAULT_SWITCHES,
+    DEFAULT_TIMEZONE,
+    HHMM_PATTERN,
+    PHONE_PATTERN,
+    Preferences,
+    format_hhmm,
+    is_timezone,
+    parse_hhmm,
+)
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -251,3 +265,91 @@ class WidgetTokenRequest(_Strict):
     user_id: UserId
     ttl_seconds: Annotated[int, Field(ge=10, le=24 * 3600)] = Field(
         15 * 60, description="Lifetime in seconds: 10 s to 24 h, default 15 min.")
+
+
+# -- preferences ------------------------------------------------------------------
+#: Most rows (types) one preferences document may switch.
+MAX_PREFERENCE_TYPES = 500
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _timezone(value: str) -> str:
+    if not is_timezone(value):
+        raise ValueError("must be an IANA time zone name, such as Europe/Berlin")
+    return value
+
+
+def _phone(value: str) -> str:
+    if not re.fullmatch(PHONE_PATTERN, value):
+        raise ValueError("must be an international number in E.164 form, such as "
+                         "+4915112345678")
+    return value
+
+
+def _hhmm(value: str) -> str:
+    if parse_hhmm(value) is None:
+        raise ValueError("must be a time of day as HH:MM, such as 22:00")
+    return value
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm), Field(json_schema_extra={"pattern": HHMM_PATTERN})]
+SwitchRow = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z0-9][a-z0-9_.-]{0,63})$")]
+
+
+class QuietHours(_Strict):
+    """A daily window in the user's zone; ``start`` after ``end`` runs overnight."""
+
+    start: HHMM = Field(description="HH:MM, 24-hour clock, in the user's time zone.")
+    end: HHMM = Field(description="HH:MM; equal to start means no quiet hours.")
+
+
+class PreferencesRequest(_Strict):
+    """Body of ``PUT /api/v1/users/<user_id>/preferences``: the whole document."""
+
+    email: Annotated[str, Field(max_length=254), AfterValidator(_email)] | None = Field(
+        None, description="Where the email channel delivers.")
+    phone: Annotated[str, AfterValidator(_phone),
+                     Field(json_schema_extra={"pattern": PHONE_PATTERN})] | None = Field(
+        None, description="Where SMS go, in E.164 form: +4915112345678.")
+    timezone: Annotated[str, Field(max_length=64), AfterValidator(_timezone)] = Field(
+        DEFAULT_TIMEZONE, description="IANA zone the quiet hours are in.")
+    quiet_hours: QuietHours | None = Field(
+        None, description="No toast or sound in-app, and deliveries held until the window "
+                          "ends; urgent notifications go through.")
+    channels: Annotated[dict[SwitchRow, dict[Channel, bool]],
+                        Field(max_length=MAX_PREFERENCE_TYPES)] = Field(
+        default_factory=dict,
+        description="type -> channel -> on. Type `*` is the default row; a switch not given "
+                    "follows the default row, whose own defaults are: "
+                    + ", ".join(f"{c} {'on' if on else 'off'}"
+                                for c, on in DEFAULT_SWITCHES.items()) + ".")
+
+    def to_preferences(self) -> Preferences:
+        """The document as stored."""
+        quiet = self.quiet_hours
+        return Preferences(
+            email=self.email, phone=self.phone, timezone=self.timezone,
+            quiet_start=parse_hhmm(quiet.start) if quiet else None,
+            quiet_end=parse_hhmm(quiet.end) if quiet else None,
+            switches={(kind, channel): on for kind, row in self.channels.items()
+                      for channel, on in row.items()})
+
+
+def preferences_document(prefs: Preferences) -> dict[str, Any]:
+    """The API's JSON of ``prefs``: the default row complete, other rows as set."""
+    rows: dict[str, dict[str, bool]] = {
+        DEFAULT_ROW: {c: prefs.enabled(DEFAULT_ROW, c) for c in DEFAULT_SWITCHES}}
+    for (kind, channel), on in sorted(prefs.switches.items()):
+        if kind != DEFAULT_ROW:
+            rows.setdefault(kind, {})[channel] = on
+    quiet = None
+    if prefs.quiet_start is not None and prefs.quiet_end is not None:
+        quiet = {"start": format_hhmm(prefs.quiet_start), "end": format_hhmm(prefs.quiet_end)}
+    return {"email": prefs.email, "phone": prefs.phone, "timezone": prefs.timezone,
+            "quiet_hours": quiet, "channels": rows}

@@ -1,7 +1,9 @@
 // Live inbox: a native EventSource keeps this page in step with the user's stream.
 // Items are built by static/note.js, loaded before this file.
 // New notifications appear at the top, the badge and title count follow every
-// change, reads and deletes made in other tabs show here. Forms keep working
+// change, reads and deletes made in other tabs show here. During the user's quiet
+// hours nothing pops up (urgent ones excepted); a type with in-app switched off is
+// only counted. Forms keep working
 // without this script; with it they post in the background.
 (() => {
   "use strict";
@@ -115,8 +117,12 @@
   source.addEventListener("error", () => setStatus("reconnecting"));
   source.addEventListener("notification", (event) => {
     const n = JSON.parse(event.data);
+    // The user's preferences, decided when it was sent: in-app off for its type
+    // ("live": false) keeps it out of the live list (it is in the inbox, and the
+    // badge counts it); quiet hours ("quiet": true) keep it from popping up.
+    if (n.live === false) return;
     addNote(n, event.lastEventId);
-    if (n.priority === "high" || n.priority === "urgent") toast(n);
+    if (!n.quiet && (n.priority === "high" || n.priority === "urgent")) toast(n);
   });
   source.addEventListener("broadcast", (event) => {
     const b = JSON.parse(event.data);

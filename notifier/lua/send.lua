@@ -6,7 +6,8 @@
 -- KEYS: [idempotency key if ARGV[4] == '1'], then per recipient:
 --       inbox stream, unread zset, trimmed marker, user channel, broadcast state
 -- ARGV: now_ms, cap, slack, has_idem, idem_ttl_s, fingerprint, n_payloads,
---       payload_1..payload_n, expiry_1..expiry_n, then a payload index per recipient
+--       payload_1..payload_n, expiry_1..expiry_n, then a payload index per recipient,
+--       then live flags per recipient (see "Live flags" below)
 -- Returns the new ids in recipient order, or {'duplicate', stored_outcome}.
 local now = ARGV[1]
 local cap = tonumber(ARGV[2])
@@ -21,6 +22,12 @@ if has_idem then
   end
   first = 2
 end
+
+-- Live flags (preferences, notifier.routing): what the live event tells the page.
+-- 1: inside the recipient's quiet hours, not urgent (no toast or sound);
+-- 2: in-app switched off for this type (kept in the inbox, not shown live).
+local LIVE_FLAGS = {[0] = '', [1] = ',"quiet":true', [2] = ',"live":false',
+                    [3] = ',"quiet":true,"live":false'}
 
 local ids = {}
 local n_recipients = (#KEYS - first + 1) / 5
@@ -52,8 +59,9 @@ for r = 0, n_recipients - 1 do
   end
   redis.call('ZREMRANGEBYSCORE', unread, '-inf', now)
   local count = redis.call('ZCARD', unread)
+  local live = LIVE_FLAGS[tonumber(ARGV[7 + 2 * n_payloads + n_recipients + r + 1])]
   redis.call('PUBLISH', channel,
-    '{"kind":"notification","id":"' .. id .. '","unread":' .. count ..
+    '{"kind":"notification","id":"' .. id .. '","unread":' .. count .. live ..
     ',"notification":' .. payload .. '}')
   ids[#ids + 1] = id
 end
