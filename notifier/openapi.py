@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .ids import BROADCAST_ID_PATTERN, ITEM_ID_PATTERN, SCHEDULE_ID_PATTERN, USER_ID_PATTERN
+from .channels.base import DELIVERY_CHANNELS
+from .deliveries import OUTCOMES
+from .ids import (
+    BROADCAST_ID_PATTERN,
+    ITEM_ID_PATTERN,
+    NOTIFICATION_ID_PATTERN,
+    SCHEDULE_ID_PATTERN,
+    USER_ID_PATTERN,
+)
 from .scheduler import KIND_PATTERN
 from .schemas import (
     PRIORITIES,
@@ -281,6 +289,45 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                           "offline; null if never seen online."},
         },
     },
+    "DeliveryTimeline": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["user_id", "notification_id", "deliveries"],
+        "properties": {
+            "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
+            "notification_id": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN},
+            "deliveries": {
+                "type": "array",
+                "description": "Every delivery event, oldest first: each attempt per channel "
+                               "and target, and when the job was held or dead-lettered.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["at", "channel", "outcome", "attempt", "target", "kind",
+                                 "detail", "digest"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "channel": {"enum": list(DELIVERY_CHANNELS)},
+                        "outcome": {"enum": list(OUTCOMES), "description":
+                                    "accepted, retry (a transient failure), failed (for "
+                                    "good), gone (target removed), skipped (no target or "
+                                    "adapter), held (quiet hours or budget), dead "
+                                    "(dead-lettered), done-before (every target had it)."},
+                        "attempt": {"type": "integer", "minimum": 1},
+                        "target": {**_NULLABLE_STRING,
+                                   "description": "The target's id (device id, email, sms)."},
+                        "kind": {**_NULLABLE_STRING,
+                                 "description": "The adapter: webpush, email, sms, fcm, apns."},
+                        "detail": {"type": "string",
+                                   "description": "The provider's message id, or the error."},
+                        "digest": {"type": "integer", "minimum": 1,
+                                   "description": "Notifications the delivery carried (more "
+                                                  "than 1: a digest)."},
+                    },
+                },
+            },
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -414,6 +461,12 @@ def openapi_document() -> dict[str, Any]:
             "/users/{user_id}/notifications/read": {"post": _operation(
                 "Mark some or all of a user's notifications read", (200, "ReadResult"),
                 body="MarkReadRequest", params=[_USER], errors=(400, 401, 422, 503))},
+            "/notifications/{user_id}/{notification_id}/deliveries": {"get": _operation(
+                "A notification's delivery timeline: every attempt per channel and target, "
+                "with its time, outcome and error", (200, "DeliveryTimeline"),
+                params=[_USER, {**notification_id, "schema": {
+                    "type": "string", "pattern": NOTIFICATION_ID_PATTERN}}],
+                errors=(401, 404, 422, 503))},
             "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
                 "Delete one notification", (200, "DeleteResult"),
                 params=[_USER, notification_id], errors=(401, 404, 422, 503))},

@@ -366,8 +366,7 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
     registry = Registry(client, keys, build_adapters(config, app.instance_path),
                         devices=getattr(state, "devices", None))
     settings = dict(
-        queue=DeliveryQueue(client, keys),
-        deliveries=Deliveries(client, keys, ttl_seconds=config["DELIVERY_RECORD_TTL"]),
+        queue=state.delivery_queue, deliveries=state.deliveries,
         budgets=Budgets.from_config(client, keys, config), registry=registry,
         batch=int(config["DELIVERY_BATCH"]), concurrency=int(config["DELIVERY_CONCURRENCY"]),
         visibility=float(config["DELIVERY_VISIBILITY"]), poll=float(config["DELIVERY_POLL"]),

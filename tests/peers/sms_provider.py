@@ -124,7 +124,7 @@ class Handler:
                     return
                 writer.write(reply)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, asyncio.CancelledError, ConnectionError):
             pass
         finally:
             if writer not in self.hanging:
@@ -211,6 +211,11 @@ class SmsProvider:
 
         self._loop.run_until_complete(start())
         self._loop.run_forever()
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.close()
 
     def env(self) -> dict[str, str]:
         """The settings that point notifier's SMS adapter at this peer."""
