@@ -161,6 +161,7 @@ class DeliveryQueue:
         self._dead = load_script(client, "delivery_dead")
         self._ack = load_script(client, "delivery_ack")
         self._dead_retry = load_script(client, "delivery_dead_retry")
+        self._renew = load_script(client, "delivery_renew")
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, user_id: str, notification: dict[str, Any], channel: str, *,
@@ -208,6 +209,14 @@ class DeliveryQueue:
         times = {_text(p["message_id"]): int(p["times_delivered"]) for p in pending}
         return [replace(Job.from_fields(_text(i), f), deliveries=times.get(_text(i), 2))
                 for i, f in entries]
+
+    def renew(self, consumer: str, entry_ids: list[str]) -> int:
+        """Keep jobs ``consumer`` is still working on from being reclaimed (their idle
+        time starts again); returns how many it still held."""
+        if not entry_ids:
+            return 0
+        return int(self._renew(keys=[self.keys.delivery_jobs()],
+                               args=[GROUP, consumer, *entry_ids]))
 
     def release(self, consumer: str, entry_ids: list[str], idle_ms: int) -> None:
         """Give back jobs this consumer holds but will not start (it is stopping): they

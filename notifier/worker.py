@@ -187,16 +187,32 @@ class DeliveryWorker:
     def _send(self, plans: list[Plan], stopping: Callable[[], bool]) -> None:
         if not plans:
             return
-        if self._pool is None:
-            from gevent.pool import Pool
+        import gevent
+        from gevent.pool import Pool
 
+        if self._pool is None:
             self._pool = Pool(self.concurrency)
-        for plan, outcomes in zip(plans, self._pool.imap(
-                lambda p: self._send_one(p, stopping), plans), strict=True):
-            if outcomes is None:
-                plan.action = "release"
-            else:
-                plan.outcomes = outcomes
+        renewer = gevent.spawn(self._renew, [p.job.entry_id for p in plans])
+        try:
+            for plan, outcomes in zip(plans, self._pool.imap(
+                    lambda p: self._send_one(p, stopping), plans), strict=True):
+                if outcomes is None:
+                    plan.action = "release"
+                else:
+                    plan.outcomes = outcomes
+        finally:
+            renewer.kill()
+
+    def _renew(self, entry_ids: list[str]) -> None:
+        """While the batch's sends run, keep its jobs from being reclaimed by others."""
+        import gevent
+
+        while True:
+            gevent.sleep(self.visibility_ms / 3000)
+            try:
+                self.queue.renew(self.consumer, entry_ids)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("could not renew the batch's jobs: %s", exc)
 
     def _send_one(self, plan: Plan, stopping: Callable[[], bool]):
         if stopping():

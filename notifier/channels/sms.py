@@ -13,12 +13,16 @@ Configured by ``NOTIFIER_SMS_ACCOUNT_SID``, ``NOTIFIER_SMS_AUTH_TOKEN`` and
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
+from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPParseError
 
 from .base import Message, Outcome, Target
 
@@ -63,14 +67,18 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _provider_error(response: httpx.Response) -> str:
+def _json(data: bytes) -> Any:
     try:
-        doc = response.json()
+        return json.loads(data)
     except ValueError:
-        doc = None
+        return None
+
+
+def _provider_error(status: int, data: bytes) -> str:
+    doc = _json(data)
     if isinstance(doc, dict) and (doc.get("code") or doc.get("message")):
-        return f"HTTP {response.status_code}, error {doc.get('code')}: {doc.get('message')}"
-    return f"HTTP {response.status_code}"
+        return f"HTTP {status}, error {doc.get('code')}: {doc.get('message')}"
+    return f"HTTP {status}"
 
 
 class SmsAdapter:
@@ -82,33 +90,39 @@ class SmsAdapter:
                  base_url: str = "https://api.twilio.com", timeout: float = 10.0,
                  connections: int = 64):
         self.sender = sender
+        self.base_url = base_url.rstrip("/")
         self.path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
-        self.client = httpx.Client(
-            base_url=base_url.rstrip("/"), auth=(account_sid, auth_token), timeout=timeout,
-            limits=httpx.Limits(max_connections=connections,
-                                max_keepalive_connections=connections),
-            headers={"Accept": "application/json"})
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json",
+                        "Content-Type": "application/x-www-form-urlencoded"}
+        # A pool of keep-alive connections made for greenlets (a C HTTP parser: about
+        # a quarter of the CPU per request of urllib3's); a send waits for a free one.
+        self.client = HTTPClient.from_url(self.base_url, concurrency=connections,
+                                          connection_timeout=timeout, network_timeout=timeout)
 
     def send(self, message: Message, target: Target) -> Outcome:
         """Send ``message`` as one text to the target's ``phone``."""
-        form = {"To": target.address["phone"], "From": self.sender, "Body": sms_text(message)}
+        form = urlencode({"To": target.address["phone"], "From": self.sender,
+                          "Body": sms_text(message)})
         try:
-            response = self.client.post(self.path, data=form)
-        except httpx.TimeoutException:
-            return Outcome("retry", "the SMS provider did not answer in time")
-        except httpx.TransportError as exc:
-            return Outcome("retry", f"could not reach the SMS provider: {exc}")
-        status = response.status_code
-        if status in (200, 201):
+            response = self.client.post(self.path, body=form, headers=self.headers)
             try:
-                sid = response.json().get("sid") or ""
-            except ValueError:
-                sid = ""
-            return Outcome("accepted", sid)
+                status, data = response.status_code, response.read()
+                wait = response.get("Retry-After")
+            finally:
+                response.release()
+        except TimeoutError:
+            return Outcome("retry", "the SMS provider did not answer in time")
+        except (OSError, HTTPParseError) as exc:
+            return Outcome("retry", f"could not reach the SMS provider: "
+                           f"{exc or type(exc).__name__}")
+        if status in (200, 201):
+            doc = _json(data)
+            return Outcome("accepted", str(doc.get("sid") or "") if isinstance(doc, dict)
+                           else "")
         if status == 429 or status >= 500:
-            return Outcome("retry", _provider_error(response),
-                           retry_after(response.headers.get("Retry-After")))
-        return Outcome("failed", _provider_error(response))
+            return Outcome("retry", _provider_error(status, data), retry_after(wait))
+        return Outcome("failed", _provider_error(status, data))
 
     def close(self) -> None:
         """Close the pooled connections."""
