@@ -48,12 +48,13 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-# Takes about 17 minutes; prints one JSON line per benchmark.
+# Takes about 20 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/sse_load.py
 	$(BIN)/python bench/presence_churn.py
 	$(BIN)/python bench/group_fanout.py
+	$(BIN)/python bench/worker_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

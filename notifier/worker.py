@@ -358,6 +358,10 @@ class DeliveryWorker:
                 log.warning("Redis unreachable (%s); retrying in %.1f s", exc, outage)
                 _sleep_unless(stopping, outage * random.uniform(0.8, 1.2))
                 grouped = False
+            except redis.ResponseError as exc:  # e.g. NOGROUP: the stream was deleted
+                log.warning("Redis refused a command (%s); starting over in 1 s", exc)
+                _sleep_unless(stopping, 1.0)
+                grouped = False
             if time.monotonic() >= next_report:
                 if next_report:
                     log.info("delivered so far: %s", self.totals)
