@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler test lint bench chromium clean
+.PHONY: run scheduler worker test lint bench chromium clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(RUN_STAMP)
 # A scheduler process (the server's workers run one each already); run any number.
 scheduler: $(RUN_STAMP)
 	$(BIN)/notifier scheduler
+
+# A delivery worker (web push, email, mobile push, SMS); run any number beside the server.
+worker: $(RUN_STAMP)
+	$(BIN)/notifier worker
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
@@ -44,12 +48,13 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-# Takes about 17 minutes; prints one JSON line per benchmark.
+# Takes about 20 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/sse_load.py
 	$(BIN)/python bench/presence_churn.py
 	$(BIN)/python bench/group_fanout.py
+	$(BIN)/python bench/worker_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -62,6 +62,8 @@ SECTIONS = (
     Section("admin.scheduled", "Scheduled",
             "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16Zm.5-13H11"
             "v6l5.2 3.2.8-1.3-4.5-2.7V7Z"),
+    Section("admin.deliveries", "Deliveries",
+            "M2 21 23 12 2 3v7l15 2-15 2v7Z"),
     Section("admin.groups", "Groups",
             "M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm0 2c-2.3 0-7 1.2"
             "-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13Zm8 0h-1c1.2.8 2 2 2 3.5V19h6v-2.5c0-2.3-4.7"
@@ -135,6 +137,7 @@ def init_app(app: Flask) -> None:
     from . import (  # noqa: F401  (their routes join bp)
         admin_api_keys,
         admin_broadcasts,
+        admin_deliveries,
         admin_events,
         admin_groups,
         admin_overview,

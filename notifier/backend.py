@@ -17,6 +17,8 @@ from flask import Flask, current_app
 from .accounts import Accounts
 from .api_keys import ApiKeys
 from .broadcasts import Broadcasts
+from .deliveries import Deliveries
+from .delivery_queue import DeliveryQueue
 from .embedded_redis import EmbeddedRedis
 from .feed import Feed
 from .groups import Groups
@@ -46,6 +48,9 @@ class Backend:
     #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
     presence: Presence
     worker_reports: WorkerReports
+    #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
+    delivery_queue: DeliveryQueue
+    deliveries: Deliveries
     embedded: EmbeddedRedis | None = None
 
 
@@ -90,6 +95,8 @@ def init_app(app: Flask) -> Backend:
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
+        delivery_queue=DeliveryQueue(client, keys),
+        deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
     )
     app.extensions["notifier"] = state
     return state

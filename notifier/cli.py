@@ -114,6 +114,20 @@ def run_scheduler() -> None:
     Runner(current_app._get_current_object()).run(stop)
 
 
+@main.command("worker")
+def run_worker() -> None:
+    """Deliver queued notifications (web push, email, mobile push, SMS) until SIGTERM.
+
+    Run any number beside the server: they share the queue. The first SIGTERM or
+    Ctrl-C finishes the sends in progress, a second stops at once.
+    """
+    from . import PROJECT_ROOT
+
+    # worker.py monkey-patches for gevent before anything else is imported, which
+    # this process can no longer do: replace it.
+    os.execv(sys.executable, [sys.executable, str(PROJECT_ROOT / "worker.py")])  # noqa: S606
+
+
 @main.command("serve", context_settings={"ignore_unknown_options": True})
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args: tuple[str, ...]) -> None:

@@ -122,3 +122,51 @@ API_RATE_LIMIT = "6000 per minute"
 
 #: Notification types remembered for the settings page (the most recently sent).
 KNOWN_TYPES_MAX = 200
+
+#: Seconds a delivery job may stay with a worker without being finished; after
+#: that (the worker died) another worker takes it over. Keep it above the
+#: providers' timeouts.
+DELIVERY_VISIBILITY = 30
+
+#: Seconds between a failed delivery attempt and the next (plus up to 20 %
+#: jitter, or the provider's Retry-After when longer); once these are used up
+#: the job is dead-lettered with its last error. A JSON list.
+DELIVERY_RETRY_DELAYS = [1, 2, 4, 8, 16]
+
+#: Jobs a worker reads at a time.
+DELIVERY_BATCH = 100
+
+#: Sends a worker makes at once (greenlets; also its HTTP connections per provider).
+DELIVERY_CONCURRENCY = 64
+
+#: Longest wait, in seconds, between a worker's looks for retries and held jobs
+#: that fell due.
+DELIVERY_POLL = 0.25
+
+#: Times a job may be handed to a worker that then stops before finishing it;
+#: beyond that it is dead-lettered (a job that crashes every worker stops there).
+DELIVERY_MAX_DELIVERIES = 5
+
+#: Seconds delivery records (which targets accepted a job) and timelines are kept.
+DELIVERY_RECORD_TTL = 7 * 86400
+
+#: Per-user budgets by channel: at most N jobs per window ("20/hour,5/minute",
+#: also "3/10s" or "100/day"; empty: no budget). Over it, jobs are held and sent
+#: as one digest when the window reopens.
+BUDGET_WEB_PUSH = "60/hour,10/minute"
+BUDGET_MOBILE_PUSH = "60/hour,10/minute"
+BUDGET_EMAIL = "20/hour,5/minute"
+BUDGET_SMS = "10/hour,3/minute"
+
+#: SMS provider (Twilio's Messages API or one shaped like it): account sid, auth
+#: token and sender number (E.164) or alphanumeric sender id. SMS is off while any
+#: is empty.
+SMS_ACCOUNT_SID = ""
+SMS_AUTH_TOKEN = ""
+SMS_FROM = ""
+
+#: Base URL of the SMS provider's API.
+SMS_BASE_URL = "https://api.twilio.com"
+
+#: Seconds an SMS request may take before it counts as a transient failure.
+SMS_TIMEOUT = 10

@@ -205,6 +205,51 @@ class Keys:
         """Hash of each live worker's stats: field = worker id, value = JSON report."""
         return f"{self.prefix}:workers"
 
+    # -- delivery queue (one slot: ``{d}``) and per-user delivery state --------
+    # The queue's keys carry the hash tag {d}: the scripts that hold, retry and
+    # dead-letter a job touch the job stream and one of the others at once.
+    def _delivery(self, suffix: str) -> str:
+        return f"{self.prefix}:{{d}}:{suffix}"
+
+    def delivery_jobs(self) -> str:
+        """Stream of delivery jobs, read by the workers' consumer group; an entry is
+        deleted once acknowledged, so it holds only jobs waiting or in progress."""
+        return self._delivery("jobs")
+
+    def delivery_delayed(self) -> str:
+        """Sorted set of jobs waiting to be retried: member = the job's fields as
+        JSON (next attempt), score = when it is due (epoch ms)."""
+        return self._delivery("delayed")
+
+    def delivery_held(self) -> str:
+        """Sorted set of held (user, channel) buckets, ``<user id>|<channel>``, scored by
+        when they are released (epoch ms): the end of quiet hours, or of a budget window."""
+        return self._delivery("held")
+
+    def delivery_held_jobs(self) -> str:
+        """Sorted set (all scores 0) of held jobs, ``<bucket>\\0<job JSON>``: a bucket's
+        jobs are one lexicographic range, released together as one digest."""
+        return self._delivery("held-jobs")
+
+    def delivery_dead(self) -> str:
+        """Stream of dead letters: a job's fields, its last ``error`` and ``failed_at``."""
+        return self._delivery("dead")
+
+    def delivery_records(self, user_id: str, job_id: str) -> str:
+        """Hash of target id -> what the provider answered, for every target that accepted
+        job ``job_id`` of the user: a retried or reclaimed job skips these targets."""
+        return self._user(user_id, f"delivered:{job_id}")
+
+    def delivery_timeline(self, user_id: str, notification_id: str) -> str:
+        """List of the notification's delivery events (JSON, oldest first): every attempt
+        per channel and target with its time, outcome and error."""
+        return self._user(user_id, f"deliveries:{notification_id}")
+
+    def delivery_budget(self, user_id: str, channel: str, window_ms: int) -> str:
+        """Sorted set of the jobs sent to the user on ``channel`` in the last ``window_ms``,
+        scored by when (ms): the sliding window of one per-user budget."""
+        return self._user(user_id, f"budget:{channel}:{window_ms}")
+
     # -- presence ---------------------------------------------------------
     # Every presence name carries the hash tag {presence}: the presence scripts
     # touch several of them and per-user entries at once, so all share one slot.

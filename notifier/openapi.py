@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .ids import BROADCAST_ID_PATTERN, ITEM_ID_PATTERN, SCHEDULE_ID_PATTERN, USER_ID_PATTERN
+from .channels.base import DELIVERY_CHANNELS
+from .deliveries import OUTCOMES
+from .ids import (
+    BROADCAST_ID_PATTERN,
+    ITEM_ID_PATTERN,
+    NOTIFICATION_ID_PATTERN,
+    SCHEDULE_ID_PATTERN,
+    USER_ID_PATTERN,
+)
 from .scheduler import KIND_PATTERN
 from .schemas import (
     PRIORITIES,
@@ -296,6 +304,45 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "DeliveryTimeline": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["user_id", "notification_id", "deliveries"],
+        "properties": {
+            "user_id": {"type": "string", "pattern": USER_ID_PATTERN},
+            "notification_id": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN},
+            "deliveries": {
+                "type": "array",
+                "description": "Every delivery event, oldest first: each attempt per channel "
+                               "and target, and when the job was held or dead-lettered.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["at", "channel", "outcome", "attempt", "target", "kind",
+                                 "detail", "digest"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date-time"},
+                        "channel": {"enum": list(DELIVERY_CHANNELS)},
+                        "outcome": {"enum": list(OUTCOMES), "description":
+                                    "accepted, retry (a transient failure), failed (for "
+                                    "good), gone (target removed), skipped (no target or "
+                                    "adapter), held (quiet hours or budget), dead "
+                                    "(dead-lettered), done-before (every target had it)."},
+                        "attempt": {"type": "integer", "minimum": 1},
+                        "target": {**_NULLABLE_STRING,
+                                   "description": "The target's id (device id, email, sms)."},
+                        "kind": {**_NULLABLE_STRING,
+                                 "description": "The adapter: webpush, email, sms, fcm, apns."},
+                        "detail": {"type": "string",
+                                   "description": "The provider's message id, or the error."},
+                        "digest": {"type": "integer", "minimum": 1,
+                                   "description": "Notifications the delivery carried (more "
+                                                  "than 1: a digest)."},
+                    },
+                },
+            },
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -481,6 +528,12 @@ def openapi_document() -> dict[str, Any]:
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "/notifications/{user_id}/{notification_id}/deliveries": {"get": _operation(
+            "A notification's delivery timeline: every attempt per channel and target, "
+            "with its time, outcome and error", (200, "DeliveryTimeline"),
+            params=[_USER, {**notification_id, "schema": {
+                "type": "string", "pattern": NOTIFICATION_ID_PATTERN}}],
+            errors=(401, 404, 422, 503))},
         "/users/{user_id}/preferences": {
             "get": _operation("A user's delivery preferences (defaults for a user who never "
                               "set any)", (200, "UserPreferences"), params=[_USER]),

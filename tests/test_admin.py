@@ -63,7 +63,8 @@ def test_the_route_list_covers_the_console(app):
     assert {"admin.overview", "admin.users", "admin.users_disable", "admin.api_keys_create",
             "admin.api_keys_revoke", "admin.groups", "admin.overview_events",
             "admin.broadcasts_create", "admin.broadcasts_end", "admin.scheduled_cancel",
-            "admin.groups_add_member", "admin.groups_delete"} <= endpoints
+            "admin.groups_add_member", "admin.groups_delete", "admin.deliveries_retry",
+            "admin.deliveries_discard", "admin.deliveries_timeline"} <= endpoints
     assert is_json_view(app, "admin.overview_events")
     methods = {method for _, method, _ in admin_routes(app)}
     assert {"GET", "HEAD", "OPTIONS", "POST"} <= methods
@@ -146,6 +147,7 @@ def test_the_admin_link_shows_for_admins_only(admin_client, signed_in):
 def test_every_section_renders_with_its_nav(admin_client):
     for path, heading in [("/admin", "Overview"), ("/admin/broadcasts", "Broadcasts"),
                           ("/admin/scheduled", "Scheduled"), ("/admin/groups", "Groups"),
+                          ("/admin/deliveries", "Deliveries"),
                           ("/admin/users", "Users"), ("/admin/api-keys", "API keys")]:
         page = admin_client.get(path).text
         assert f"<h1>{heading}</h1>" in page, path

@@ -9,6 +9,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from notifier.deliveries import Event
+from notifier.delivery_queue import Job
 from notifier.openapi import openapi_document
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -129,6 +131,19 @@ def test_responses_match_their_schemas(client, auth, check, store):
     call("GET", "/users/u/presence", "/users/{user_id}/presence")
     call("GET", "/users/nobody/presence", "/users/{user_id}/presence")
     call("GET", "/users/a%7Bb/presence", "/users/{user_id}/presence")
+    kept = call("POST", "/notifications", "/notifications", {"user_id": "u", "title": "t"})
+    kept_id = kept.json["notifications"][0]["id"]
+    job = Job(job_id=f"{kept_id}:sms", user_id="u", channel="sms", notification_id=kept_id,
+              notifications=({"id": kept_id},))
+    pipe = store.redis.pipeline()
+    store.deliveries.add(pipe, job, [Event("sms", "retry", 1, "sms", "sms", "HTTP 500"),
+                                     Event("sms", "held", 2)])
+    pipe.execute()
+    timeline = "/notifications/{user_id}/{notification_id}/deliveries"
+    assert len(call("GET", f"/notifications/u/{kept_id}/deliveries", timeline)
+               .json["deliveries"]) == 2
+    call("GET", f"/notifications/v/{kept_id}/deliveries", timeline)
+    call("GET", "/notifications/u/nope/deliveries", timeline)
     unauthorized = client.get("/api/v1/users/u/unread-count")
     check(unauthorized, "/users/{user_id}/unread-count", "GET")
     statuses = {status for _, _, status in check.seen}
