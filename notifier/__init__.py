@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         api_broadcasts,  # noqa: F401 - its routes join the api blueprint
+        api_devices,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint

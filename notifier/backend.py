@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from .accounts import Accounts
 from .api_keys import ApiKeys
 from .broadcasts import Broadcasts
+from .devices import Devices
 from .embedded_redis import EmbeddedRedis
 from .feed import Feed
 from .groups import Groups
@@ -44,6 +45,7 @@ class Backend:
     #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
     presence: Presence
     worker_reports: WorkerReports
+    devices: Devices
     embedded: EmbeddedRedis | None = None
 
 
@@ -86,6 +88,7 @@ def init_app(app: Flask) -> Backend:
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
+        devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
     )
     app.extensions["notifier"] = state
     return state

@@ -77,6 +77,15 @@ class Keys:
         mobile token with its platform)."""
         return self._user(user_id, "devices")
 
+    # -- devices (channels) ------------------------------------------------------
+    def device_owner(self, device_id: str) -> str:
+        """The user a device (browser subscription, mobile token) is registered to now.
+
+        A browser or phone belongs to one user at a time: when another user
+        registers it, it leaves the previous user's devices.
+        """
+        return f"{self.prefix}:device-owner:{device_id}"
+
     # -- broadcasts (one slot: ``{b}``) ----------------------------------------
     def _broadcast(self, suffix: str) -> str:
         return f"{self.prefix}:{{b}}:{suffix}"
