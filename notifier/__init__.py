@@ -41,9 +41,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         backend,
         cli,
+        device_views,
         events,
         inbox_views,
         limiter,
+        service_worker,
         templating,
     )
     from .security import SessionInterface, add_security_headers
@@ -59,6 +61,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(device_views.bp)
+    app.register_blueprint(service_worker.bp)
     admin.init_app(app)
     api_errors.register(app)
     templating.init_app(app)
