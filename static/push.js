@@ -61,6 +61,15 @@
     return response.json();
   }
 
+  // A browser whose push service cannot be reached may never settle subscribe().
+  function withTimeout(promise, seconds, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(what)), seconds * 1000);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
   async function enable() {
     button.disabled = true;
     say("Waiting for your permission…");
@@ -81,8 +90,9 @@
         subscription = null;
       }
       if (!subscription) {
-        subscription = await registration.pushManager.subscribe({
-          userVisibleOnly: true, applicationServerKey: keyBytes(vapidKey)});
+        subscription = await withTimeout(registration.pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: keyBytes(vapidKey)}), 30,
+          "the browser's push service did not answer; try again later");
       }
       await postSubscription(subscription);
       say("Browser notifications are on.", "ok");
