@@ -47,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         limiter,
         service_worker,
         templating,
+        unsubscribe_views,
     )
     from .security import SessionInterface, add_security_headers
 
@@ -63,6 +64,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(device_views.bp)
     app.register_blueprint(service_worker.bp)
+    app.register_blueprint(unsubscribe_views.bp)
+    csrf.exempt(unsubscribe_views.apply)  # RFC 8058 one-click: the signed token authorises
     admin.init_app(app)
     api_errors.register(app)
     templating.init_app(app)
