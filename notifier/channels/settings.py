@@ -19,3 +19,8 @@ def text_setting(config: Mapping[str, Any], name: str) -> str:
         return raw
     value = config.get(name)
     return "" if value is None else str(value)
+
+
+def inbox_url(config: Mapping[str, Any]) -> str:
+    """Where a notification without a link takes the user: their inbox."""
+    return str(config.get("PUBLIC_URL") or "").rstrip("/") + "/inbox"

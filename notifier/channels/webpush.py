@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ from pywebpush import WebPusher, WebPushException
 
 from .base import Message, Outcome, Target
 from .retry import parse_retry_after
+from .settings import inbox_url
+from .summary import shorten, summarize
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +92,6 @@ def check_subject(subject: str) -> str:
     return subject
 
 
-def _shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis; empty below two."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…" if limit >= 2 else ""
-
-
-def top_priority(message: Message) -> str:
-    """The highest priority among the message's notifications."""
-    return max((n["priority"] for n in message.notifications), key=list(URGENCY).index)
-
-
 def _encode(shown: dict[str, Any]) -> bytes:
     return json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -108,22 +99,11 @@ def _encode(shown: dict[str, Any]) -> bytes:
 def payload(message: Message, inbox_url: str) -> bytes:
     """What the service worker receives: JSON it shows as a notification, at most
     :data:`MAX_PAYLOAD` bytes (a long body is shortened, ``data`` is left out)."""
-    notes = message.notifications
-    latest = notes[-1]
-    if message.is_digest:
-        shown: dict[str, Any] = {
-            "title": f"{len(notes)} new notifications",
-            "body": "\n".join(n["title"] for n in reversed(notes)),
-            "url": inbox_url, "tag": "digest", "count": len(notes)}
-    else:
-        shown = {"title": latest["title"], "body": latest.get("body", ""),
-                 "url": latest.get("link") or inbox_url, "tag": latest["id"], "count": 1}
-    shown.update(priority=top_priority(message), id=latest["id"], type=latest["type"],
-                 created_at=latest["created_at"])
+    shown = asdict(summarize(message, inbox_url))
     encoded = _encode(shown)
     while len(encoded) > MAX_PAYLOAD and shown["body"]:
         over = len(encoded) - MAX_PAYLOAD  # a character is at most 4 bytes of UTF-8
-        shown["body"] = _shorten(shown["body"], len(shown["body"]) - over // 4 - 2)
+        shown["body"] = shorten(shown["body"], len(shown["body"]) - over // 4 - 2)
         encoded = _encode(shown)
     if len(encoded) > MAX_PAYLOAD:  # a 2 KB link and a long title: send to the inbox
         shown["url"] = inbox_url
@@ -182,7 +162,7 @@ class WebPushAdapter:
         endpoint = target.address.get("endpoint", "")
         try:
             headers = self._vapid_headers(endpoint)
-            headers["Urgency"] = URGENCY[top_priority(message)]
+            headers["Urgency"] = URGENCY[summarize(message, "").priority]
             pusher = WebPusher(dict(target.address), requests_session=self.session)
             response = pusher.send(payload(message, self.inbox_url), headers, ttl=self.ttl,
                                    content_encoding="aes128gcm", timeout=self.timeout)
@@ -199,11 +179,6 @@ class WebPushAdapter:
     def close(self) -> None:
         """Close the connections to push services."""
         self.session.close()
-
-
-def inbox_url(config: Mapping[str, Any]) -> str:
-    """Where a notification without a link takes the user: their inbox."""
-    return str(config.get("PUBLIC_URL") or "").rstrip("/") + "/inbox"
 
 
 def from_config(config: Mapping[str, Any], instance_path: str) -> WebPushAdapter | None:

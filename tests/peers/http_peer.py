@@ -73,8 +73,13 @@ class HttpPeer:
     def _next(self, request: Request) -> Answer:
         with self._lock:
             self.requests.append(request)
-            scripted = self._scripted.popleft() if self._scripted else None
+            scripted = self._scripted.popleft() \
+                if self._scripted and self.scriptable(request) else None
         return scripted or self.answer(request)
+
+    def scriptable(self, request: Request) -> bool:
+        """Whether a scripted answer may answer this request."""
+        return True
 
     def answer(self, request: Request) -> Answer:
         raise NotImplementedError
