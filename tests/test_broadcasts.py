@@ -60,8 +60,8 @@ def test_create_get_list_and_shape(client, auth):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"title": "m", "type": "maintenance"}, "title"),  # a maintenance notice needs a window
-    ({"title": "w", "starts_at": iso(60)}, "title"),  # starts_at without ends_at
-    ({"title": "w", "starts_at": iso(120), "ends_at": iso(60)}, "title"),
+    ({"title": "w", "starts_at": iso(3600)}, "title"),  # starts_at without ends_at
+    ({"title": "w", "starts_at": iso(7200), "ends_at": iso(3600)}, "title"),
     ({"title": "w", "starts_at": iso(-120), "ends_at": iso(-60)}, "ends_at"),
     ({"title": "x", "audience": "all"}, "audience"),
     ({"title": ""}, "title"),
