@@ -21,15 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from notifier.channels import apns, email, fcm, vapid, webpush  # noqa: E402
+from notifier.channels.base import Target  # noqa: E402
+
 from channel_helpers import message, notification  # noqa: E402
 from peers.apns import ApnsService  # noqa: E402
 from peers.fcm import FcmService  # noqa: E402
 from peers.smtp import SmtpServer  # noqa: E402
 from peers.tls import tls_files  # noqa: E402
 from peers.webpush import PushService  # noqa: E402
-
-from notifier.channels import apns, email, fcm, webpush  # noqa: E402
-from notifier.channels.base import Target  # noqa: E402
 
 SENDS = int(os.environ.get("BENCH_SENDS", 500))
 RUNS = 3
@@ -53,7 +53,7 @@ def webpush_case(folder: Path):
     service = PushService(tls_files())
     adapter = webpush.from_config({"WEBPUSH_SUBJECT": "mailto:ops@example.com",
                                    "PUBLIC_URL": "https://n.example"}, str(folder))
-    info = service.subscribe(webpush.public_key(adapter.vapid)).info()
+    info = service.subscribe(vapid.public_key(adapter.vapid)).info()
     target = Target("wp_1", "webpush", {"endpoint": info["endpoint"], "keys": info["keys"]})
     return service, adapter, target, "web_push"
 

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .api_errors import ApiError, from_validation_error
 from .backend import backend
-from .channels import webpush
+from .channels import vapid
 from .devices import endpoint_allowed, is_device_id
 from .schemas import WebPushSubscription
 from .security import safe_next
@@ -43,8 +43,8 @@ def vapid_public_key() -> str | None:
         return None
     cache = current_app.extensions.setdefault("notifier.channels", {})
     if "vapid_public_key" not in cache:
-        cache["vapid_public_key"] = webpush.public_key(
-            webpush.load_vapid(current_app.instance_path))
+        cache["vapid_public_key"] = vapid.public_key(
+            vapid.load_vapid(current_app.instance_path))
     return cache["vapid_public_key"]
 
 

@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import time
 
 import pytest
 
@@ -72,8 +73,10 @@ def test_targets_per_channel(store):
 def test_cap_drops_the_device_registered_longest_ago(store, redis_client):
     devices = store.devices
     cap = devices.max_devices
-    ids = [devices.add_mobile("u1", "fcm", f"token-number-{i:04d}-" + "x" * 20).device.id
-           for i in range(cap)]
+    ids = []
+    for i in range(cap):  # registered_at has millisecond resolution: one per millisecond
+        ids.append(devices.add_mobile("u1", "fcm", f"token-number-{i:04d}-" + "x" * 20).device.id)
+        time.sleep(0.002)
     # Refreshing the oldest makes the second-oldest the one to go.
     devices.add_mobile("u1", "fcm", "token-number-0000-" + "x" * 20)
     extra = devices.add_mobile("u1", "fcm", "one-more-token-" + "y" * 20)

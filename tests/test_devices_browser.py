@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 from test_devices import FCM_TOKEN
 
-from notifier.channels import webpush
+from notifier.channels import vapid, webpush
 
 from channel_helpers import message, notification
 from conftest import ARTIFACTS, LiveServer, live_env
@@ -104,8 +104,8 @@ def wait_for_notifications(page, count, timeout=10.0):
 def test_enable_browser_notifications_end_to_end(browser, push_server, push_service, store,
                                                  redis_client):
     store.accounts.create("alice", "correct horse battery")
-    vapid = webpush.load_vapid(push_server.instance)
-    subscription = push_service.subscribe(webpush.public_key(vapid))
+    server_key = vapid.public_key(vapid.load_vapid(push_server.instance))
+    subscription = push_service.subscribe(server_key)
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     context.grant_permissions(["notifications"], origin=push_server.url)
     context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(subscription.info()))
@@ -127,7 +127,7 @@ def test_enable_browser_notifications_end_to_end(browser, push_server, push_serv
         expect(page.locator("[data-push-status]")).to_have_text("On for this browser.")
         expect(page.get_by_role("button", name="Enable browser notifications")).to_be_hidden()
         used_key = base64.b64decode(page.evaluate("localStorage.getItem('test.key')"))
-        assert used_key == unb64(webpush.public_key(vapid))  # the server's VAPID key
+        assert used_key == unb64(server_key)  # the server's VAPID key
         [target] = store.devices.targets("alice", "web_push")
         assert target.address == {"endpoint": subscription.endpoint,
                                   "keys": subscription.info()["keys"]}

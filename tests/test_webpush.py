@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from notifier.channels import webpush
+from notifier.channels import vapid, webpush
 from notifier.channels.base import Outcome, Target
 
 from channel_helpers import message, notification
@@ -37,7 +37,7 @@ def adapter(tmp_path, push_service):
 
 
 def target_for(adapter, push_service) -> tuple[Target, str]:
-    sub = push_service.subscribe(webpush.public_key(adapter.vapid))
+    sub = push_service.subscribe(vapid.public_key(adapter.vapid))
     info = sub.info()
     return Target("wp_0123", "webpush", {"endpoint": info["endpoint"], "keys": info["keys"]}), \
         sub.id
@@ -45,23 +45,23 @@ def target_for(adapter, push_service) -> tuple[Target, str]:
 
 def test_the_vapid_key_is_made_once_and_kept_private(tmp_path):
     keys = []
-    threads = [threading.Thread(target=lambda: keys.append(webpush.load_vapid(tmp_path)))
+    threads = [threading.Thread(target=lambda: keys.append(vapid.load_vapid(tmp_path)))
                for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    public = {webpush.public_key(k) for k in keys}
+    public = {vapid.public_key(k) for k in keys}
     assert len(public) == 1 and len(next(iter(public))) == 87  # 65 bytes in base64url
-    path = tmp_path / webpush.VAPID_KEY_FILE
+    path = tmp_path / vapid.VAPID_KEY_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == [webpush.VAPID_KEY_FILE]
-    assert webpush.public_key(webpush.load_vapid(tmp_path)) in public
+    assert [p.name for p in tmp_path.iterdir()] == [vapid.VAPID_KEY_FILE]
+    assert vapid.public_key(vapid.load_vapid(tmp_path)) in public
 
 
 def test_off_until_a_subject_is_set(tmp_path):
     assert webpush.from_config({"WEBPUSH_SUBJECT": ""}, str(tmp_path)) is None
-    assert not (tmp_path / webpush.VAPID_KEY_FILE).exists()
+    assert not (tmp_path / vapid.VAPID_KEY_FILE).exists()
     with pytest.raises(ValueError, match="WEBPUSH_SUBJECT"):
         webpush.from_config({"WEBPUSH_SUBJECT": "ops@example.com"}, str(tmp_path))
 
