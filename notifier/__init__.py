@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         api_broadcasts,  # noqa: F401 - its routes join the api blueprint
         api_deliveries,  # noqa: F401 - its routes join the api blueprint
+        api_devices,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
         api_preferences,  # noqa: F401 - its routes join the api blueprint
@@ -42,11 +43,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         backend,
         cli,
+        device_views,
         events,
         inbox_views,
         limiter,
+        service_worker,
         settings_views,
         templating,
+        unsubscribe_views,
     )
     from .security import SessionInterface, add_security_headers
 
@@ -61,6 +65,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(device_views.bp)
+    app.register_blueprint(service_worker.bp)
+    app.register_blueprint(unsubscribe_views.bp)
+    csrf.exempt(unsubscribe_views.apply)  # RFC 8058 one-click: the signed token authorises
     admin.init_app(app)
     api_errors.register(app)
     templating.init_app(app)

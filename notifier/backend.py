@@ -19,6 +19,7 @@ from .api_keys import ApiKeys
 from .broadcasts import Broadcasts
 from .deliveries import Deliveries
 from .delivery_queue import DeliveryQueue
+from .devices import Devices
 from .embedded_redis import EmbeddedRedis
 from .feed import Feed
 from .groups import Groups
@@ -51,6 +52,7 @@ class Backend:
     #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
     delivery_queue: DeliveryQueue
     deliveries: Deliveries
+    devices: Devices
     embedded: EmbeddedRedis | None = None
 
 
@@ -97,6 +99,7 @@ def init_app(app: Flask) -> Backend:
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
         delivery_queue=DeliveryQueue(client, keys),
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
+        devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
     )
     app.extensions["notifier"] = state
     return state

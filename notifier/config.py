@@ -170,3 +170,78 @@ SMS_BASE_URL = "https://api.twilio.com"
 
 #: Seconds an SMS request may take before it counts as a transient failure.
 SMS_TIMEOUT = 10
+# -- delivery channels: devices, web push, email, FCM, APNs ---------------------
+# Each channel's adapter is off until its settings are given (see README, "Channels").
+
+#: Absolute URL users reach this server at, for links in emails (unsubscribe, inbox)
+#: and push notifications. Set it to the public https URL in production.
+PUBLIC_URL = "http://127.0.0.1:8000"
+
+#: Devices (browsers and phones) a user may register; one more replaces the
+#: device registered longest ago.
+DEVICES_MAX = 20
+
+#: Seconds a call to a provider (push service, SMTP server, FCM, APNs) may take;
+#: a call that takes longer counts as a transient failure and is retried.
+PROVIDER_TIMEOUT = 10
+
+#: Web push: contact for the push services (``mailto:you@example.com`` or an
+#: https URL), sent in every VAPID token. Web push is off until it is set; its
+#: VAPID key pair is then made on first use and kept in the instance folder.
+WEBPUSH_SUBJECT = ""
+
+#: Web push: hosts of the push services browsers may subscribe with (``*.`` for
+#: subdomains). Endpoints elsewhere are refused, so the server never POSTs where a
+#: user points it. The default covers Chrome, Edge, Firefox and Safari.
+WEBPUSH_ALLOWED_HOSTS = [
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.notify.windows.com",
+]
+
+#: Web push: seconds a push service keeps a message for a browser that is offline.
+WEBPUSH_TTL = 24 * 3600
+
+#: Email: SMTP server to send through. Email is off while it is empty.
+SMTP_HOST = ""
+
+#: Email: SMTP port; 0 picks the usual one for SMTP_SECURITY (587, 465 or 25).
+SMTP_PORT = 0
+
+#: Email: ``starttls`` (upgrade a plain connection), ``ssl`` (TLS from the first
+#: byte) or ``plain`` (no encryption: only for a relay on the same host).
+SMTP_SECURITY = "starttls"
+
+#: Email: user name for SMTP AUTH; empty sends without authenticating.
+SMTP_USERNAME = ""
+
+#: Email: password for SMTP AUTH.
+SMTP_PASSWORD = ""
+
+#: Email: the From address, e.g. ``Notifier <notify@example.com>`` (required with SMTP_HOST).
+SMTP_FROM = ""
+
+#: FCM: path to the Firebase service account's JSON key. FCM is off while it is empty.
+FCM_CREDENTIALS = ""
+
+#: FCM: base URL of the HTTP v1 API (change it only to test against another server).
+FCM_ENDPOINT = "https://fcm.googleapis.com"
+
+#: APNs: path to the token-auth signing key (``AuthKey_XXXXXXXXXX.p8``). APNs is off
+#: until it and APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are set.
+APNS_KEY_PATH = ""
+
+#: APNs: the key's id (10 characters, from Apple's developer account).
+APNS_KEY_ID = ""
+
+#: APNs: your Apple developer team id.
+APNS_TEAM_ID = ""
+
+#: APNs: the app's bundle id, sent as ``apns-topic``.
+APNS_TOPIC = ""
+
+#: APNs: base URL; ``https://api.sandbox.push.apple.com`` for development builds.
+APNS_ENDPOINT = "https://api.push.apple.com"

@@ -82,6 +82,14 @@ class Keys:
         """Sorted set of the notification types sent so far, scored by when each was last
         recorded (ms); the settings page shows a row per type. Trimmed to the newest."""
         return f"{self.prefix}:types"
+    # -- devices (channels) ------------------------------------------------------
+    def device_owner(self, device_id: str) -> str:
+        """The user a device (browser subscription, mobile token) is registered to now.
+
+        A browser or phone belongs to one user at a time: when another user
+        registers it, it leaves the previous user's devices.
+        """
+        return f"{self.prefix}:device-owner:{device_id}"
 
     # -- broadcasts (one slot: ``{b}``) ----------------------------------------
     def _broadcast(self, suffix: str) -> str:

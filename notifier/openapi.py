@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from .channels.base import DELIVERY_CHANNELS
 from .deliveries import OUTCOMES
+from .devices import DEVICE_ID_PATTERN, PLATFORMS
 from .ids import (
     BROADCAST_ID_PATTERN,
     ITEM_ID_PATTERN,
@@ -27,6 +28,7 @@ from .schemas import (
     PRIORITIES,
     BatchRequest,
     BroadcastRequest,
+    DeviceRequest,
     GroupRequest,
     GroupSendRequest,
     MarkReadRequest,
@@ -343,6 +345,45 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Device": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "platform", "label", "created_at", "registered_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": DEVICE_ID_PATTERN,
+                   "description": "Stable per device: registering the same token again "
+                                  "gives the same id."},
+            "platform": {"enum": list(PLATFORMS),
+                         "description": "web: a browser's web push subscription (registered "
+                                        "from the settings page); fcm or apns: a phone."},
+            "label": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time",
+                           "description": "First registered."},
+            "registered_at": {"type": "string", "format": "date-time",
+                              "description": "Last registered (refreshed)."},
+            "push_service": {"type": "string",
+                             "description": "Web devices: the host of their push service."},
+        },
+    },
+    "DeviceRegistered": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["device", "created", "evicted"],
+        "properties": {
+            "device": _ref("Device"),
+            "created": {"type": "boolean",
+                        "description": "False when the token was registered before (200)."},
+            "evicted": {"type": "array", "items": {"type": "string"},
+                        "description": "Devices removed to stay within the per-user cap "
+                                       "(the ones registered longest ago)."},
+        },
+    },
+    "DeviceList": {
+        "type": "object",
+        "required": ["devices"],
+        "properties": {"devices": {"type": "array", "items": _ref("Device"),
+                                   "description": "Most recently registered first."}},
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -398,7 +439,8 @@ def openapi_document() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
-                                       GroupSendRequest, PreferencesRequest)],
+                                       GroupSendRequest, PreferencesRequest,
+                                       DeviceRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -424,6 +466,8 @@ def openapi_document() -> dict[str, Any]:
              "description": "Cursor: the `next` of the previous page."}
     broadcast_id = {"name": "broadcast_id", "in": "path", "required": True,
                     "schema": {"type": "string", "pattern": BROADCAST_ID_PATTERN}}
+    device_id = {"name": "device_id", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": DEVICE_ID_PATTERN}}
     schedule_id = {"name": "schedule_id", "in": "path", "required": True,
                    "schema": {"type": "string", "pattern": SCHEDULE_ID_PATTERN}}
     scheduled_query = [
@@ -534,6 +578,17 @@ def openapi_document() -> dict[str, Any]:
             params=[_USER, {**notification_id, "schema": {
                 "type": "string", "pattern": NOTIFICATION_ID_PATTERN}}],
             errors=(401, 404, 422, 503))},
+        "/users/{user_id}/devices": {
+            "post": _also(_operation(
+                "Register a phone's FCM or APNs token for mobile push (201; 200 when "
+                "registered before); a user keeps the 20 most recent devices",
+                (201, "DeviceRegistered"), body="DeviceRequest", params=[_USER],
+                errors=(400, 401, 422, 503)), 200, "DeviceRegistered"),
+            "get": _operation("List a user's devices (browsers and phones)",
+                              (200, "DeviceList"), params=[_USER]),
+        },
+        "/users/{user_id}/devices/{device_id}": {"delete": _no_content(
+            "Remove a device: nothing is pushed to it any more", params=[_USER, device_id])},
         "/users/{user_id}/preferences": {
             "get": _operation("A user's delivery preferences (defaults for a user who never "
                               "set any)", (200, "UserPreferences"), params=[_USER]),

@@ -7,6 +7,7 @@ a misspelt ``tittle`` is an error the sender sees, not a silently empty field.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -353,3 +354,74 @@ def preferences_document(prefs: Preferences) -> dict[str, Any]:
         quiet = {"start": format_hhmm(prefs.quiet_start), "end": format_hhmm(prefs.quiet_end)}
     return {"email": prefs.email, "phone": prefs.phone, "timezone": prefs.timezone,
             "quiet_hours": quiet, "channels": rows}
+# -- devices (push targets) ------------------------------------------------------
+
+#: Longest label a device may have.
+MAX_DEVICE_LABEL = 100
+_FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{20,1000}$")
+_APNS_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")
+
+
+def _label(value: str) -> str:
+    value = " ".join(value.split())
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+DeviceLabel = Annotated[str, Field(max_length=MAX_DEVICE_LABEL), AfterValidator(_label)]
+
+
+class DeviceRequest(_Strict):
+    """Body of ``POST /api/v1/users/<user_id>/devices``: a mobile device's push token."""
+
+    platform: Literal["fcm", "apns"] = Field(
+        description="fcm: a Firebase Cloud Messaging registration token; apns: an Apple "
+                    "Push Notification service device token (hex).")
+    token: Annotated[str, Field(min_length=1, max_length=1000)]
+    label: DeviceLabel = Field("", description="What the user calls the device, e.g. "
+                                               "Pixel 8; at most 100 characters.")
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: str, info: ValidationInfo) -> str:
+        platform = info.data.get("platform")
+        if platform == "apns" and not _APNS_TOKEN.fullmatch(value):
+            raise ValueError("an APNs device token is 64 or more hexadecimal digits")
+        if platform == "fcm" and not _FCM_TOKEN.fullmatch(value):
+            raise ValueError("an FCM registration token is 20-1000 letters, digits and _ : . -")
+        return value.lower() if platform == "apns" else value
+
+
+def _b64url_bytes(value: str, size: int, what: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
+        raise ValueError(f"must be the {what} in URL-safe base64")
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if len(raw) != size or (size == 65 and raw[0] != 4):
+        raise ValueError(f"must be the {what} ({size} bytes)")
+    return value.rstrip("=")
+
+
+class WebPushKeys(_Strict):
+    """The keys of a browser's push subscription (``PushSubscription.toJSON().keys``)."""
+
+    p256dh: Annotated[str, Field(max_length=200)]
+    auth: Annotated[str, Field(max_length=100)]
+
+    @field_validator("p256dh")
+    @classmethod
+    def _public_key(cls, value: str) -> str:
+        return _b64url_bytes(value, 65, "subscription's P-256 public key")
+
+    @field_validator("auth")
+    @classmethod
+    def _auth(cls, value: str) -> str:
+        return _b64url_bytes(value, 16, "subscription's auth secret")
+
+
+class WebPushSubscription(_Strict):
+    """What ``PushSubscription.toJSON()`` gives, as the settings page posts it."""
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=2048)]
+    expirationTime: Annotated[int, Field(ge=0)] | None = None  # the browser's own name
+    keys: WebPushKeys

@@ -144,6 +144,16 @@ def test_responses_match_their_schemas(client, auth, check, store):
                .json["deliveries"]) == 2
     call("GET", f"/notifications/v/{kept_id}/deliveries", timeline)
     call("GET", "/notifications/u/nope/deliveries", timeline)
+    device = {"platform": "fcm", "token": "fcm-token:" + "a" * 40, "label": "Pixel"}
+    made = call("POST", "/users/u/devices", "/users/{user_id}/devices", device)
+    call("POST", "/users/u/devices", "/users/{user_id}/devices", device)
+    call("POST", "/users/u/devices", "/users/{user_id}/devices", {"platform": "x"})
+    call("POST", "/users/u/devices", "/users/{user_id}/devices", body="{")
+    call("GET", "/users/u/devices", "/users/{user_id}/devices")
+    device_path = f"/users/u/devices/{made.json['device']['id']}"
+    call("DELETE", device_path, "/users/{user_id}/devices/{device_id}")
+    call("DELETE", device_path, "/users/{user_id}/devices/{device_id}")
+    call("DELETE", "/users/u/devices/nope", "/users/{user_id}/devices/{device_id}")
     unauthorized = client.get("/api/v1/users/u/unread-count")
     check(unauthorized, "/users/{user_id}/unread-count", "GET")
     statuses = {status for _, _, status in check.seen}
