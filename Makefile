@@ -50,6 +50,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/sse_load.py
 	$(BIN)/python bench/presence_churn.py
 	$(BIN)/python bench/group_fanout.py
+	$(BIN)/python bench/channel_adapters.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
