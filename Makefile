@@ -55,6 +55,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/presence_churn.py
 	$(BIN)/python bench/group_fanout.py
 	$(BIN)/python bench/worker_throughput.py
+	$(BIN)/python bench/channel_adapters.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

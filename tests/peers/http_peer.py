@@ -33,6 +33,7 @@ class HttpPeer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, as real servers
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
