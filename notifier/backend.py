@@ -20,6 +20,7 @@ from .broadcasts import Broadcasts
 from .deliveries import Deliveries
 from .delivery_queue import DeliveryQueue
 from .devices import Devices
+from .dispatch import Dispatcher, configured_channels
 from .embedded_redis import EmbeddedRedis
 from .feed import Feed
 from .groups import Groups
@@ -101,6 +102,8 @@ def init_app(app: Flask) -> Backend:
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
     )
+    inbox.dispatcher = Dispatcher(client, state.delivery_queue,
+                                  configured_channels(app.config))
     app.extensions["notifier"] = state
     return state
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -25,6 +25,9 @@ from .preferences import PreferenceStore
 from .routing import Decision, decide
 from .schemas import NotificationContent
 from .scripts import load_script
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 
 class IdempotencyConflict(Exception):
@@ -174,6 +177,8 @@ class Inbox:
         self._mark_read = load_script(client, "mark_read")
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
+        #: Queues deliveries to other channels after a send (set by the backend).
+        self.dispatcher: Dispatcher | None = None
 
     # -- writing ----------------------------------------------------------
     def send(
@@ -214,7 +219,14 @@ class Inbox:
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:
             return SendOutcome(ids=replayed.split(","), duplicate=True)
-        return SendOutcome(ids=[i.decode() for i in result], duplicate=False)
+        ids = [i.decode() for i in result]
+        if self.dispatcher is not None and self.dispatcher.channels:
+            self.dispatcher.dispatch([
+                (user_id, Notification.from_stored(user_id, nid, encoded[index][0],
+                                                   read=False).to_dict(), decision)
+                for (user_id, index), nid, decision in zip(deliveries, ids, decisions,
+                                                           strict=True)])
+        return SendOutcome(ids=ids, duplicate=False)
 
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:

@@ -384,7 +384,7 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
     config = app.config
     client, keys = state.redis, state.keys
     registry = Registry(client, keys, build_adapters(config, app.instance_path),
-                        devices=getattr(state, "devices", None))
+                        devices=state.devices)
     settings = dict(
         queue=state.delivery_queue, deliveries=state.deliveries,
         budgets=Budgets.from_config(client, keys, config), registry=registry,

@@ -22,7 +22,8 @@ from .base import Adapter, Target
 log = logging.getLogger(__name__)
 
 #: Modules of the adapters the worker builds, each with ``from_config``.
-ADAPTER_MODULES = ("notifier.channels.sms",)
+ADAPTER_MODULES = ("notifier.channels.webpush", "notifier.channels.email",
+                   "notifier.channels.fcm", "notifier.channels.apns", "notifier.channels.sms")
 
 #: Channels whose one target is a field of the user's preferences: channel -> (field,
 #: target kind, address key).
