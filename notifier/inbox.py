@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,8 @@ class SendOutcome:
 
     ids: list[str]
     duplicate: bool
+    #: Each recipient's routing decision, in recipient order (empty for a replay).
+    decisions: list[Decision] = field(default_factory=list)
 
 
 def live_flags(decision: Decision) -> int:
@@ -214,7 +216,8 @@ class Inbox:
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:
             return SendOutcome(ids=replayed.split(","), duplicate=True)
-        return SendOutcome(ids=[i.decode() for i in result], duplicate=False)
+        return SendOutcome(ids=[i.decode() for i in result], duplicate=False,
+                           decisions=decisions)
 
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
