@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,8 @@ class SendOutcome:
 
     ids: list[str]
     duplicate: bool
+    #: Each recipient's routing decision, in recipient order (empty for a replay).
+    decisions: list[Decision] = field(default_factory=list)
 
 
 def live_flags(decision: Decision) -> int:
@@ -226,7 +228,7 @@ class Inbox:
                                                    read=False).to_dict(), decision)
                 for (user_id, index), nid, decision in zip(deliveries, ids, decisions,
                                                            strict=True)])
-        return SendOutcome(ids=ids, duplicate=False)
+        return SendOutcome(ids=ids, duplicate=False, decisions=decisions)
 
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:

@@ -73,6 +73,14 @@ def test_load_many_reads_every_user_in_one_round_trip(store, redis_client):
     assert narrowed["b"].timezone == "Asia/Tokyo" and len(load.groups) == 2
 
 
+def test_a_send_returns_each_recipients_decision(store):
+    store.preferences.save("b", Preferences(switches={("ci", "email"): False}))
+    outcome = store.inbox.send([SendRequest(user_ids=["a", "b"], title="t", type="ci")],
+                               [("a", 0), ("b", 0)])
+    assert [set(d.channels) for d in outcome.decisions] == [
+        {"web_push", "email", "mobile_push"}, {"web_push", "mobile_push"}]
+
+
 def test_types_sent_are_remembered_and_bounded(app, store):
     store.preferences.known_types_max = 3
     for kind in ("ci", "mention", "security", "billing", "billing"):
