@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_broadcasts,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
+        api_me,
         api_presence,  # noqa: F401 - its routes join the api blueprint
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
         auth,
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         inbox_views,
         limiter,
         templating,
+        widget_access,
     )
     from .security import SessionInterface, add_security_headers
 
@@ -52,9 +54,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
+    csrf.exempt(api_me.bp)  # the widget API: bearer widget tokens, never cookies
     limiter.limiter.exempt(api.bp)  # no API limits yet; the check alone costs 0.15 ms a call
     app.session_interface = SessionInterface()
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_me.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(events.bp)
@@ -63,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     app.after_request(add_security_headers)
+    app.after_request(widget_access.share_client_scripts)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -115,3 +115,13 @@ SCHEDULER_LEASE = 30
 #: Attempts a scheduled item gets (retried after 1, 2, 4 ... s) before it is kept
 #: as failed.
 SCHEDULER_MAX_ATTEMPTS = 5
+
+# -- widget tokens and the widget API (other sites embedding the widget) --------
+
+#: Shortest lifetime, in seconds, a widget token may be minted with (the longest
+#: is 24 h). Lower it only for tests: the JS client refreshes a token before it expires.
+WIDGET_TOKEN_MIN_TTL = 10
+
+#: Seconds a browser may cache the answer to a CORS preflight of the widget API
+#: (``Access-Control-Max-Age``; Chromium caps it at 7200).
+WIDGET_PREFLIGHT_MAX_AGE = 600
