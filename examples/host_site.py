@@ -25,6 +25,8 @@ TOKEN_TTL = int(os.environ.get("HOST_SITE_TOKEN_TTL", "900"))
 
 app = Flask(__name__, root_path=str(Path(__file__).resolve().parent))
 app.secret_key = os.environ.get("HOST_SITE_SECRET", "example only: change me")
+# Cookies ignore ports: on one machine, keep clear of notifier's own "session" cookie.
+app.config["SESSION_COOKIE_NAME"] = "acme_session"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme dashboard</title>

@@ -146,7 +146,7 @@ def test_the_bell_counts_shows_live_and_keeps_the_inbox_in_step(browser, site, a
         expect(inbox.locator("[data-unread-badge]")).to_be_hidden()
         expect(page.get_by_role("button", name="Notifications", exact=True)).to_be_visible()
         expect(dialog.locator("li.item.is-unread")).to_have_count(0)
-        expect(dialog.get_by_role("button", name="Mark all read")).to_be_disabled()
+        expect(dialog.get_by_role("button", name="Mark all read")).to_be_hidden()
         assert store.feed.unread_count("alice") == 0
     finally:
         context.close()
@@ -238,9 +238,12 @@ def test_screenshots_light_and_dark(browser, site, api, scheme, width, height):
         context.close()
 
 
-def test_the_theme_attribute_overrides_the_system_scheme(browser, site, api):
+def test_empty_state_and_the_theme_attribute(browser, site, api):
     context, page = open_host_page(browser, site, color_scheme="light")
     try:
+        page.get_by_role("button", name="Notifications", exact=True).click()
+        expect(page.get_by_role("dialog")).to_contain_text("all caught up")
+        page.screenshot(path=ARTIFACTS / "widget-light-empty.png", animations="disabled")
         host = widget(page)
         background = "h => getComputedStyle(h.shadowRoot.querySelector('.panel')).backgroundColor"
         assert host.evaluate(background) == "rgb(255, 255, 255)"
@@ -343,6 +346,7 @@ def test_a_page_on_a_disallowed_origin_gets_no_data(browser, site, api, widget_s
         expect(widget(page)).to_have_attribute("data-unread", "")
         page.get_by_role("button", name="Notifications", exact=True).click()
         expect(page.get_by_role("dialog")).to_contain_text("Notifications are unavailable")
+        page.screenshot(path=ARTIFACTS / "widget-unavailable.png", animations="disabled")
         assert page.get_by_text("Secret for alice").count() == 0
 
         # A valid token for the allowed origin, used from this one: stream and API refuse.

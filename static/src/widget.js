@@ -116,6 +116,7 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .icon-button:hover { background: var(--_hover); color: var(--_fg); }
 [aria-disabled="true"] { opacity: .5; cursor: progress; }
 .icon-button svg { width: 17px; height: 17px; }
+@media (pointer: coarse) { .icon-button { width: 40px; height: 40px; } .bell { width: 44px; height: 44px; } }
 .note { margin: 0; padding: 28px 16px; text-align: center; color: var(--_muted); }
 .note strong { display: block; color: var(--_fg); font-size: 15px; margin-bottom: 2px; }
 .foot { padding: 6px; border-top: 1px solid var(--_border); text-align: center; }
@@ -213,7 +214,7 @@ class BellWidget {
                    icon("bell"), this.badge);
     this.count = el("span", { class: "count" });
     this.status = el("span", { class: "status" });
-    this.markAll = el("button", { class: "text-button", type: "button", disabled: "" },
+    this.markAll = el("button", { class: "text-button", type: "button", hidden: "" },
                       "Mark all read");
     this.list = el("ol", { class: "list", "aria-labelledby": "title" });
     this.note = el("p", { class: "note", hidden: "" });
@@ -332,7 +333,7 @@ class BellWidget {
     this.badge.hidden = !known || count === 0;
     this.badge.textContent = known ? (count > 99 ? "99+" : String(count)) : "";
     this.count.textContent = known && count ? ` · ${count} unread` : "";
-    this.markAll.disabled = !known || count === 0;
+    this.markAll.hidden = !known || count === 0;
     this.bell.setAttribute("aria-label", known && count
       ? `Notifications, ${count} unread` : "Notifications");
     this.host.dataset.unread = known ? String(count) : "";
@@ -341,8 +342,7 @@ class BellWidget {
   setState(state) {
     this.host.dataset.state = state;
     this.bell.classList.toggle("is-off", state === "unavailable");
-    this.status.textContent = state === "reconnecting" ? "Reconnecting…"
-      : state === "unavailable" ? "Offline" : "";
+    this.status.textContent = state === "reconnecting" ? "Reconnecting…" : "";
   }
 
   announce(text) {
@@ -506,7 +506,7 @@ class BellWidget {
   markAllRead() {
     return this.busy(this.markAll, async () => {
       const { unread } = await this.client.markAllRead();
-      if (this.shadow.activeElement === this.markAll) this.panel.focus();  // it is disabled next
+      if (this.shadow.activeElement === this.markAll) this.panel.focus();  // it hides next
       this.setRead([...this.items.keys()]);
       this.setUnread(unread);
     });
