@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler worker test lint bench chromium clean
+.PHONY: run scheduler worker test lint bench chromium js clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(TEST_STAMP) chromium
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 chromium:
 	@command -v chromium >/dev/null || scripts/install-chromium
+
+# The plain-script builds of the JS client (static/notifier.js, static/notifier-widget.js)
+# from static/notifier.mjs and static/src/widget.js; a test checks they are current.
+js:
+	$(PYTHON) scripts/build_js.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_devices,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
+        api_me,
         api_preferences,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings_views,
         templating,
         unsubscribe_views,
+        widget_access,
     )
     from .security import SessionInterface, add_security_headers
 
@@ -59,8 +61,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
+    csrf.exempt(api_me.bp)  # the widget API: bearer widget tokens, never cookies
     app.session_interface = SessionInterface()
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_me.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(settings_views.bp)
@@ -74,6 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     app.after_request(add_security_headers)
+    app.after_request(widget_access.share_client_scripts)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -1,4 +1,5 @@
-"""Admin console, API keys: create (the secret is shown once), list, revoke."""
+"""Admin console, API keys: create (the secret is shown once), list, revoke, and set the
+web origins whose pages may use the widget tokens a key mints."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from flask_login import current_user
 
 from .admin import bp
 from .backend import backend
-from .forms import ApiKeyForm
+from .forms import ApiKeyForm, ApiKeyOriginsForm
+from .origins import MAX_KEY_ORIGINS, parse_origins
 
 
 def _keys_page(form: ApiKeyForm, status: int = 200):
@@ -64,6 +66,45 @@ def api_keys_revoke(key_id: str):
         abort(404, description="There is no API key with that id.")
     flash(f"Revoked “{key.name}” ({key.key_id}). Calls made with it get 401 "
           f"{_within(current_app.config['API_KEY_CACHE_SECONDS'])}.", "success")
+    return redirect(url_for(".api_keys"))
+
+
+def _live_key(key_id: str):
+    key = backend().api_keys.get(key_id)
+    if key is None or key.revoked:
+        abort(404, description="There is no live API key with that id.")
+    return key
+
+
+@bp.get("/api-keys/<key_id>/origins")
+def api_keys_origins(key_id: str):
+    """The origins whose pages may use this key's widget tokens, in a form to change them."""
+    key = _live_key(key_id)
+    form = ApiKeyOriginsForm(data={"origins": "\n".join(key.origins)})
+    return render_template("admin/api_key_origins.html", key=key, form=form,
+                           limit=MAX_KEY_ORIGINS)
+
+
+@bp.post("/api-keys/<key_id>/origins")
+def api_keys_origins_save(key_id: str):
+    """Replace the key's allowed origins (all or nothing: one bad line changes none)."""
+    key = _live_key(key_id)
+    form = ApiKeyOriginsForm()
+    origins = None
+    if form.validate_on_submit():
+        lines = [line.strip() for line in (form.origins.data or "").splitlines()]
+        try:
+            origins = parse_origins([line for line in lines if line], limit=MAX_KEY_ORIGINS)
+        except ValueError as exc:
+            form.origins.errors = [str(exc)]
+    if origins is None:
+        return render_template("admin/api_key_origins.html", key=key, form=form,
+                               limit=MAX_KEY_ORIGINS), 422
+    backend().api_keys.set_origins(key_id, origins)
+    count = f"{len(origins)} allowed origin{'s' if len(origins) != 1 else ''}" if origins \
+        else "no allowed origins: its widget tokens work on this site only"
+    flash(f"“{key.name}” now has {count}. Tokens minted before keep their origins until "
+          f"they expire.", "success")
     return redirect(url_for(".api_keys"))
 
 

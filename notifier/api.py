@@ -158,10 +158,10 @@ def send_batch():
     return _created([item.user_id for item in items], outcome)
 
 
-@bp.get("/users/<user_id>/notifications")
-def list_notifications(user_id: str):
-    """A page of the user's notifications, newest first, with the next page's cursor."""
-    user_id = _user_id(user_id)
+# The inbox of one user, as services see it here and the widget API
+# (notifier.api_me) shows it to the user: one implementation for both.
+def feed_page(user_id: str):
+    """A page of the user's feed from the request's ``limit``, ``before`` and ``unread``."""
     args = request.args
     limit = limit_arg()
     before = args.get("before") or None
@@ -176,6 +176,33 @@ def list_notifications(user_id: str):
     return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
 
 
+def feed_mark_read(user_id: str):
+    """Mark what the request's body names read; the ``{"marked", "unread"}`` answer."""
+    body = _parse(MarkReadRequest, root_field="ids")
+    feed = backend().feed
+    if body.all:
+        changed, count = feed.mark_all_read(user_id, body.up_to)
+    else:
+        changed, count = feed.mark_read(user_id, body.ids or [])
+    return jsonify(marked=changed, unread=count)
+
+
+def feed_delete(user_id: str, notification_id: str):
+    """Delete one of the user's notifications (dismiss a broadcast); 404 when not theirs."""
+    if not is_item_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification or broadcast id", "id")
+    existed, count = backend().feed.delete(user_id, notification_id)
+    if not existed:
+        raise ApiError(404, "not_found", "No such notification for this user.")
+    return jsonify(deleted=notification_id, unread=count)
+
+
+@bp.get("/users/<user_id>/notifications")
+def list_notifications(user_id: str):
+    """A page of the user's notifications, newest first, with the next page's cursor."""
+    return feed_page(_user_id(user_id))
+
+
 @bp.get("/users/<user_id>/unread-count")
 def unread_count(user_id: str):
     """How many unread, unexpired notifications and broadcasts the user has."""
@@ -186,35 +213,39 @@ def unread_count(user_id: str):
 @bp.post("/users/<user_id>/notifications/read")
 def mark_read(user_id: str):
     """Mark some notifications read (``ids``), or all of them (``all``)."""
-    user_id = _user_id(user_id)
-    body = _parse(MarkReadRequest, root_field="ids")
-    feed = backend().feed
-    if body.all:
-        changed, count = feed.mark_all_read(user_id, body.up_to)
-    else:
-        changed, count = feed.mark_read(user_id, body.ids or [])
-    return jsonify(marked=changed, unread=count)
+    return feed_mark_read(_user_id(user_id))
 
 
 @bp.delete("/users/<user_id>/notifications/<notification_id>")
 def delete_notification(user_id: str, notification_id: str):
     """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
-    user_id = _user_id(user_id)
-    if not is_item_id(notification_id):
-        raise ApiError(422, "invalid_field", "id must be a notification or broadcast id", "id")
-    existed, count = backend().feed.delete(user_id, notification_id)
-    if not existed:
-        raise ApiError(404, "not_found", "No such notification for this user.")
-    return jsonify(deleted=notification_id, unread=count)
+    return feed_delete(_user_id(user_id), notification_id)
 
 
 @bp.post("/widget-tokens")
 def create_widget_token():
-    """A short-lived token that opens one user's event stream (``/events?token=``)."""
+    """A short-lived token that opens one user's event stream and widget API, from the
+    origins it names (each allowed for this API key)."""
     body = _parse(WidgetTokenRequest)
-    token, grant = tokens.mint(current_app.config["SECRET_KEY"], body.user_id, body.ttl_seconds)
+    shortest = int(current_app.config["WIDGET_TOKEN_MIN_TTL"])
+    if body.ttl_seconds < shortest:
+        raise ApiError(422, "invalid_field", f"ttl_seconds must be at least {shortest}",
+                       "ttl_seconds")
+    origins = list(dict.fromkeys(body.origins))
+    allowed = g.api_key.origins
+    refused = [o for o in origins if o not in allowed]
+    if refused:
+        hint = ("this API key allows none: an admin sets them in the console's API keys "
+                "page or with `notifier api-keys set-origins`") if not allowed else \
+            "allowed: " + ", ".join(allowed)
+        raise ApiError(422, "origin_not_allowed",
+                       f"origins: {refused[0]} is not among this API key's allowed origins "
+                       f"({hint})", "origins")
+    token, grant = tokens.mint(current_app.config["SECRET_KEY"], body.user_id,
+                               body.ttl_seconds, origins)
     response = jsonify(token=token, user_id=grant.user_id,
-                       expires_at=iso_utc(datetime.fromtimestamp(grant.expires_at, UTC)))
+                       expires_at=iso_utc(datetime.fromtimestamp(grant.expires_at, UTC)),
+                       expires_in=body.ttl_seconds, origins=origins)
     response.status_code = 201
     return response
 

@@ -8,12 +8,17 @@ A verified key is remembered in the process for ``cache_seconds`` (5 s by
 default), which saves a Redis round trip on every API call; a revoked key
 therefore stops working within that time. When a key is last used is recorded to
 the minute: at most one write per key per minute, never on a cached call.
+
+Each key has an allow-list of web origins (``origins``, a JSON list in its hash):
+the sites whose pages may use the widget tokens the key mints. A key with an
+empty list mints tokens for the service's own origin only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -43,6 +48,8 @@ class ApiKey:
     revoked: bool
     last_used_at: float | None = None
     created_by: str | None = None
+    #: Origins whose pages may use the widget tokens this key mints.
+    origins: tuple[str, ...] = ()
 
 
 def _digest(secret: str) -> str:
@@ -57,21 +64,60 @@ class ApiKeys:
         self.keys = keys
         self.cache_seconds = cache_seconds
         self._verified: dict[str, tuple[float, ApiKey]] = {}
+        self._all_origins: tuple[float, frozenset[str]] | None = None
 
     def create(self, name: str, *, created_by: str | None = None,
-               key_id: str | None = None) -> tuple[ApiKey, str]:
-        """A new key and its full secret value, which is not kept."""
+               key_id: str | None = None,
+               origins: tuple[str, ...] | list[str] = ()) -> tuple[ApiKey, str]:
+        """A new key and its full secret value, which is not kept.
+
+        ``origins`` must be parsed already (:func:`notifier.origins.parse_origins`).
+        """
         key_id = key_id or secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = time.time()
         fields = {"name": name, "digest": _digest(secret), "created_at": now, "revoked": 0}
         if created_by:
             fields["created_by"] = created_by
+        if origins:
+            fields["origins"] = json.dumps(list(origins))
         pipe = self.client.pipeline()
         pipe.hset(self.keys.api_key(key_id), mapping=fields)
         pipe.zadd(self.keys.api_keys(), {key_id: now})
         pipe.execute()
-        return ApiKey(key_id, name, now, False, created_by=created_by), f"nk_{key_id}_{secret}"
+        self._all_origins = None
+        return (ApiKey(key_id, name, now, False, created_by=created_by, origins=tuple(origins)),
+                f"nk_{key_id}_{secret}")
+
+    def set_origins(self, key_id: str, origins: tuple[str, ...] | list[str]) -> bool:
+        """Replace a key's allowed origins (parsed already); False when there is no such key.
+
+        Other workers see the change within ``cache_seconds``; tokens minted
+        before it keep the origins they carry until they expire.
+        """
+        if not _KEY_ID.fullmatch(key_id):
+            return False
+        key = self.keys.api_key(key_id)
+        if not self.client.exists(key):
+            return False
+        if origins:
+            self.client.hset(key, "origins", json.dumps(list(origins)))
+        else:
+            self.client.hdel(key, "origins")
+        self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
+        self._all_origins = None
+        return True
+
+    def allowed_origins(self) -> frozenset[str]:
+        """Every origin some live key allows (what a CORS preflight may be answered for),
+        remembered for ``cache_seconds``."""
+        cached = self._all_origins
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = frozenset(o for key in self.list() if not key.revoked for o in key.origins)
+        if self.cache_seconds > 0:
+            self._all_origins = (time.monotonic() + self.cache_seconds, found)
+        return found
 
     def create_once(self, request_id: str, name: str, *,
                     created_by: str | None = None) -> tuple[ApiKey, str] | None:
@@ -133,6 +179,7 @@ class ApiKeys:
             return False
         self.client.hset(key, "revoked", 1)
         self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
+        self._all_origins = None
         return True
 
     @staticmethod
@@ -144,4 +191,5 @@ class ApiKeys:
             revoked=fields[b"revoked"] == b"1",
             last_used_at=float(fields[b"last_used_at"]) if b"last_used_at" in fields else None,
             created_by=fields[b"created_by"].decode() if b"created_by" in fields else None,
+            origins=tuple(json.loads(fields[b"origins"])) if b"origins" in fields else (),
         )

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 
 from .backend import backend
 from .ids import is_user_id
+from .origins import MAX_KEY_ORIGINS, parse_origins
 from .schemas import PRIORITIES, SendRequest
 
 
@@ -42,21 +43,43 @@ def create_user(username: str, admin: bool, password: str) -> None:
     click.echo(f"created {'admin ' if admin else ''}account {username}")
 
 
+def _origins(values: tuple[str, ...], hint: str) -> list[str]:
+    try:
+        return parse_origins(list(values), limit=MAX_KEY_ORIGINS)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
 @api_keys.command("create")
 @click.argument("name")
-def create_api_key(name: str) -> None:
+@click.option("--origin", "origins", multiple=True, metavar="ORIGIN",
+              help="A site (https://host[:port]) whose pages may use the widget tokens "
+                   "this key mints; repeat for more.")
+def create_api_key(name: str, origins: tuple[str, ...]) -> None:
     """Create an API key and print it (only this once)."""
-    key, secret = backend().api_keys.create(name)
+    key, secret = backend().api_keys.create(name, origins=_origins(origins, "--origin"))
     click.echo(secret)
     click.echo(f"key id {key.key_id} ({name}): store it now, it is not shown again", err=True)
 
 
 @api_keys.command("list")
 def list_api_keys() -> None:
-    """List API keys (never their secrets)."""
+    """List API keys (never their secrets) and the origins each allows."""
     for key in backend().api_keys.list():
         state = "revoked" if key.revoked else "active"
-        click.echo(f"{key.key_id}  {state:8}  {key.name}")
+        origins = " ".join(key.origins) or "-"
+        click.echo(f"{key.key_id}  {state:8}  {key.name}  origins: {origins}")
+
+
+@api_keys.command("set-origins")
+@click.argument("key_id")
+@click.argument("origins", nargs=-1)
+def set_api_key_origins(key_id: str, origins: tuple[str, ...]) -> None:
+    """Replace the origins whose pages may use KEY_ID's widget tokens (none: clear them)."""
+    parsed = _origins(origins, "ORIGINS")
+    if not backend().api_keys.set_origins(key_id, parsed):
+        raise click.ClickException(f"no API key with id {key_id!r}")
+    click.echo(f"{key_id}: " + (" ".join(parsed) or "no origins (this site only)"))
 
 
 @api_keys.command("revoke")

@@ -245,3 +245,12 @@ APNS_TOPIC = ""
 
 #: APNs: base URL; ``https://api.sandbox.push.apple.com`` for development builds.
 APNS_ENDPOINT = "https://api.push.apple.com"
+# -- widget tokens and the widget API (other sites embedding the widget) --------
+
+#: Shortest lifetime, in seconds, a widget token may be minted with (the longest
+#: is 24 h). Lower it only for tests: the JS client refreshes a token before it expires.
+WIDGET_TOKEN_MIN_TTL = 10
+
+#: Seconds a browser may cache the answer to a CORS preflight of the widget API
+#: (``Access-Control-Max-Age``; Chromium caps it at 7200).
+WIDGET_PREFLIGHT_MAX_AGE = 600

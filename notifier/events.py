@@ -8,8 +8,8 @@ import redis
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
-from . import sse, tokens
-from .api_errors import error_response
+from . import sse, widget_access
+from .api_errors import ApiError, error_response
 from .backend import backend
 from .hub import PRIORITY_RANK, Hub
 from .live_stream import LiveStream, StreamFilter, StreamSettings
@@ -61,9 +61,13 @@ def stream():
     expires_at = None
     token = request.args.get("token")
     if token is not None:
-        grant = tokens.verify(current_app.config["SECRET_KEY"], token)
-        if grant is None:
-            return error_response(401, "unauthorized", "The token is invalid or expired.")
+        # A refused origin gets a 403, which also stops its EventSource for good.
+        try:
+            grant = widget_access.authorize(token)
+        except ApiError as exc:
+            message = "The token is invalid or expired." if exc.status == 401 else exc.message
+            return widget_access.add_cors_headers(
+                error_response(exc.status, exc.code, message))
         user_id, expires_at = grant.user_id, grant.expires_at
     else:
         try:
@@ -88,5 +92,6 @@ def stream():
     )
     # Frames are bytes already: pass them straight to the server, without werkzeug's
     # encoding wrapper (a generator layer less on every idle stream's saved stack).
-    return Response(iter(events), mimetype="text/event-stream", headers=HEADERS,
-                    direct_passthrough=True)
+    response = Response(iter(events), mimetype="text/event-stream", headers=HEADERS,
+                        direct_passthrough=True)
+    return widget_access.add_cors_headers(response) if token is not None else response

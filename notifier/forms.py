@@ -71,6 +71,15 @@ class ApiKeyForm(FlaskForm):
     request_id = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{22}$")])
 
 
+class ApiKeyOriginsForm(FlaskForm):
+    """The web origins an API key's widget tokens may be used from, one a line; parsed
+    by ``origins.parse_origins`` in the view."""
+
+    origins = TextAreaField("Allowed origins", render_kw={
+        "rows": 5, "autocapitalize": "none", "spellcheck": "false",
+        "placeholder": "https://app.example.com"})
+
+
 #: The one-time id of a rendered form (22 URL-safe characters).
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 

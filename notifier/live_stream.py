@@ -135,7 +135,11 @@ class LiveStream:
                 # subscribing, so whatever is published in between is replayed.
                 cursor = self.cursor or self.feed.position(self.user_id)
                 subscriber = self.hub.subscribe(self.user_id)
-                setup = b"".join(self._catch_up(cursor)) + self._unread_frame()
+                # The count carries the stream's position, so a client that has seen
+                # no notification yet still resumes from here (a new EventSource, as
+                # after a token refresh, cannot inherit the old one's Last-Event-ID).
+                setup = (b"".join(self._catch_up(cursor))
+                         + sse.with_id(self._position(), self._unread_frame()))
             yield setup
             while True:
                 if self.expires_at is not None and time.time() >= self.expires_at:

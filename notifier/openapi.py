@@ -197,11 +197,17 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     },
     "WidgetToken": {
         "type": "object",
-        "required": ["token", "user_id", "expires_at"],
+        "required": ["token", "user_id", "expires_at", "expires_in", "origins"],
         "properties": {
-            "token": {"type": "string", "description": "Pass as /events?token=..."},
+            "token": {"type": "string", "description": "Pass as /events?token=... and as "
+                      "Authorization: Bearer ... to the widget API (/me/...)."},
             "user_id": {"type": "string"},
             "expires_at": {"type": "string", "format": "date-time"},
+            "expires_in": {"type": "integer",
+                           "description": "Seconds it is valid for (clients refresh it "
+                                          "before then, whatever their clock says)."},
+            "origins": {"type": "array", "items": {"type": "string"},
+                        "description": "Origins whose pages may use it."},
         },
     },
     "Scheduled": {
@@ -606,6 +612,7 @@ def openapi_document() -> dict[str, Any]:
                 operation["responses"]["429"]["headers"] = {"Retry-After": {
                     "description": "Seconds until a request is let through again",
                     "schema": {"type": "integer"}}}
+    paths.update(_widget_paths(query, notification_id))  # widget tokens: no API-key limit
     return {
         "openapi": "3.1.0",
         "info": {
@@ -619,7 +626,41 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                           "description": "An API key: nk_<id>_<secret>"}},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer",
+                           "description": "An API key: nk_<id>_<secret>"},
+                "widgetToken": {"type": "http", "scheme": "bearer",
+                                "description": "A widget token (POST /widget-tokens), used "
+                                "from a page on one of its origins"},
+            },
         },
+    }
+
+
+def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
+    """The widget API: a token's user's own inbox, for pages on the token's origins."""
+    refusals = {
+        "401": {"description": "Missing, invalid or expired widget token", **_json("Error")},
+        "403": {"description": "The token does not allow the request's Origin",
+                **_json("Error")},
+    }
+
+    def op(summary: str, ok: tuple[int, str], *, errors=(422, 503), **kwargs):
+        operation = _operation(summary, ok, errors=errors, **kwargs)
+        operation["security"] = [{"widgetToken": []}]
+        operation["responses"].update(refusals)
+        return operation
+
+    return {
+        "/me/notifications": {"get": op(
+            "The token's user's notifications and broadcasts, newest first",
+            (200, "NotificationPage"), params=query)},
+        "/me/unread-count": {"get": op(
+            "The token's user's unread count", (200, "UnreadCount"), errors=(503,))},
+        "/me/notifications/read": {"post": op(
+            "Mark some or all of the token's user's notifications read", (200, "ReadResult"),
+            body="MarkReadRequest", errors=(400, 413, 422, 503))},
+        "/me/notifications/{notification_id}": {"delete": op(
+            "Delete one of the token's user's notifications (dismiss a broadcast)",
+            (200, "DeleteResult"), params=[notification_id], errors=(404, 422, 503))},
     }

@@ -29,6 +29,7 @@ from pydantic import (
 
 from .channels.base import Channel
 from .ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
+from .origins import MAX_TOKEN_ORIGINS, parse_origin
 from .preferences import (
     DEFAULT_ROW,
     DEFAULT_SWITCHES,
@@ -260,12 +261,21 @@ def field_path(loc: tuple[str | int, ...]) -> str:
     return path
 
 
+Origin = Annotated[str, AfterValidator(parse_origin)]
+
+
 class WidgetTokenRequest(_Strict):
     """Body of ``POST /api/v1/widget-tokens``."""
 
     user_id: UserId
-    ttl_seconds: Annotated[int, Field(ge=10, le=24 * 3600)] = Field(
-        15 * 60, description="Lifetime in seconds: 10 s to 24 h, default 15 min.")
+    ttl_seconds: Annotated[int, Field(ge=1, le=24 * 3600)] = Field(
+        15 * 60, description="Lifetime in seconds: 10 s (the setting WIDGET_TOKEN_MIN_TTL) "
+                             "to 24 h, default 15 min.")
+    origins: Annotated[list[Origin], Field(max_length=MAX_TOKEN_ORIGINS)] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host[:port]) whose pages may use the token, each "
+                    "among the API key's allowed origins. None: only the service's own "
+                    "origin, and clients that send no Origin header.")
 
 
 # -- preferences ------------------------------------------------------------------

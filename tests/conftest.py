@@ -165,8 +165,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"gunicorn-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)
-        full_env = {**os.environ, **env, "NOTIFIER_BIND": f"127.0.0.1:{self.port}",
-                    "WEB_CONCURRENCY": str(workers), "NOTIFIER_ACCESS_LOG": ""}
+        full_env = {**os.environ, "NOTIFIER_ACCESS_LOG": "", **env,
+                    "NOTIFIER_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
             cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
@@ -259,3 +259,18 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def widget_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
+    """notifier for the widget's tests: tokens may live 2 s, a change to an API key's
+    origins counts at once, and the access log is kept (``server.access_log``)."""
+    instance = tmp_path_factory.mktemp("widget")
+    access_log = instance / "access.log"
+    server = LiveServer({**live_env(redis_server.url, instance),
+                         "NOTIFIER_WIDGET_TOKEN_MIN_TTL": "2",
+                         "NOTIFIER_API_KEY_CACHE_SECONDS": "0",
+                         "NOTIFIER_ACCESS_LOG": str(access_log)}, workers=2)
+    server.access_log = access_log
+    yield server
+    server.stop()

@@ -1,0 +1,308 @@
+// notifier's JS client: one user's live events over EventSource, and their inbox through
+// the widget API, from a page on another site holding a widget token. No dependencies.
+//
+//   import { connect } from "https://notify.example.com/static/notifier.mjs";
+//   const client = connect({ baseUrl: "https://notify.example.com", getToken });
+//   client.on("notification", (n) => show(n));
+//
+// This ES module is the source. scripts/build_js.py makes static/notifier.js (a plain
+// script exposing window.Notifier) and static/notifier-widget.js from it; a test keeps
+// them in step.
+
+const VERSION = "1";
+
+// The stream's events (README: "Live delivery: the event stream protocol").
+const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "reset",
+                       "expired"];
+
+// A token is refreshed a fifth of its lifetime before it expires, at least 2 s and at
+// most 60 s before.
+const REFRESH_SHARE = 0.2;
+const REFRESH_MIN_MS = 2000;
+const REFRESH_MAX_MS = 60000;
+
+class NotifierError extends Error {
+  // status: the HTTP status (0: no answer); code and field: from the API's JSON error.
+  constructor(status, code, message, field) {
+    super(message);
+    this.name = "NotifierError";
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+  }
+}
+
+// Milliseconds to wait before attempt `attempt` (0, 1, ...): doubling from `initial` up
+// to `max`, each wait drawn from its upper half, so clients that lost the same server
+// come back spread out, never at once and never hammering.
+function backoffDelay(attempt, initial, max) {
+  const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+// What getToken() gave: a token string, or the token endpoint's JSON
+// ({token, expires_in, expires_at}). expires_in counts from now on this machine's clock,
+// so a skewed clock does not matter; expires_at is used when it is all there is.
+function readToken(value, now) {
+  if (typeof value === "string" && value) return { token: value, obtainedAt: now, expiresAt: null };
+  if (!value || typeof value.token !== "string" || !value.token) {
+    throw new NotifierError(0, "bad_token", "getToken() must give a token or {token, expires_in}");
+  }
+  let expiresAt = null;
+  if (typeof value.expires_in === "number") expiresAt = now + value.expires_in * 1000;
+  else if (typeof value.expires_at === "string") expiresAt = Date.parse(value.expires_at);
+  return { token: value.token, obtainedAt: now,
+           expiresAt: Number.isFinite(expiresAt) ? expiresAt : null };
+}
+
+// Milliseconds from `now` until a token should be replaced (null: it does not say when
+// it expires; the stream's `expired` event will tell).
+function refreshDelay(token, now, marginSeconds) {
+  if (token.expiresAt === null) return null;
+  const lifetime = token.expiresAt - token.obtainedAt;
+  const margin = marginSeconds != null ? marginSeconds * 1000
+    : Math.min(REFRESH_MAX_MS, Math.max(REFRESH_MIN_MS, lifetime * REFRESH_SHARE));
+  return Math.max(0, token.expiresAt - margin - now);
+}
+
+class Connection {
+  constructor(options) {
+    if (!options || typeof options.getToken !== "function") {
+      throw new TypeError("Notifier.connect needs {baseUrl, getToken}");
+    }
+    this.baseUrl = String(options.baseUrl || "").replace(/\/+$/, "");
+    this.getToken = options.getToken;
+    // The stream position this client has reached; pass a saved one to resume there.
+    this.lastEventId = options.lastEventId || "";
+    this.types = options.types || null;
+    this.minPriority = options.minPriority || null;
+    this.refreshMargin = options.refreshMargin ?? null;
+    this.backoff = { initial: 1000, max: 30000, ...(options.backoff || {}) };
+    this.state = "connecting";
+    this.listeners = new Map();
+    this.source = null;
+    this.token = null;
+    this.pendingToken = null;
+    this.attempt = 0;
+    this.refreshTimer = null;
+    this.retryTimer = null;
+    this.closed = false;
+    // Listeners are added after connect() returns: start on the next tick.
+    setTimeout(() => this.openStream(false), 0);
+  }
+
+  // -- events -------------------------------------------------------------------------
+  // on("notification" | "broadcast" | "unread" | "read" | "deleted" | "reset" | "expired" |
+  //    "state" | "error", fn): fn(data, {id}). Returns a function that removes fn.
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.off(name, fn);
+  }
+
+  off(name, fn) {
+    this.listeners.get(name)?.delete(fn);
+  }
+
+  emit(name, data, meta = {}) {
+    for (const fn of [...(this.listeners.get(name) || [])]) {
+      try {
+        fn(data, meta);
+      } catch (error) {
+        console.error(`notifier: a "${name}" listener failed`, error);
+      }
+    }
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", { state });
+  }
+
+  // -- tokens -------------------------------------------------------------------------
+  // The current token, or a new one when `renew` or when it is about to expire. Calls
+  // made at the same time share one getToken() call.
+  async currentToken(renew) {
+    const now = Date.now();
+    if (!renew && this.token && (this.token.expiresAt === null || this.token.expiresAt > now + 1000)) {
+      return this.token.token;
+    }
+    if (!this.pendingToken) {
+      this.pendingToken = (async () => {
+        try {
+          const token = readToken(await this.getToken(), Date.now());
+          if (!this.closed) {
+            this.token = token;
+            this.scheduleRefresh();
+          }
+          return token.token;
+        } finally {
+          this.pendingToken = null;
+        }
+      })();
+    }
+    return this.pendingToken;
+  }
+
+  scheduleRefresh() {
+    clearTimeout(this.refreshTimer);
+    const delay = refreshDelay(this.token, Date.now(), this.refreshMargin);
+    if (delay !== null) this.refreshTimer = setTimeout(() => this.openStream(true), delay);
+  }
+
+  // -- the stream ---------------------------------------------------------------------
+  // (Re)open the stream where this client stands, with a new token when `renew`.
+  async openStream(renew) {
+    clearTimeout(this.retryTimer);
+    if (this.closed) return;
+    let token;
+    try {
+      token = await this.currentToken(renew);
+    } catch (error) {
+      this.emit("error", error instanceof NotifierError ? error
+        : new NotifierError(0, "token_unavailable", `getToken() failed: ${error.message}`));
+      if (this.source === null) this.setState("reconnecting");
+      this.retry();  // the current stream, if any, lives on until its token expires
+      return;
+    }
+    if (this.closed) return;
+    // Close first: the old stream delivers nothing after this, so the new one, starting
+    // from the last event id seen, repeats nothing and misses nothing.
+    this.source?.close();
+    const params = new URLSearchParams({ token });
+    if (this.lastEventId) params.set("last_event_id", this.lastEventId);
+    if (this.types) params.set("types", [].concat(this.types).join(","));
+    if (this.minPriority) params.set("min_priority", this.minPriority);
+    const source = new EventSource(`${this.baseUrl}/events?${params}`);
+    this.source = source;
+    source.addEventListener("open", () => {
+      if (source !== this.source) return;
+      this.attempt = 0;
+      this.setState("live");
+    });
+    source.addEventListener("error", () => {
+      if (source !== this.source) return;
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (a refused token or origin, an error status): we retry,
+        // with a fresh token in case that was the reason.
+        this.source = null;
+        this.setState("reconnecting");
+        this.retry();
+      } else {
+        this.setState("reconnecting");  // the browser reconnects by itself, with Last-Event-ID
+      }
+    });
+    for (const name of STREAM_EVENTS) {
+      source.addEventListener(name, (event) => this.receive(source, name, event));
+    }
+  }
+
+  retry() {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    const delay = backoffDelay(this.attempt++, this.backoff.initial, this.backoff.max);
+    this.retryTimer = setTimeout(() => this.openStream(true), delay);
+  }
+
+  receive(source, name, event) {
+    if (source !== this.source) return;
+    if (event.lastEventId) this.lastEventId = event.lastEventId;
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const meta = { id: event.lastEventId || null };
+    if (name === "expired") {
+      // The server ends the stream: reconnect at once with a new token, from here.
+      source.close();
+      this.source = null;
+      this.setState("reconnecting");
+      this.emit("expired", data, meta);
+      this.openStream(true);
+      return;
+    }
+    this.emit(name, data, meta);
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.retryTimer);
+    this.source?.close();
+    this.source = null;
+    this.setState("closed");
+  }
+
+  // -- the widget API -----------------------------------------------------------------
+  // One call; on a 401 (or no readable answer, as when an expired token's origin cannot
+  // be told) it is tried once more with a new token.
+  async request(method, path, body) {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.currentToken(attempt > 0);
+      const headers = { Authorization: `Bearer ${token}` };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      let response;
+      try {
+        response = await fetch(`${this.baseUrl}/api/v1/me${path}`, {
+          method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+          mode: "cors", credentials: "omit", cache: "no-store",
+        });
+      } catch (error) {
+        if (attempt === 0) continue;
+        throw new NotifierError(0, "network", `notifier is unreachable: ${error.message}`);
+      }
+      if (response.status === 401 && attempt === 0) continue;
+      const data = await response.json().catch(() => null);
+      if (!response.ok) {
+        const error = (data && data.error) || {};
+        throw new NotifierError(response.status, error.code || "http_error",
+                                error.message || `HTTP ${response.status}`, error.field);
+      }
+      return data;
+    }
+  }
+
+  // A page of notifications and broadcasts, newest first: {notifications, next}. Pass
+  // `next` as `before` for the page after.
+  list({ limit, before, unread } = {}) {
+    const params = new URLSearchParams();
+    if (limit) params.set("limit", String(limit));
+    if (before) params.set("before", before);
+    if (unread) params.set("unread", "1");
+    const query = params.toString();
+    return this.request("GET", `/notifications${query ? `?${query}` : ""}`);
+  }
+
+  async unreadCount() {
+    return (await this.request("GET", "/unread-count")).unread;
+  }
+
+  // Resolves to {marked, unread}.
+  markRead(ids) {
+    return this.request("POST", "/notifications/read", { ids: [].concat(ids) });
+  }
+
+  // Everything, or with upTo (a stream position or a notification id) what is not newer.
+  markAllRead({ upTo } = {}) {
+    return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
+      : { all: true });
+  }
+
+  // Delete a notification (dismiss a broadcast): {deleted, unread}.
+  remove(id) {
+    return this.request("DELETE", `/notifications/${encodeURIComponent(id)}`);
+  }
+}
+
+function connect(options) {
+  return new Connection(options);
+}
+
+const Notifier = Object.freeze({ connect, NotifierError, version: VERSION });
+
+// -- exports -- (scripts/build_js.py cuts here for the plain-script builds)
+export { connect, NotifierError, backoffDelay, refreshDelay, readToken };
+export default Notifier;
