@@ -86,6 +86,9 @@ class Rig:
                 break
             time.sleep(0.1)
         else:
+            for worker in workers:
+                worker.kill()
+                worker.wait()
             raise RuntimeError("workers did not start: " + "".join(logs)[-2000:])
         return workers
 
