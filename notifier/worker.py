@@ -397,6 +397,19 @@ def _sleep_unless(stopping: Callable[[], bool], seconds: float) -> None:
         time.sleep(min(0.1, deadline - time.monotonic()))
 
 
+def parse_delays(value) -> tuple[float, ...]:
+    """``DELIVERY_RETRY_DELAYS`` as seconds: a list, or ``"1,2,4"``; ValueError if not."""
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        delays = tuple(float(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"DELIVERY_RETRY_DELAYS must be a list of seconds, not {value!r}") \
+            from None
+    if any(delay < 0 for delay in delays):
+        raise ValueError("DELIVERY_RETRY_DELAYS cannot hold a negative delay")
+    return delays
+
+
 def build_worker(app: Flask, **overrides) -> DeliveryWorker:
     """A worker for ``app``'s Redis and settings, with the configured adapters.
 
@@ -422,7 +435,7 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
         budgets=Budgets.from_config(client, keys, config), registry=registry,
         batch=int(config["DELIVERY_BATCH"]), concurrency=int(config["DELIVERY_CONCURRENCY"]),
         visibility=float(config["DELIVERY_VISIBILITY"]), poll=float(config["DELIVERY_POLL"]),
-        retry_delays=tuple(config["DELIVERY_RETRY_DELAYS"]),
+        retry_delays=parse_delays(config["DELIVERY_RETRY_DELAYS"]),
         max_deliveries=int(config["DELIVERY_MAX_DELIVERIES"]))
     settings.update(overrides)
     return DeliveryWorker(**settings)
