@@ -79,14 +79,17 @@ class Rig:
             workers.append(subprocess.Popen(
                 [str(Path(sys.executable).parent / "notifier"), "worker"], env=env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             logs = [(self.tmp / f"worker-{i}.log").read_text() for i in range(count)]
             if all("delivery worker" in text for text in logs):
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError("workers did not start")
+            for worker in workers:
+                worker.kill()
+                worker.wait()
+            raise RuntimeError("workers did not start: " + "".join(logs)[-2000:])
         return workers
 
     def one_run(self, workers: int, jobs: int) -> dict:

@@ -67,8 +67,14 @@ class Budgets:
         """Budgets from ``BUDGET_<CHANNEL>`` settings."""
         from .channels.base import DELIVERY_CHANNELS
 
-        return cls(client, keys, {channel: parse_budget(config.get(f"BUDGET_{channel.upper()}"))
-                                  for channel in DELIVERY_CHANNELS})
+        limits = {}
+        for channel in DELIVERY_CHANNELS:
+            name = f"BUDGET_{channel.upper()}"
+            try:
+                limits[channel] = parse_budget(config.get(name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return cls(client, keys, limits)
 
     def applies(self, job: Job) -> bool:
         """Whether ``job``'s channel has a budget."""

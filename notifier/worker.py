@@ -24,6 +24,7 @@ visibility timeout). The signal handler only sets a flag.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -46,6 +47,9 @@ RETRY_JITTER = 0.2
 
 #: Longest wait between reconnect attempts while Redis is unreachable, in seconds.
 MAX_OUTAGE_BACKOFF = 5.0
+
+#: Batches a worker works on at once (one's round trips overlap another's sends).
+BATCHES_IN_FLIGHT = 2
 
 #: Seconds between the worker's progress lines in its log.
 REPORT_EVERY = 30.0
@@ -324,10 +328,17 @@ class DeliveryWorker:
 
     # -- the loop ----------------------------------------------------------------
     def run(self, stopping: Callable[[], bool]) -> None:
-        """Deliver until ``stopping()``; while Redis is unreachable, back off and retry."""
+        """Deliver until ``stopping()``; while Redis is unreachable, back off and retry.
+
+        Up to ``BATCHES_IN_FLIGHT`` batches are worked on at once, so one batch's
+        Redis round trips and CPU overlap another's sends.
+        """
+        from gevent.pool import Pool
+
         log.info("delivery worker %s running (batch %d, %d concurrent sends, visibility "
                  "%.1f s)", self.consumer, self.batch, self.concurrency,
                  self.visibility_ms / 1000)
+        batches = Pool(BATCHES_IN_FLIGHT)
         outage = 0.0
         next_due = next_reclaim = next_report = 0.0
         grouped = False
@@ -343,6 +354,7 @@ class DeliveryWorker:
                     if wake is not None:
                         soon = (wake - time.time() * 1000) / 1000
                         next_due = now + max(0.0, min(self.poll, soon))
+                batches.wait_available()
                 jobs = []
                 if now >= next_reclaim:
                     jobs = self.queue.reclaim(self.consumer, self.visibility_ms, self.batch)
@@ -351,7 +363,7 @@ class DeliveryWorker:
                     wait = max(1, int(min(self.poll, next_due - time.monotonic()) * 1000))
                     jobs = self.queue.read(self.consumer, self.batch, wait)
                 if jobs:
-                    self.process(jobs, stopping)
+                    batches.spawn(self._process_batch, jobs, stopping)
                 outage = 0.0
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 outage = min(max(outage * 2, 0.1), MAX_OUTAGE_BACKOFF)
@@ -366,7 +378,17 @@ class DeliveryWorker:
                 if next_report:
                     log.info("delivered so far: %s", self.totals)
                 next_report = time.monotonic() + REPORT_EVERY
+        batches.join()
         log.info("delivery worker %s stopped: %s", self.consumer, self.totals)
+
+    def _process_batch(self, jobs: list[Job], stopping: Callable[[], bool]) -> None:
+        """:meth:`process` in a greenlet of its own: a failure leaves the batch's jobs
+        pending, and they are reclaimed after the visibility timeout."""
+        try:
+            self.process(jobs, stopping)
+        except redis.RedisError as exc:
+            log.warning("a batch of %d jobs stopped half-way (%s); they will be "
+                        "reclaimed", len(jobs), exc)
 
 
 def _sleep_unless(stopping: Callable[[], bool], seconds: float) -> None:
@@ -375,22 +397,45 @@ def _sleep_unless(stopping: Callable[[], bool], seconds: float) -> None:
         time.sleep(min(0.1, deadline - time.monotonic()))
 
 
+def parse_delays(value) -> tuple[float, ...]:
+    """``DELIVERY_RETRY_DELAYS`` as seconds: a list, or ``"1,2,4"``; ValueError if not."""
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        delays = tuple(float(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"DELIVERY_RETRY_DELAYS must be a list of seconds, not {value!r}") \
+            from None
+    if any(delay < 0 for delay in delays):
+        raise ValueError("DELIVERY_RETRY_DELAYS cannot hold a negative delay")
+    return delays
+
+
 def build_worker(app: Flask, **overrides) -> DeliveryWorker:
-    """A worker for ``app``'s Redis and settings, with the configured adapters."""
+    """A worker for ``app``'s Redis and settings, with the configured adapters.
+
+    It has a connection pool of its own: the blocking read, the batches in flight
+    and their renewals each hold a connection at times.
+    """
     from .backend import backend
 
     with app.app_context():
         state = backend()
     config = app.config
-    client, keys = state.redis, state.keys
+    keys = state.keys
+    pool = redis.BlockingConnectionPool.from_url(
+        state.redis_url, max_connections=2 * BATCHES_IN_FLIGHT + 2, timeout=10,
+        socket_timeout=10, socket_connect_timeout=2, health_check_interval=30,
+        client_name=f"notifier-worker:{os.getpid()}")
+    client = redis.Redis(connection_pool=pool)
     registry = Registry(client, keys, build_adapters(config, app.instance_path),
                         devices=state.devices)
     settings = dict(
-        queue=state.delivery_queue, deliveries=state.deliveries,
+        queue=DeliveryQueue(client, keys),
+        deliveries=Deliveries(client, keys, ttl_seconds=config["DELIVERY_RECORD_TTL"]),
         budgets=Budgets.from_config(client, keys, config), registry=registry,
         batch=int(config["DELIVERY_BATCH"]), concurrency=int(config["DELIVERY_CONCURRENCY"]),
         visibility=float(config["DELIVERY_VISIBILITY"]), poll=float(config["DELIVERY_POLL"]),
-        retry_delays=tuple(config["DELIVERY_RETRY_DELAYS"]),
+        retry_delays=parse_delays(config["DELIVERY_RETRY_DELAYS"]),
         max_deliveries=int(config["DELIVERY_MAX_DELIVERIES"]))
     settings.update(overrides)
     return DeliveryWorker(**settings)

@@ -21,7 +21,7 @@ from notifier.channels.sms import MAX_TEXT, SmsAdapter, retry_after, sms_text
 from notifier.deliveries import Deliveries
 from notifier.delivery_queue import GROUP, DeliveryQueue, Job
 from notifier.keys import Keys
-from notifier.worker import DeliveryWorker, retry_delay
+from notifier.worker import DeliveryWorker, parse_delays, retry_delay
 
 from conftest import TEST_PREFIX
 from peers.sms_provider import Answer, SmsProvider
@@ -122,6 +122,18 @@ def test_retry_delays_grow_with_jitter_and_honour_retry_after():
     top = [retry_delay(delays, a, rand=lambda: 1.0) for a in (1, 2, 3)]
     low = [retry_delay(delays, a, rand=lambda: 0.0) for a in (1, 2, 3)]
     assert all(top[i] < low[i + 1] for i in range(2))  # jitter never reorders attempts
+
+
+def test_settings_are_checked(redis_client):
+    assert parse_delays([1, 2, 4]) == (1.0, 2.0, 4.0) == parse_delays("1, 2,4")
+    assert parse_delays([]) == ()
+    for bad in ("1,x", [-1], None):
+        with pytest.raises(ValueError, match="DELIVERY_RETRY_DELAYS"):
+            parse_delays(bad)
+    with pytest.raises(ValueError, match="BUDGET_SMS"):
+        Budgets.from_config(redis_client, KEYS, {"BUDGET_SMS": "3 a minute"})
+    budgets = Budgets.from_config(redis_client, KEYS, {"BUDGET_EMAIL": "2/minute"})
+    assert budgets.limits == {"email": (Window(2, 60_000),)}
 
 
 def test_sms_text():

@@ -240,3 +240,22 @@ def test_ten_thousand_jobs_with_random_failures_are_all_accounted_for(
     assert all(w.stop() == 0 for w in workers)
     print(f"\n10,000 jobs on 2 workers in {took:.1f} s: {len(delivered)} delivered, "
           f"{len(dead)} dead-lettered, {waiting} held; {failures} provider failures")
+
+
+def test_a_worker_reconnects_when_redis_drops_its_connections(start, peer, queue,
+                                                              redis_client):
+    worker = start()
+    phone = phone_of(redis_client, "alice")
+    enqueue(queue, "alice", "before")
+    assert eventually(lambda: len(peer.accepted_for(phone)) == 1)
+    name = f"notifier-worker:{worker.pid}"  # its own connections, named
+    for _ in range(3):
+        ids = [c["id"] for c in redis_client.client_list() if c["name"] == name]
+        assert ids
+        for client_id in ids:
+            redis_client.client_kill_filter(_id=client_id)
+        time.sleep(0.2)
+    enqueue(queue, "alice", "after")
+    assert eventually(lambda: len(peer.accepted_for(phone)) == 2, timeout=15)
+    assert worker.process.poll() is None
+    assert worker.stop() == 0
