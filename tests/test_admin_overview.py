@@ -142,7 +142,9 @@ def parse(chunk: bytes) -> list[tuple[str, object]]:
 
 
 @pytest.fixture
-def admin_session(store):
+def admin_session(quiet_store):
+    """A signed-in admin of the quiet app (its own key prefix, see ``quiet_app``)."""
+    store = quiet_store
     store.accounts.create("root", PASSWORD, admin=True)
     return store.accounts.start_session(store.accounts.get("root")).get_id()
 
@@ -153,7 +155,8 @@ def stream_of(state, session_id, stop=None, **settings):
                             stop=stop or threading.Event()))
 
 
-def test_the_stream_sends_stats_every_interval_and_presence_on_change(store, admin_session):
+def test_the_stream_sends_stats_every_interval_and_presence_on_change(quiet_store, admin_session):
+    store = quiet_store
     events = stream_of(store, admin_session)
     assert parse(next(events)) == [("retry", 3000)]
     store.worker_reports.report("w:7:a", {"pid": 7, "host": "w", "streams": 1, "users": 1,
@@ -177,7 +180,8 @@ def test_the_stream_sends_stats_every_interval_and_presence_on_change(store, adm
     assert dict(parse(next(events)))["presence"] == {"count": 0, "users": []}
 
 
-def test_a_long_interval_is_filled_with_pings(store, admin_session):
+def test_a_long_interval_is_filled_with_pings(quiet_store, admin_session):
+    store = quiet_store
     events = stream_of(store, admin_session, interval=0.3, heartbeat=0.1)
     next(events)
     frames = [next(events) for _ in range(7)]
@@ -186,7 +190,8 @@ def test_a_long_interval_is_filled_with_pings(store, admin_session):
     assert "read, read" not in ", ".join(kinds), kinds  # pings fill every gap (~2 each)
 
 
-def test_the_stream_ends_when_the_worker_stops(store, admin_session):
+def test_the_stream_ends_when_the_worker_stops(quiet_store, admin_session):
+    store = quiet_store
     stop = threading.Event()
     events = stream_of(store, admin_session, stop=stop)
     next(events), next(events)
@@ -198,7 +203,9 @@ def test_the_stream_ends_when_the_worker_stops(store, admin_session):
 
 
 @pytest.mark.parametrize("change", ["revoke_admin", "disable", "sign_out"])
-def test_the_stream_ends_when_the_session_is_no_longer_an_admins(store, admin_session, change):
+def test_the_stream_ends_when_the_session_is_no_longer_an_admins(quiet_store, admin_session,
+                                                                  change):
+    store = quiet_store
     events = stream_of(store, admin_session)
     next(events), next(events)
     if change == "revoke_admin":
@@ -213,7 +220,8 @@ def test_the_stream_ends_when_the_session_is_no_longer_an_admins(store, admin_se
             next(events)
 
 
-def test_an_outage_ends_the_stream_with_a_retry_hint(store, admin_session):
+def test_an_outage_ends_the_stream_with_a_retry_hint(quiet_store, admin_session):
+    store = quiet_store
     gone = redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0))  # fail fast
     broken = replace(store, redis=gone, worker_reports=WorkerReports(gone, store.keys,
                                                                      interval=1))
