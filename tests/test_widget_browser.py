@@ -277,7 +277,7 @@ def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, mar
     try:
         page.goto(f"{site.url}/?as=alice")  # signs the fake user in
         page.goto(f"{site.url}/client")
-        page.wait_for_function("window.states.includes('live')")
+        page.wait_for_function("window.states.some(([state]) => state === 'live')")
         sent = []
         rng = random.Random(6)
         for i in range(50):
@@ -297,6 +297,34 @@ def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, mar
         else:
             assert expired == 0
         assert "reset" not in {event["name"] for event in page.evaluate("window.seen")}
+    finally:
+        context.close()
+
+
+def test_the_client_recovers_from_refused_tokens(browser, site, api):
+    api.send("alice", "waiting")
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{site.url}/?as=alice")
+        # The first token is refused (401): the browser gives up on that EventSource, and
+        # the client comes back after a jittered wait with a new token.
+        page.goto(f"{site.url}/client?bad_first=1")
+        page.wait_for_function("window.states.some(([state]) => state === 'live')")
+        states = page.evaluate("window.states")
+        assert [s for s, _ in states] == ["reconnecting", "live"]
+        assert states[1][1] >= 500, "reconnected without waiting"
+        assert page.evaluate("window.tokens") == 2
+        # A widget API call with an expired token (401 the page can read) or a forged one
+        # (401 without CORS: unreadable) fetches a new token and is tried once more.
+        for bad in (tokens.mint("test-secret", "alice", -1, [site.origin])[0], "forged"):
+            count = page.evaluate("""async (bad) => {
+              window.client.token = { token: bad, obtainedAt: Date.now(),
+                                      expiresAt: Date.now() + 600000 };
+              return window.client.unreadCount();
+            }""", bad)
+            assert count == 1
+        assert page.evaluate("window.tokens") == 4
     finally:
         context.close()
 
