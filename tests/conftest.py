@@ -261,15 +261,19 @@ def page(browser):
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def widget_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
     """notifier for the widget's tests: tokens may live 2 s, a change to an API key's
-    origins counts at once, and the access log is kept (``server.access_log``)."""
+    origins counts at once, and the access log is kept (``server.access_log``).
+
+    Per module, so that its workers' presence sweeps and stats reports do not run
+    beside the presence and scheduler tests, which share this Redis and prefix."""
     instance = tmp_path_factory.mktemp("widget")
     access_log = instance / "access.log"
     server = LiveServer({**live_env(redis_server.url, instance),
                          "NOTIFIER_WIDGET_TOKEN_MIN_TTL": "2",
                          "NOTIFIER_API_KEY_CACHE_SECONDS": "0",
+                         "NOTIFIER_SCHEDULER": "false",
                          "NOTIFIER_ACCESS_LOG": str(access_log)}, workers=2)
     server.access_log = access_log
     yield server

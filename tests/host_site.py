@@ -16,11 +16,14 @@ CLIENT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><tit
 window.seen = [];
 window.tokens = 0;
 window.states = [];
+window.started = performance.now();
 const client = Notifier.connect({{
   baseUrl: "{notifier}",
   refreshMargin: {margin},
   getToken: async () => {{
     window.tokens += 1;
+    // ?bad_first=1: the first token is garbage, as a token the server refuses would be.
+    if (window.tokens === 1 && location.search.includes("bad_first=1")) return "garbage";
     const response = await fetch("/notifier-token", {{ cache: "no-store" }});
     if (!response.ok) throw new Error("no token: " + response.status);
     return response.json();
@@ -30,7 +33,9 @@ const names = ["notification", "broadcast", "unread", "read", "deleted", "reset"
 for (const name of names) {{
   client.on(name, (data, meta) => window.seen.push({{ name, id: meta.id, data }}));
 }}
-client.on("state", ({{ state }}) => window.states.push(state));
+client.on("state", ({{ state }}) => {{
+  window.states.push([state, performance.now() - window.started]);
+}});
 window.client = client;
 </script></body></html>"""
 

@@ -280,3 +280,40 @@ def test_client_scripts_may_be_loaded_from_any_origin(client):
     other = client.get("/static/app.css", headers={"Origin": OTHER})
     assert "Access-Control-Allow-Origin" not in other.headers
     other.close()
+
+
+def test_widget_api_answers_match_the_openapi_document(client, auth):
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    doc = client.get("/api/v1/openapi.json").json
+    registry = Registry().with_resource("urn:doc", Resource(doc, specification=DRAFT202012))
+    sent = send(client, auth, "ann", "hello")
+    calls = [
+        ("GET", "/me/notifications", None, 200), ("GET", "/me/notifications?limit=0", None, 422),
+        ("GET", "/me/unread-count", None, 200),
+        ("POST", "/me/notifications/read", {"ids": [sent]}, 200),
+        ("POST", "/me/notifications/read", "{", 400),
+        ("DELETE", f"/me/notifications/{sent}", None, 200),
+        ("DELETE", f"/me/notifications/{sent}", None, 404),
+    ]
+    for method, path, body, status in calls:
+        data = body if isinstance(body, str) or body is None else json.dumps(body)
+        response = client.open(f"/api/v1{path}", method=method, headers=bearer(token()),
+                               data=data)
+        assert response.status_code == status, (path, response.json)
+        template = path.split("?")[0].replace(sent, "{notification_id}")
+        operation = doc["paths"][template][method.lower()]
+        assert operation["security"] == [{"widgetToken": []}]
+        schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+        Draft202012Validator({"$ref": "urn:doc" + schema["$ref"]},
+                             registry=registry).validate(response.json)
+    for status, headers in ((401, {}), (403, bearer(token(), OTHER))):
+        response = client.get("/api/v1/me/unread-count", headers=headers)
+        assert response.status_code == status
+        assert str(status) in doc["paths"]["/me/unread-count"]["get"]["responses"]
+    minted = client.post("/api/v1/widget-tokens", headers=auth, json={"user_id": "ann"})
+    schema = doc["components"]["schemas"]["WidgetToken"]
+    Draft202012Validator(schema).validate(minted.json)
+    assert set(minted.json) == set(schema["required"])
