@@ -115,8 +115,9 @@ def test_a_thousand_dropped_streams_leave_nothing_behind(live_server, redis_clie
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     socks = [raw_stream(live_server, tokens.mint("test-secret", f"drop{i}", 300)[0])
              for i in range(1000)]
-    assert eventually(lambda: user_channels(redis_client) == baseline_channels + 1000), \
-        user_channels(redis_client)
+    # Opening them is not what is measured: give a loaded machine time.
+    assert eventually(lambda: user_channels(redis_client) == baseline_channels + 1000,
+                      timeout=60), user_channels(redis_client)
     assert open_fds(pids) >= baseline_fds + 1000
     hub_connections = [c for c in redis_client.client_list()
                        if c["name"].startswith("notifier-hub")]
