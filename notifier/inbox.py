@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -223,12 +223,26 @@ class Inbox:
             return SendOutcome(ids=replayed.split(","), duplicate=True)
         ids = [i.decode() for i in result]
         if self.dispatcher is not None and self.dispatcher.channels:
-            self.dispatcher.dispatch([
-                (user_id, Notification.from_stored(user_id, nid, encoded[index][0],
-                                                   read=False).to_dict(), decision)
-                for (user_id, index), nid, decision in zip(deliveries, ids, decisions,
-                                                           strict=True)])
+            self._dispatch(deliveries, ids, decisions, [payload for payload, _ in encoded])
         return SendOutcome(ids=ids, duplicate=False, decisions=decisions)
+
+    def _dispatch(self, deliveries: Sequence[tuple[str, int]], ids: list[str],
+                  decisions: list[Decision], payloads: list[str]) -> None:
+        """Hand the recipients with a served channel on to the dispatcher; each payload
+        is parsed once, however many recipients share it."""
+        served = self.dispatcher.channels
+        parsed: dict[int, Notification] = {}
+        sent = []
+        for (user_id, index), nid, decision in zip(deliveries, ids, decisions, strict=True):
+            if served.isdisjoint(decision.channels):
+                continue
+            if index not in parsed:
+                parsed[index] = Notification.from_stored(user_id, nid, payloads[index],
+                                                         read=False)
+            notification = replace(parsed[index], id=nid, user_id=user_id)
+            sent.append((user_id, notification.to_dict(), decision))
+        if sent:
+            self.dispatcher.dispatch(sent)
 
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
