@@ -20,6 +20,7 @@ from notifier.channels.registry import Registry, build_adapters
 from notifier.channels.sms import MAX_TEXT, SmsAdapter, retry_after, sms_text
 from notifier.deliveries import Deliveries
 from notifier.delivery_queue import GROUP, DeliveryQueue, Job
+from notifier.devices import Devices
 from notifier.keys import Keys
 from notifier.worker import DeliveryWorker, parse_delays, retry_delay
 
@@ -305,26 +306,11 @@ def test_without_a_target_or_an_adapter_a_job_is_skipped(redis_client, peer):
     assert peer.received == [] and rig.idle()
 
 
-class Devices:
-    """Two push targets per user kept in a dict, standing in for the devices store."""
-
-    def __init__(self):
-        self.targets_of = {}
-        self.removed = []
-
-    def targets(self, user_id, channel):
-        return self.targets_of.get(user_id, [])
-
-    def remove(self, user_id, target_id):
-        self.removed.append((user_id, target_id))
-        self.targets_of[user_id] = [t for t in self.targets_of[user_id] if t.id != target_id]
-
-
 class Push:
-    """An adapter whose answers a test sets per target (the real push adapters and their
-    peers are the channels helper's)."""
+    """An FCM adapter whose answers a test sets per target (the real adapters are tested
+    against their providers' local peers in test_fcm.py and the like)."""
 
-    kind = "push"
+    kind = "fcm"
 
     def __init__(self):
         self.answers = {}
@@ -338,19 +324,21 @@ class Push:
 
 def test_a_retried_job_skips_targets_that_accepted_and_gone_targets_are_removed(
         redis_client, peer):
-    devices, push = Devices(), Push()
-    rig = Rig(redis_client, peer, adapters={"push": push}, devices=devices)
-    devices.targets_of["alice"] = [Target("d1", "push", {}), Target("d2", "push", {}),
-                                   Target("d3", "push", {})]
-    push.answers = {"d2": [Outcome("retry", "HTTP 503"), Outcome("accepted", "ok")],
-                    "d3": [Outcome("gone", "HTTP 410")]}
-    nid = rig.enqueue("alice", channel="web_push")
+    devices, push = Devices(redis_client, KEYS, max_devices=20), Push()
+    rig = Rig(redis_client, peer, adapters={"fcm": push}, devices=devices)
+    d1, d2, d3 = (devices.add_mobile("alice", "fcm", f"token-{i}").device.id
+                  for i in range(3))
+    push.answers = {d2: [Outcome("retry", "HTTP 503"), Outcome("accepted", "ok")],
+                    d3: [Outcome("gone", "HTTP 404 UNREGISTERED")]}
+    nid = rig.enqueue("alice", channel="mobile_push")
     assert rig.run_until(rig.idle, timeout=5)
-    assert push.sent == ["d1", "d2", "d3", "d2"]  # d1 accepted: not sent again
-    assert devices.removed == [("alice", "d3")]
-    outcomes = [(e["attempt"], e["target"], e["outcome"]) for e in rig.timeline("alice", nid)]
-    assert outcomes == [(1, "d1", "accepted"), (1, "d2", "retry"), (1, "d3", "gone"),
-                        (2, "d2", "accepted")]
+    # d1 accepted, d3 gone: only d2 is sent again.
+    assert sorted(push.sent[:3]) == sorted([d1, d2, d3]) and push.sent[3:] == [d2]
+    assert sorted(d.id for d in devices.list("alice")) == sorted([d1, d2])  # d3 removed
+    outcomes = sorted((e["attempt"], e["target"], e["outcome"])
+                      for e in rig.timeline("alice", nid))
+    assert outcomes == sorted([(1, d1, "accepted"), (1, d2, "retry"), (1, d3, "gone"),
+                               (2, d2, "accepted")])
 
 
 def test_a_job_handed_out_too_often_is_dead_lettered(redis_client, peer):
