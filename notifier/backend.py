@@ -29,6 +29,7 @@ from .keys import Keys
 from .preferences import PreferenceStore
 from .presence import Presence
 from .scheduler import Scheduler
+from .scripts import Client
 from .stats import WorkerReports
 
 
@@ -73,7 +74,7 @@ def init_app(app: Flask) -> Backend:
         socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
         client_name=f"notifier:{os.getpid()}",  # CLIENT LIST shows which process
     )
-    client = redis.Redis(connection_pool=pool)
+    client = Client(connection_pool=pool)
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
     preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])

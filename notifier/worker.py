@@ -39,6 +39,7 @@ from .channels.registry import Registry, build_adapters
 from .deliveries import Deliveries, Event
 from .delivery_queue import DeliveryQueue, Job
 from .heartbeat import new_worker_id
+from .scripts import Client
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +427,7 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
         state.redis_url, max_connections=2 * BATCHES_IN_FLIGHT + 2, timeout=10,
         socket_timeout=10, socket_connect_timeout=2, health_check_interval=30,
         client_name=f"notifier-worker:{os.getpid()}")
-    client = redis.Redis(connection_pool=pool)
+    client = Client(connection_pool=pool)
     registry = Registry(client, keys, build_adapters(config, app.instance_path),
                         devices=state.devices)
     settings = dict(
