@@ -36,7 +36,8 @@ class ScriptPipeline(redis.client.Pipeline):
     connected: Redis loses its scripts only when it restarts, which means a new
     connection (the pool reconnects a socket the server closed before handing it
     out), and that connection checks again. A ``SCRIPT FLUSH`` on a live server
-    fails one batch with ``NoScriptError``; the connection then checks again.
+    fails one batch per connection as a ``ConnectionError`` (503, streams retry);
+    the connections then check again.
     """
 
     def load_scripts(self) -> None:
@@ -56,10 +57,13 @@ class ScriptPipeline(redis.client.Pipeline):
         """Run the batch; after a NOSCRIPT answer, every connection checks again."""
         try:
             return super().execute(raise_on_error)
-        except NoScriptError:
+        except NoScriptError as exc:
             global _generation
             _generation += 1
-            raise
+            # Redis lost its scripts under us: like a dropped connection, a moment's
+            # outage (503, streams retry), not a bug.
+            raise redis.ConnectionError("Redis lost its Lua scripts (SCRIPT FLUSH); "
+                                        "they are loaded again on the next call") from exc
 
 
 class Client(redis.Redis):
