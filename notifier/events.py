@@ -29,7 +29,8 @@ def get_hub() -> Hub:
         state = backend()
         hub = Hub(state.redis_url, state.keys, queue_size=config["SSE_QUEUE_SIZE"],
                   ping_interval=config["SSE_HUB_PING"],
-                  setup_concurrency=config["SSE_SETUP_CONCURRENCY"])
+                  setup_concurrency=config["SSE_SETUP_CONCURRENCY"],
+                  wake_interval=min(1.0, config["SSE_HEARTBEAT"] / 4))
         current_app.extensions["notifier.hub"] = hub
     return hub
 

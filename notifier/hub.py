@@ -13,6 +13,7 @@ client stopped reading) is ended; its client reconnects and replays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,6 +86,7 @@ class Delivery:
 
 RESYNC = Delivery("resync")
 SHUTDOWN = Delivery("shutdown")
+WAKE = Delivery("wake")  # nothing arrived before the stream's wake_at
 
 
 @dataclass(eq=False)
@@ -95,6 +97,9 @@ class Subscriber:
     queue: gevent.queue.Queue
     greenlet: gevent.Greenlet = field(default_factory=gevent.getcurrent)
     overflowed: bool = False
+    #: When (time.monotonic()) the hub's waker hands the stream a WAKE if nothing
+    #: else came: one greenlet's scan instead of a timer per waiting stream.
+    wake_at: float = float("inf")
 
 
 def encode(data: bytes, user_id: str) -> Delivery | None:
@@ -146,7 +151,8 @@ class Hub:
 
     def __init__(self, redis_url: str, keys: Keys, *, queue_size: int = 256,
                  subscribe_timeout: float = 15.0, ping_interval: float = 5.0,
-                 backoff_cap: float = 30.0, setup_concurrency: int = 64):
+                 backoff_cap: float = 30.0, setup_concurrency: int = 64,
+                 wake_interval: float = 1.0):
         require_gevent()
         self.redis_url = redis_url
         self.keys = keys
@@ -173,7 +179,10 @@ class Hub:
         #: Called as (user_id, True) when a user's first stream on this worker opens
         #: and (user_id, False) when the last closes (presence); must not block.
         self.presence_listener: Callable[[str, bool], None] | None = None
+        #: How often the waker looks for streams whose wake_at has passed.
+        self.wake_interval = wake_interval
         self._greenlet = gevent.spawn(self._run)
+        self._waker = gevent.spawn(self._wake_due)
 
     def users(self) -> list[str]:
         """Ids of the users with at least one open stream on this worker."""
@@ -235,6 +244,24 @@ class Hub:
         for subscribers in list(self._subscribers.values()):
             for subscriber in list(subscribers):
                 self._offer(subscriber, SHUTDOWN)
+
+    # -- the waker greenlet -----------------------------------------------
+    def _wake_due(self) -> None:
+        """Hand WAKE to every stream whose wake_at has passed, every wake_interval.
+
+        Streams wait on their queue without a timeout: a timed wait costs a timer
+        armed and cancelled on every delivery, which at a 10,000-stream broadcast
+        is a fifth of the fan-out's CPU. A stream is woken up to one interval late.
+        """
+        while True:
+            gevent.sleep(self.wake_interval)
+            now = time.monotonic()
+            for subscribers in list(self._subscribers.values()):
+                for subscriber in subscribers:
+                    if subscriber.wake_at <= now:
+                        subscriber.wake_at = float("inf")
+                        with contextlib.suppress(gevent.queue.Full):  # plenty to read already
+                            subscriber.queue.put_nowait(WAKE)
 
     # -- the hub greenlet -------------------------------------------------
     def _run(self) -> None:

@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import gevent.queue
 import redis
 from gevent import monkey
 
@@ -213,13 +212,13 @@ class LiveStream:
                 (self.view.dismissed if delivery.kind == "deleted" else self.view.read).add(key)
 
     def _next(self, subscriber) -> Delivery | None:
+        """The next delivery, or None once a heartbeat (or the token's expiry) is due."""
         timeout = self.settings.heartbeat
         if self.expires_at is not None:
             timeout = max(0.0, min(timeout, self.expires_at - time.time()))
-        try:
-            return subscriber.queue.get(timeout=timeout)
-        except gevent.queue.Empty:
-            return None
+        subscriber.wake_at = time.monotonic() + timeout
+        delivery = subscriber.queue.get()
+        return None if delivery.kind == "wake" else delivery
 
     # -- catching up ------------------------------------------------------
     def _catch_up(self, cursor: str) -> Iterator[bytes]:

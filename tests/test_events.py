@@ -83,6 +83,26 @@ def test_expired_token_is_401_and_a_live_stream_ends_at_expiry(live_server, toke
     assert 1.0 < time.monotonic() - started < 4
 
 
+def test_an_idle_stream_gets_a_heartbeat_each_interval(live_server, token_for, sender):
+    """Heartbeats (1 s here) come from the hub's waker: neither lost nor early."""
+    with open_stream(live_server, token_for("hal")) as stream:
+        stream.next_of("unread")
+        pings, kinds = [], []
+        started = time.monotonic()
+        while len(pings) < 3:
+            event = stream.next_event(include_comments=True, within=5)
+            kinds.append(event.event)
+            if event.event == "comment" and event.data == "ping":
+                pings.append(time.monotonic() - started)
+                if len(pings) == 1:
+                    sender("hal")  # a delivery between two pings re-arms the wait
+        assert "notification" in kinds
+        # 3 pings: at least 1 s apart, and none overdue by more than the waker's step.
+        gaps = [b - a for a, b in zip([0.0, *pings], pings, strict=False)]
+        assert all(gap < 2.5 for gap in gaps), gaps
+        assert all(gap > 0.7 for gap in gaps[1:]), gaps
+
+
 def test_a_token_opens_only_its_own_users_stream(live_server, redis_client, token_for, sender):
     ann = token_for("ann")
     forged = ann.replace(ann.split(".")[0], tokens.mint("other-secret", "bob", 60)[0]
