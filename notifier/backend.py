@@ -28,6 +28,7 @@ from .inbox import Inbox
 from .keys import Keys
 from .preferences import PreferenceStore
 from .presence import Presence
+from .receipts import Receipts
 from .scheduler import Scheduler
 from .scripts import Client
 from .stats import WorkerReports
@@ -55,6 +56,8 @@ class Backend:
     delivery_queue: DeliveryQueue
     deliveries: Deliveries
     devices: Devices
+    #: When each notification was first seen, read and clicked.
+    receipts: Receipts
     embedded: EmbeddedRedis | None = None
 
 
@@ -79,7 +82,8 @@ def init_app(app: Flask) -> Backend:
     lifetime = app.permanent_session_lifetime.total_seconds()
     preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])
     inbox = Inbox(client, keys, cap=app.config["INBOX_MAX"],
-                  idempotency_ttl=app.config["IDEMPOTENCY_TTL"], preferences=preferences)
+                  idempotency_ttl=app.config["IDEMPOTENCY_TTL"], preferences=preferences,
+                  receipt_ttl=app.config["RECEIPT_TTL"])
     broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
     state = Backend(
@@ -102,6 +106,7 @@ def init_app(app: Flask) -> Backend:
         delivery_queue=DeliveryQueue(client, keys),
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
+        receipts=Receipts(client, keys, ttl_seconds=app.config["RECEIPT_TTL"]),
     )
     inbox.dispatcher = Dispatcher(client, state.delivery_queue,
                                   configured_channels(app.config))

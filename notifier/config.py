@@ -147,6 +147,10 @@ DELIVERY_POLL = 0.25
 #: beyond that it is dead-lettered (a job that crashes every worker stops there).
 DELIVERY_MAX_DELIVERIES = 5
 
+#: Seconds a notification's receipts (seen, read, clicked) are kept after their
+#: last change; deleting the notification deletes them at once.
+RECEIPT_TTL = 90 * 86400
+
 #: Seconds delivery records (which targets accepted a job) and timelines are kept.
 DELIVERY_RECORD_TTL = 7 * 86400
 

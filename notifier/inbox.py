@@ -167,11 +167,13 @@ class Inbox:
     TRIM_SLACK = 100
 
     def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int,
-                 preferences: PreferenceStore | None = None):
+                 preferences: PreferenceStore | None = None,
+                 receipt_ttl: int = config.RECEIPT_TTL):
         self.client = client
         self.keys = keys
         self.cap = cap
         self.idempotency_ttl = idempotency_ttl
+        self.receipt_ttl = receipt_ttl
         self.preferences = preferences or PreferenceStore(
             client, keys, known_types_max=config.KNOWN_TYPES_MAX)
         self._send = load_script(client, "send")
@@ -268,21 +270,25 @@ class Inbox:
         return decisions
 
     def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
-        """Mark ``ids`` read; returns (how many were unread, unread count)."""
-        args = [now_ms(), "ids", *ids]
+        """Mark ``ids`` read (recording their ``read_at``); returns (how many were unread,
+        unread count)."""
+        args = [*self._read_args(user_id, "ids"), *ids]
         changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
         return changed, count
 
     def mark_all_read(self, user_id: str, up_to: str | None = None) -> tuple[int, int]:
         """Mark everything read, or everything up to and including ``up_to``."""
-        args = [now_ms(), "all", up_to or ""]
+        args = [*self._read_args(user_id, "all"), up_to or ""]
         changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
         return changed, count
 
+    def _read_args(self, user_id: str, mode: str) -> list[Any]:
+        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl]
+
     def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
-        """Delete one notification; returns (whether it existed, unread count)."""
+        """Delete one notification and its receipts; returns (whether it existed, unread count)."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
-                self.keys.user_channel(user_id)]
+                self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id)]
         removed, count = self._delete(keys=keys, args=[now_ms(), notification_id])
         return bool(removed), count
 

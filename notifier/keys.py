@@ -243,6 +243,12 @@ class Keys:
         """Stream of dead letters: a job's fields, its last ``error`` and ``failed_at``."""
         return self._delivery("dead")
 
+    def receipts(self, user_id: str, notification_id: str) -> str:
+        """Hash of one notification's receipts: ``seen_at``, ``read_at``, ``clicked_at``
+        (epoch ms, each the first time) and ``clicked`` (``link`` or an action's index).
+        ``receipts(user_id, "")`` is the prefix the scripts add ids to (same slot)."""
+        return self._user(user_id, f"receipts:{notification_id}")
+
     def delivery_records(self, user_id: str, job_id: str) -> str:
         """Hash of target id -> what the provider answered, for every target that accepted
         job ``job_id`` of the user: a retried or reclaimed job skips these targets."""

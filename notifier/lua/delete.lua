@@ -1,9 +1,10 @@
 -- Delete one notification and tell the user's open streams.
--- KEYS: inbox stream, unread zset, user channel
+-- KEYS: inbox stream, unread zset, user channel, the notification's receipts
 -- ARGV: now_ms, id
 -- Returns {1 if it existed else 0, unread count}.
 local removed = redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local count = redis.call('ZCARD', KEYS[2])
 if removed == 1 then

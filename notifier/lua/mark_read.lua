@@ -1,7 +1,9 @@
 -- Mark notifications read and tell the user's open streams.
 -- KEYS: unread zset, user channel
--- ARGV: now_ms, mode ('ids' or 'all'), then the ids (mode 'ids') or an optional
---       newest id to include (mode 'all'; empty for no bound)
+-- ARGV: now_ms, mode ('ids' or 'all'), receipt key prefix (Keys.receipts(user, ""):
+--       the user's slot), receipt ttl seconds, then the ids (mode 'ids') or an
+--       optional newest id to include (mode 'all'; empty for no bound)
+-- Each newly read notification gets its read_at (and seen_at, if not seen yet).
 -- Returns {number newly read, unread count}.
 local now = ARGV[1]
 local mode = ARGV[2]
@@ -18,13 +20,13 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local read = {}
 if mode == 'ids' then
-  for i = 3, #ARGV do
+  for i = 5, #ARGV do
     if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
       read[#read + 1] = ARGV[i]
     end
   end
 else
-  local bound = ARGV[3]
+  local bound = ARGV[5]
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     if bound == '' or not_after(id, bound) then
       read[#read + 1] = id
@@ -33,6 +35,12 @@ else
   for i = 1, #read, 500 do
     redis.call('ZREM', KEYS[1], unpack(read, i, math.min(i + 499, #read)))
   end
+end
+for _, id in ipairs(read) do
+  local key = ARGV[3] .. id
+  redis.call('HSETNX', key, 'read_at', now)
+  redis.call('HSETNX', key, 'seen_at', now)
+  redis.call('EXPIRE', key, ARGV[4])
 end
 local count = redis.call('ZCARD', KEYS[1])
 if #read > 0 then
