@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings_views,
         templating,
         unsubscribe_views,
+        websocket,
         widget_access,
     )
     from .security import SessionInterface, add_security_headers
@@ -69,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(events.bp)
+    websocket.init_app(app)
     app.register_blueprint(device_views.bp)
     app.register_blueprint(service_worker.bp)
     app.register_blueprint(unsubscribe_views.bp)

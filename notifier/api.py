@@ -178,13 +178,17 @@ def feed_page(user_id: str):
 
 def feed_mark_read(user_id: str):
     """Mark what the request's body names read; the ``{"marked", "unread"}`` answer."""
-    body = _parse(MarkReadRequest, root_field="ids")
+    changed, count = mark_read_as_asked(user_id, _parse(MarkReadRequest, root_field="ids"))
+    return jsonify(marked=changed, unread=count)
+
+
+def mark_read_as_asked(user_id: str, body: MarkReadRequest) -> tuple[int, int]:
+    """Mark what ``body`` names read (``/ws`` too); how many were newly read, and the unread
+    count."""
     feed = backend().feed
     if body.all:
-        changed, count = feed.mark_all_read(user_id, body.up_to)
-    else:
-        changed, count = feed.mark_read(user_id, body.ids or [])
-    return jsonify(marked=changed, unread=count)
+        return feed.mark_all_read(user_id, body.up_to)
+    return feed.mark_read(user_id, body.ids or [])
 
 
 def feed_delete(user_id: str, notification_id: str):

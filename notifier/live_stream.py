@@ -104,7 +104,11 @@ def client_gone(sock: socket.socket | None) -> bool:
 
 
 class LiveStream:
-    """The events of one stream, as an iterator of SSE bytes."""
+    """The events of one stream, as an iterator of SSE bytes.
+
+    ``/ws`` sends the same iterator's events as WebSocket messages
+    (:mod:`notifier.ws_protocol`), so both transports share one implementation.
+    """
 
     def __init__(self, *, user_id: str, feed: Feed, hub: Hub, settings: StreamSettings,
                  cursor: str | None, stream_filter: StreamFilter,
@@ -124,6 +128,8 @@ class LiveStream:
         #: Broadcasts the user has not read: Redis id -> expiry (ms).
         self.bcast_unread: dict[str, float] = {}
         self.own_unread = 0
+        #: Why the stream ended by itself: "expired", "shutdown", "outage" or "client gone".
+        self.ended: str | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         subscriber = None
@@ -142,11 +148,13 @@ class LiveStream:
             yield setup
             while True:
                 if self.expires_at is not None and time.time() >= self.expires_at:
+                    self.ended = "expired"
                     yield sse.json_frame("expired", {"reason": "token expired"})
                     return
                 delivery = self._next(subscriber)
                 if delivery is None:
                     if client_gone(self.client_socket):
+                        self.ended = "client gone"
                         return
                     if self.expires_at is None or time.time() < self.expires_at:
                         yield sse.comment("ping")
@@ -159,6 +167,7 @@ class LiveStream:
                     yield self._unread_frame()
                 elif delivery.kind == "shutdown":
                     # Spread the reconnects of a worker's streams over a few seconds.
+                    self.ended = "shutdown"
                     yield sse.frame(retry=random.randint(500, 5000))
                     return
                 else:  # read, deleted
@@ -167,6 +176,7 @@ class LiveStream:
                     yield delivery.frames + self._unread_frame()
         except (redis.ConnectionError, redis.TimeoutError, HubUnavailable) as exc:
             log.info("stream for %s ends during an outage: %s", self.user_id, exc)
+            self.ended = "outage"
             yield sse.frame(retry=self.settings.retry_ms + random.randint(0, 2000))
         finally:
             if subscriber is not None:
