@@ -3,12 +3,17 @@
 (function () {
   "use strict";
 
-  // notifier's JS client: one user's live events over EventSource, and their inbox through
-  // the widget API, from a page on another site holding a widget token. No dependencies.
+  // notifier's JS client: one user's live events over EventSource (or a WebSocket), and
+  // their inbox through the widget API, from a page on another site holding a widget token.
+  // No dependencies.
   //
   //   import { connect } from "https://notify.example.com/static/notifier.mjs";
   //   const client = connect({ baseUrl: "https://notify.example.com", getToken });
   //   client.on("notification", (n) => show(n));
+  //
+  // With `transport: "websocket"` the events come over /ws instead of /events: the same
+  // events, positions and reconnects; the client also acks each notification it receives
+  // (the user's "seen" receipts) and pings the server.
   //
   // This ES module is the source. scripts/build_js.py makes static/notifier.js (a plain
   // script exposing window.Notifier) and static/notifier-widget.js from it; a test keeps
@@ -25,6 +30,14 @@
   const REFRESH_SHARE = 0.2;
   const REFRESH_MIN_MS = 2000;
   const REFRESH_MAX_MS = 60000;
+
+  const TRANSPORTS = ["sse", "websocket"];
+  // WebSocket close codes from /ws: the token expired; the server restarts (come back
+  // soon, spread out, as the SSE stream's retry hint does).
+  const CLOSE_TOKEN_EXPIRED = 4001;
+  const CLOSE_SERVICE_RESTART = 1012;
+  // Ids per ack message (the server takes up to 100).
+  const ACK_BATCH = 100;
 
   class NotifierError extends Error {
     // status: the HTTP status (0: no answer); code and field: from the API's JSON error.
@@ -83,6 +96,16 @@
       this.minPriority = options.minPriority || null;
       this.refreshMargin = options.refreshMargin ?? null;
       this.backoff = { initial: 1000, max: 30000, ...(options.backoff || {}) };
+      this.transport = options.transport || "sse";
+      if (!TRANSPORTS.includes(this.transport)) {
+        throw new TypeError(`Notifier.connect: transport must be one of ${TRANSPORTS.join(", ")}`);
+      }
+      // WebSocket only: a ping this often; a socket that has not answered by the next
+      // one is taken for dead and replaced.
+      this.pingInterval = options.pingInterval ?? 25000;
+      this.pingTimer = null;
+      this.awaitingPong = false;
+      this.pendingAcks = [];
       this.state = "connecting";
       this.listeners = new Map();
       this.source = null;
@@ -174,11 +197,15 @@
       if (this.closed) return;
       // Close first: the old stream delivers nothing after this, so the new one, starting
       // from the last event id seen, repeats nothing and misses nothing.
-      this.source?.close();
+      this.dropStream();
       const params = new URLSearchParams({ token });
       if (this.lastEventId) params.set("last_event_id", this.lastEventId);
       if (this.types) params.set("types", [].concat(this.types).join(","));
       if (this.minPriority) params.set("min_priority", this.minPriority);
+      if (this.transport === "websocket") {
+        this.openSocket(params);
+        return;
+      }
       const source = new EventSource(`${this.baseUrl}/events?${params}`);
       this.source = source;
       source.addEventListener("open", () => {
@@ -203,6 +230,103 @@
       }
     }
 
+    // The stream in use, closed without a word to anyone (its late events are ignored).
+    dropStream() {
+      clearInterval(this.pingTimer);
+      this.pingTimer = null;
+      this.source?.close();
+      this.source = null;
+    }
+
+    // -- the WebSocket transport (/ws) ---------------------------------------------------
+    openSocket(params) {
+      const url = new URL(`${this.baseUrl}/ws`, globalThis.location?.href);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      url.search = params.toString();
+      const socket = new WebSocket(url);
+      this.source = socket;
+      socket.addEventListener("open", () => {
+        if (socket !== this.source) return;
+        this.attempt = 0;
+        this.setState("live");
+        this.awaitingPong = false;
+        this.pingTimer = setInterval(() => this.ping(socket), this.pingInterval);
+        this.flushAcks();
+      });
+      socket.addEventListener("message", (event) => this.receiveMessage(socket, event));
+      socket.addEventListener("close", (event) => {
+        if (socket !== this.source) return;
+        this.dropStream();
+        this.setState("reconnecting");
+        if (event.code === CLOSE_TOKEN_EXPIRED) {
+          this.openStream(true);
+        } else if (event.code === CLOSE_SERVICE_RESTART) {
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.openStream(false), 500 + Math.random() * 4500);
+        } else {
+          // Refused (the handshake's 401 or 403 reads as 1006), lost, or told to come back
+          // later: retry with backoff and a fresh token, as for a refused EventSource.
+          this.retry();
+        }
+      });
+    }
+
+    ping(socket) {
+      if (socket !== this.source) return;
+      if (this.awaitingPong) {
+        // Nothing came back since the last ping: the connection is gone without a close.
+        this.dropStream();
+        this.setState("reconnecting");
+        this.retry();
+        return;
+      }
+      this.awaitingPong = true;
+      this.sendOver(socket, { type: "ping" });
+    }
+
+    sendOver(socket, message) {
+      if (socket === this.source && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify(message));
+      }
+    }
+
+    // Acks go out in batches (a replay of many notifications costs a few messages), over
+    // the socket open at the time: one that closed first leaves them to the next.
+    ack(id) {
+      this.pendingAcks.push(id);
+      if (this.pendingAcks.length === 1) setTimeout(() => this.flushAcks(), 0);
+    }
+
+    flushAcks() {
+      const socket = this.source;
+      if (!(socket instanceof WebSocket) || socket.readyState !== WebSocket.OPEN) return;
+      const ids = this.pendingAcks;
+      this.pendingAcks = [];
+      for (let i = 0; i < ids.length; i += ACK_BATCH) {
+        this.sendOver(socket, { type: "ack", ids: ids.slice(i, i + ACK_BATCH) });
+      }
+    }
+
+    receiveMessage(socket, event) {
+      if (socket !== this.source) return;
+      this.awaitingPong = false;  // anything at all shows the connection works
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === "error") {
+        const error = message.error || {};
+        this.emit("error", new NotifierError(0, error.code || "ws_error", error.message || "",
+                                             error.field));
+        return;
+      }
+      if (!STREAM_EVENTS.includes(message.event)) return;  // replies: pong, ack, read
+      if (message.event === "notification" && message.data?.id) this.ack(message.data.id);
+      this.deliver(socket, message.event, message.data, message.id || "");
+    }
+
     retry() {
       if (this.closed) return;
       clearTimeout(this.retryTimer);
@@ -219,11 +343,16 @@
       } catch {
         return;
       }
-      const meta = { id: event.lastEventId || null };
+      this.deliver(source, name, data, event.lastEventId);
+    }
+
+    // An event of either transport; `id` is the stream position it leaves the client at.
+    deliver(source, name, data, id) {
+      if (id) this.lastEventId = id;
+      const meta = { id: id || null };
       if (name === "expired") {
         // The server ends the stream: reconnect at once with a new token, from here.
-        source.close();
-        this.source = null;
+        this.dropStream();
         this.setState("reconnecting");
         this.emit("expired", data, meta);
         this.openStream(true);
@@ -236,8 +365,7 @@
       this.closed = true;
       clearTimeout(this.refreshTimer);
       clearTimeout(this.retryTimer);
-      this.source?.close();
-      this.source = null;
+      this.dropStream();
       this.setState("closed");
     }
 

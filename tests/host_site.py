@@ -20,6 +20,7 @@ window.started = performance.now();
 const client = Notifier.connect({{
   baseUrl: "{notifier}",
   refreshMargin: {margin},
+  transport: "{transport}",
   getToken: async () => {{
     window.tokens += 1;
     // ?bad_first=1: the first token is garbage, as a token the server refuses would be.
@@ -83,11 +84,13 @@ class HostSite:
         self.example = module
         #: The client page's refreshMargin (JS; "null": the client's default).
         self.refresh_margin = "null"
+        #: The client page's transport: "sse" (the client's default) or "websocket".
+        self.transport = "sse"
         #: The token the /stolen page tries to use.
         self.stolen_token = ""
         app = module.app
         app.add_url_rule("/client", "client", lambda: CLIENT_PAGE.format(
-            notifier=notifier_url, margin=self.refresh_margin))
+            notifier=notifier_url, margin=self.refresh_margin, transport=self.transport))
         app.add_url_rule("/module", "module", lambda: MODULE_PAGE.format(
             notifier=notifier_url))
         app.add_url_rule("/stolen", "stolen", lambda: STOLEN_PAGE.format(

@@ -266,12 +266,15 @@ def collect_notifications(page, count, timeout=45):
     raise AssertionError(f"only {len(seen)} of {count} notifications arrived")
 
 
-@pytest.mark.parametrize("margin", ["null", "-60"], ids=["refreshed-early", "expired-mid-stream"])
-def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, margin):
+@pytest.mark.parametrize(("margin", "transport"), [
+    ("null", "sse"), ("-60", "sse"), ("-60", "websocket")],
+    ids=["refreshed-early", "expired-mid-stream", "websocket-expired-mid-stream"])
+def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, margin, transport):
     # 4 s tokens: refreshed 2 s before they expire, or (a margin of -60 s: a minute too
     # late) only when the stream says `expired`; 50 sends over about 12 s cross several.
     site.example.TOKEN_TTL = 4
     site.refresh_margin = margin
+    site.transport = transport
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -299,6 +302,42 @@ def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, mar
         assert "reset" not in {event["name"] for event in page.evaluate("window.seen")}
     finally:
         context.close()
+
+
+def test_the_client_over_websocket_gets_live_events_across_origins(browser, site, api, store,
+                                                                   notifier_url):
+    site.transport = "websocket"
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{site.url}/?as=alice")
+        page.goto(f"{site.url}/client")
+        page.wait_for_function("window.states.some(([state]) => state === 'live')")
+        socket = page.evaluate("[window.client.source instanceof WebSocket,"
+                               " window.client.source.url]")
+        assert socket[0] and socket[1].startswith(f"ws://localhost:{site_port(notifier_url)}/ws?")
+        sent = api.send("alice", "Over the socket")
+        seen = collect_notifications(page, 1)
+        assert seen[0]["data"]["id"] == sent and seen[0]["data"]["title"] == "Over the socket"
+        assert seen[0]["id"].startswith(f"{sent}_")  # a position to resume from
+        # The client acked it on arrival: its "seen" receipt is written.
+        deadline = time.monotonic() + 5
+        while store.receipts.get("alice", sent)["seen_at"] is None:
+            assert time.monotonic() < deadline, "no seen receipt"
+            time.sleep(0.1)
+        # Reading through the widget API comes back as a `read` event over the socket.
+        page.evaluate("(id) => window.client.markRead(id)", sent)
+        page.wait_for_function("window.seen.some((e) => e.name === 'read')")
+        read = page.evaluate("window.seen.filter((e) => e.name === 'read')")
+        assert read[0]["data"] == {"ids": [sent]}
+        assert page.evaluate("window.seen.filter((e) => e.name === 'unread').at(-1).data") == {
+            "unread": 0}
+    finally:
+        context.close()
+
+
+def site_port(url):
+    return url.rsplit(":", 1)[1]
 
 
 def test_the_client_recovers_from_refused_tokens(browser, site, api):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ class WSClient:
         self.ws.shutdown()
 
     def drop(self) -> None:
-        """Go away without a word (a killed tab, a lost network): the TCP connection ends."""
+        """Go away without a word (a killed tab): the TCP connection ends, no close frame."""
+        with contextlib.suppress(OSError):
+            self.ws.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread too
         self.ws.shutdown()
         self.closed.wait(5)
 
