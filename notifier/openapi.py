@@ -613,6 +613,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Seconds until a request is let through again",
                     "schema": {"type": "integer"}}}
     paths.update(_widget_paths(query, notification_id))  # widget tokens: no API-key limit
+    paths["/ws"] = _socket_path()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -632,7 +633,55 @@ def openapi_document() -> dict[str, Any]:
                 "widgetToken": {"type": "http", "scheme": "bearer",
                                 "description": "A widget token (POST /widget-tokens), used "
                                 "from a page on one of its origins"},
+                "widgetTokenQuery": {"type": "apiKey", "in": "query", "name": "token",
+                                     "description": "A widget token in ?token= (live "
+                                     "streams: browsers cannot set headers on them)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                            "description": "A signed-in user's session (this service's "
+                            "own pages)"},
             },
+        },
+    }
+
+
+def _socket_path() -> dict[str, Any]:
+    """``GET /ws``: only its HTTP upgrade can be described here (OpenAPI has no WebSocket
+    messages); the README's "The same stream over a WebSocket" gives the messages."""
+    params = [
+        {"name": "token", "in": "query", "schema": {"type": "string"},
+         "description": "A widget token (instead of the session cookie); the request's "
+                        "Origin must be one of its origins."},
+        {"name": "last_event_id", "in": "query", "schema": {"type": "string"},
+         "description": "Resume after this position (an event's `id`)."},
+        {"name": "types", "in": "query", "schema": {"type": "string"},
+         "description": "Only these types: a comma-separated list of up to 20 slugs."},
+        {"name": "min_priority", "in": "query",
+         "schema": {"enum": ["low", "normal", "high", "urgent"]}},
+    ]
+    refused = {
+        "401": {"description": "No session and no valid token", **_json("Error")},
+        "403": {"description": "The token does not allow the request's Origin, or a "
+                               "session cookie came from another origin (cross-site "
+                               "WebSocket hijacking)", **_json("Error")},
+        "422": {"description": "A bad filter (named in error.field)", **_json("Error")},
+        "503": {"description": "The session store is unreachable; see Retry-After",
+                **_json("Error")},
+    }
+    return {
+        "servers": [{"url": "/"}],
+        "get": {
+            "summary": "A user's live events over a WebSocket (the upgrade request)",
+            "description": (
+                "The same events as GET /events, one JSON text message each: "
+                '{"event", "id", "data"}; resume with ?last_event_id=<id>. The client may '
+                'send {"type": "ping"}, {"type": "read", "ids" | "all"} and {"type": '
+                '"ack", "ids"}; each gets a reply {"type": "pong" | "read" | "ack" | '
+                '"error"}. Close codes: 4001 token expired, 1012 server restart, 1013 '
+                "try again later, 1009 message too large."),
+            "security": [{"session": []}, {"widgetTokenQuery": []}],
+            "parameters": params,
+            "responses": {"101": {"description": "Switching Protocols: the socket is "
+                                                 "open"}, **refused},
         },
     }
 

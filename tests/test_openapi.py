@@ -17,14 +17,20 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 def documented_operations(doc) -> set[tuple[str, str]]:
-    return {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    """(full path, method) of every operation: a path's own servers replace the document's."""
+    found = set()
+    for path, ops in doc["paths"].items():
+        server = ops.get("servers", doc["servers"])[0]["url"].rstrip("/")
+        found |= {(server + path, method.upper()) for method in ops if method.upper() in METHODS}
+    return found
 
 
 def routed_operations(app) -> set[tuple[str, str]]:
+    """The API's routes, and the WebSocket's upgrade (GET /ws)."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/"):
-            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        if rule.rule.startswith("/api/v1/") or rule.websocket:
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             found |= {(path, method) for method in rule.methods & METHODS}
     return found
 
