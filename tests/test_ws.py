@@ -74,6 +74,14 @@ def test_live_delivery_one_message_per_event(live_server, redis_client, token_fo
         assert (unread.event, unread.id, unread.data) == ("unread", event.id, {"unread": 1})
 
 
+def test_no_compression_is_negotiated(live_server, token_for):
+    # A compressor per socket would cost a worker ~90 KB per open socket.
+    offer = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
+    with open_socket(live_server, token_for("ann"), headers=offer) as ws:
+        assert "sec-websocket-extensions" not in ws.ws.getheaders()
+        assert ws.next_event().data == {"unread": 0}
+
+
 def test_the_same_events_as_the_sse_stream(live_server, token_for, sender):
     token = token_for("ann")
     start = sender("ann", "start")
