@@ -67,7 +67,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["id", "user_id", "type", "title", "body", "data", "priority", "link",
                      "created_at", "expires_at", "read", "source", "group", "starts_at",
-                     "ends_at"],
+                     "ends_at", "actions"],
         "properties": {
             "id": {"type": "string", "pattern": ITEM_ID_PATTERN,
                    "description": "Redis Stream entry id, increasing with time per user; "
@@ -87,6 +87,8 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "starts_at": {"type": ["string", "null"], "format": "date-time",
                           "description": "Start of the window a broadcast announces."},
             "ends_at": {"type": ["string", "null"], "format": "date-time"},
+            "actions": {"type": "array", "maxItems": 3, "items": _ref("Action"),
+                        "description": "Buttons (none on broadcasts); a click is recorded."},
         },
     },
     "Broadcast": {
