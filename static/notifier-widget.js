@@ -83,6 +83,10 @@
       this.minPriority = options.minPriority || null;
       this.refreshMargin = options.refreshMargin ?? null;
       this.backoff = { initial: 1000, max: 30000, ...(options.backoff || {}) };
+      // Seen receipts: each notification received is acknowledged (ack: false turns it off).
+      this.ack = options.ack !== false;
+      this.unacked = new Set();
+      this.ackTimer = null;
       this.state = "connecting";
       this.listeners = new Map();
       this.source = null;
@@ -229,7 +233,22 @@
         this.openStream(true);
         return;
       }
+      if (name === "notification" && data && data.id) this.acknowledge(data.id);
       this.emit(name, data, meta);
+    }
+
+    // Received notifications are reported seen in batches, about once a second.
+    acknowledge(id) {
+      if (!this.ack) return;
+      this.unacked.add(id);
+      if (this.ackTimer) return;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        const ids = [...this.unacked].slice(0, 100);
+        for (const seen of ids) this.unacked.delete(seen);
+        if (this.unacked.size) this.acknowledge([...this.unacked][0]);
+        this.markSeen(ids).catch((error) => this.emit("error", error));
+      }, 1000);
     }
 
     close() {
@@ -294,6 +313,17 @@
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
         : { all: true });
+    }
+
+    // Record that notifications were shown (seen receipts): {seen: ids seen the first time}.
+    markSeen(ids) {
+      return this.request("POST", "/notifications/seen", { ids: [].concat(ids) });
+    }
+
+    // Record a click on the notification ("link") or its action 0-2; it becomes read.
+    // Resolves to {url}: where the click leads (null for a notification without a link).
+    click(id, target = "link") {
+      return this.request("POST", `/notifications/${encodeURIComponent(id)}/clicks`, { target });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.
@@ -420,6 +450,12 @@
   .tag-high { background: var(--_high-bg); color: var(--_high); }
   .tag-urgent { background: var(--_urgent-bg); color: var(--_urgent); }
   .tag-broadcast { background: color-mix(in srgb, var(--_accent) 14%, transparent); color: var(--_accent); }
+  .buttons { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 0; }
+  .action { display: inline-block; padding: 4px 10px; border: 1px solid var(--_border); border-radius: 8px;
+    color: var(--_fg); background: transparent; font-size: 13px; font-weight: 600; text-decoration: none; }
+  .action:hover { background: var(--_hover); }
+  .action-primary { background: var(--_accent); border-color: var(--_accent); color: var(--_accent-text); }
+  .action-primary:hover { background: var(--_accent); filter: brightness(1.08); }
   .actions { display: flex; align-items: flex-start; gap: 2px; }
   .icon-button { display: inline-flex; align-items: center; justify-content: center; width: 30px; height: 30px;
     padding: 0; border: 0; border-radius: 8px; background: transparent; color: var(--_muted); }
@@ -491,6 +527,7 @@
       this.loaded = false;
       this.loading = null;
       this.pending = [];  // live items that arrived while the first page was loading
+      this.seen = new Set();  // ids reported seen from this page
       this.next = null;
       this.unread = null;
       this.render();
@@ -547,7 +584,7 @@
       if (n.link && /^https?:\/\//i.test(n.link)) {
         const link = el("a", { href: n.link, target: "_blank", rel: "noopener noreferrer nofollow" });
         link.append(n.title, icon("open"));
-        link.addEventListener("click", () => { if (!n.read) this.markRead([n.id]); });
+        link.addEventListener("click", () => this.clicked(n, "link"));
         title.append(link);
       } else {
         title.textContent = n.title;
@@ -562,6 +599,18 @@
       if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
       const content = el("div", { class: "content" }, title);
       if (n.body) content.append(el("p", { class: "body" }, n.body));
+      if (n.actions && n.actions.length) {
+        // Links styled as buttons: they open at once (no popup blocker), the click is recorded.
+        const buttons = el("div", { class: "buttons" });
+        n.actions.forEach((action, index) => {
+          if (!/^https?:\/\//i.test(action.url)) return;
+          const button = el("a", { class: `action${index ? "" : " action-primary"}`, href: action.url,
+                                   target: "_blank", rel: "noopener noreferrer nofollow" }, action.label);
+          button.addEventListener("click", () => this.clicked(n, index));
+          buttons.append(button);
+        });
+        content.append(buttons);
+      }
       content.append(meta);
       const actions = el("div", { class: "actions" });
       if (!n.read) {
@@ -576,6 +625,27 @@
       actions.append(dismiss);
       return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id },
                 el("span", { class: "dot", "aria-hidden": "true" }), content, actions);
+    }
+
+    // A click on n's link or action: recorded (it becomes read); a broadcast is only marked read.
+    clicked(n, target) {
+      if (n.source === "broadcast") {
+        if (!n.read) this.markRead([n.id]);
+        return;
+      }
+      this.client.click(n.id, target).catch((error) => this.client.emit("error", error));
+    }
+
+    // Seen receipts for what the open panel shows (live ones are acknowledged by the client).
+    reportSeen() {
+      const ids = [];
+      for (const { data } of this.items.values()) {
+        if (data.source !== "broadcast" && !this.seen.has(data.id)) ids.push(data.id);
+      }
+      for (const id of ids) this.seen.add(id);
+      for (let i = 0; i < ids.length; i += 100) {
+        this.client.markSeen(ids.slice(i, i + 100)).catch((error) => this.client.emit("error", error));
+      }
     }
 
     // Put n in the list in feed order (or update it in place).
@@ -719,6 +789,7 @@
       }
       this.panel.focus({ preventScroll: true });
       if (!this.loaded && !this.loading) this.load(true);
+      else this.reportSeen();
     }
 
     close(returnFocus) {
@@ -786,6 +857,7 @@
           const arrived = this.pending.splice(0);
           if (this.loaded) for (const n of arrived) this.upsert(n, { fresh: !this.items.has(n.id) });
           this.refreshNote();
+          if (this.isOpen()) this.reportSeen();
           if (fromMore && first) this.items.get(first)?.node.querySelector("a, button")?.focus();
         }
       })();

@@ -83,6 +83,10 @@
       this.minPriority = options.minPriority || null;
       this.refreshMargin = options.refreshMargin ?? null;
       this.backoff = { initial: 1000, max: 30000, ...(options.backoff || {}) };
+      // Seen receipts: each notification received is acknowledged (ack: false turns it off).
+      this.ack = options.ack !== false;
+      this.unacked = new Set();
+      this.ackTimer = null;
       this.state = "connecting";
       this.listeners = new Map();
       this.source = null;
@@ -229,7 +233,22 @@
         this.openStream(true);
         return;
       }
+      if (name === "notification" && data && data.id) this.acknowledge(data.id);
       this.emit(name, data, meta);
+    }
+
+    // Received notifications are reported seen in batches, about once a second.
+    acknowledge(id) {
+      if (!this.ack) return;
+      this.unacked.add(id);
+      if (this.ackTimer) return;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        const ids = [...this.unacked].slice(0, 100);
+        for (const seen of ids) this.unacked.delete(seen);
+        if (this.unacked.size) this.acknowledge([...this.unacked][0]);
+        this.markSeen(ids).catch((error) => this.emit("error", error));
+      }, 1000);
     }
 
     close() {
@@ -294,6 +313,17 @@
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
         : { all: true });
+    }
+
+    // Record that notifications were shown (seen receipts): {seen: ids seen the first time}.
+    markSeen(ids) {
+      return this.request("POST", "/notifications/seen", { ids: [].concat(ids) });
+    }
+
+    // Record a click on the notification ("link") or its action 0-2; it becomes read.
+    // Resolves to {url}: where the click leads (null for a notification without a link).
+    click(id, target = "link") {
+      return this.request("POST", `/notifications/${encodeURIComponent(id)}/clicks`, { target });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.
