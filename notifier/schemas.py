@@ -283,7 +283,7 @@ class SeenRequest(_Strict):
 class ClickRequest(_Strict):
     """Body of ``POST /api/v1/me/notifications/<id>/clicks``: what the user clicked."""
 
-    target: Literal["link"] | Annotated[int, Field(ge=0, lt=MAX_ACTIONS)] = Field(
+    target: Literal["link", 0, 1, 2] = Field(
         description='"link" for the notification itself, or the index of its action.')
 
 
