@@ -1,11 +1,10 @@
 """The pages in a real headless Chromium (Debian's, driven by Playwright)."""
 
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, wait_for_receipt
 
 pytestmark = pytest.mark.browser
 
@@ -109,16 +108,6 @@ def test_phone_width_and_dark_mode(browser, live_server, http, store, api_key):
                         animations="disabled")
     finally:
         context.close()
-
-
-def wait_for_receipt(store, user_id, notification_id, field, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = store.receipts.get(user_id, notification_id)
-        if found[field] is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no {field} for {notification_id}")
 
 
 def test_actions_open_their_page_and_receipts_are_recorded(browser, live_server, http, store,

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from notifier import tokens
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, wait_for_receipt
 
 pytestmark = pytest.mark.browser
 
@@ -150,16 +150,6 @@ def test_the_bell_counts_shows_live_and_keeps_the_inbox_in_step(browser, site, a
         assert store.feed.unread_count("alice") == 0
     finally:
         context.close()
-
-
-def wait_for_receipt(store, user_id, notification_id, field, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = store.receipts.get(user_id, notification_id)
-        if found[field] is not None:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no {field} for {notification_id}")
 
 
 def test_actions_and_receipts_across_origins(browser, site, api, store):
