@@ -33,17 +33,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         api_broadcasts,  # noqa: F401 - its routes join the api blueprint
-        api_deliveries,  # noqa: F401 - its routes join the api blueprint
         api_devices,  # noqa: F401 - its routes join the api blueprint
         api_errors,
         api_groups,  # noqa: F401 - its routes join the api blueprint
         api_me,
+        api_notification,  # noqa: F401 - its routes join the api blueprint
         api_preferences,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
         auth,
         backend,
         cli,
+        click_views,
         device_views,
         events,
         inbox_views,
@@ -68,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_me.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(click_views.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(events.bp)
     websocket.init_app(app)

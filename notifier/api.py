@@ -62,7 +62,8 @@ api_rate_limit(bp, key_func=lambda: authenticated_key().key_id,
                exempt=lambda: request.endpoint == "api.openapi")
 
 
-def _parse(model: type[Model], root_field: str | None = None) -> Model:
+def parse_body(model: type[Model], root_field: str | None = None) -> Model:
+    """The request's JSON body as ``model``; a 4xx :class:`ApiError` naming the field if not."""
     try:
         return model.model_validate_json(request.get_data() or b"null")
     except ValidationError as exc:
@@ -136,7 +137,7 @@ def _created(recipients: list[str], outcome: SendOutcome):
 @bp.post("/notifications")
 def send_notification():
     """Send one notification to one user or to up to 1000 users, atomically, now or at send_at."""
-    body = _parse(SendRequest, root_field="user_id")
+    body = parse_body(SendRequest, root_field="user_id")
     if body.send_at is not None:
         return _schedule(body)
     recipients = body.recipients()
@@ -149,7 +150,7 @@ def send_notification():
 def send_batch():
     """Send up to 1000 different notifications in one atomic call, now or at send_at."""
     request.max_content_length = current_app.config["MAX_BATCH_BODY"]
-    body = _parse(BatchRequest)
+    body = parse_body(BatchRequest)
     if body.send_at is not None:
         return _schedule(body)
     items = body.notifications
@@ -178,7 +179,7 @@ def feed_page(user_id: str):
 
 def feed_mark_read(user_id: str):
     """Mark what the request's body names read; the ``{"marked", "unread"}`` answer."""
-    changed, count = mark_read_as_asked(user_id, _parse(MarkReadRequest, root_field="ids"))
+    changed, count = mark_read_as_asked(user_id, parse_body(MarkReadRequest, root_field="ids"))
     return jsonify(marked=changed, unread=count)
 
 
@@ -230,7 +231,7 @@ def delete_notification(user_id: str, notification_id: str):
 def create_widget_token():
     """A short-lived token that opens one user's event stream and widget API, from the
     origins it names (each allowed for this API key)."""
-    body = _parse(WidgetTokenRequest)
+    body = parse_body(WidgetTokenRequest)
     shortest = int(current_app.config["WIDGET_TOKEN_MIN_TTL"])
     if body.ttl_seconds < shortest:
         raise ApiError(422, "invalid_field", f"ttl_seconds must be at least {shortest}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
-from .api import _accepted, _idempotency, _parse, bp, limit_arg
+from .api import _accepted, _idempotency, bp, limit_arg, parse_body
 from .api_errors import ApiError
 from .backend import backend
 from .broadcasts import Broadcast, BroadcastError
@@ -30,7 +30,7 @@ def _found(broadcast: Broadcast | None) -> Broadcast:
 def create_broadcast():
     """Announce something to every user, now or at send_at: stored once, merged into
     every feed."""
-    body = _parse(BroadcastRequest, root_field="title")
+    body = parse_body(BroadcastRequest, root_field="title")
     idempotency = _idempotency(body.idempotency_key, body)
     try:
         if body.send_at is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from .api import _parse, _user_id, bp
+from .api import _user_id, bp, parse_body
 from .api_errors import ApiError
 from .backend import backend
 from .devices import is_device_id
@@ -19,7 +19,7 @@ from .schemas import DeviceRequest
 def register_device(user_id: str):
     """Register a mobile device's FCM or APNs token (201; 200 when it was registered before)."""
     user_id = _user_id(user_id)
-    body = _parse(DeviceRequest, root_field="platform")
+    body = parse_body(DeviceRequest, root_field="platform")
     registered = backend().devices.add_mobile(user_id, body.platform, body.token, body.label)
     response = jsonify(device=registered.device.to_public(), created=registered.created,
                        evicted=list(registered.evicted))

@@ -6,7 +6,7 @@ import hashlib
 
 from flask import current_app, g, jsonify, request
 
-from .api import _accepted, _created, _idempotency, _parse, _user_id, bp, limit_arg
+from .api import _accepted, _created, _idempotency, _user_id, bp, limit_arg, parse_body
 from .api_errors import ApiError
 from .backend import backend
 from .groups import Group, GroupFull, GroupNotFound, is_group_name
@@ -35,7 +35,7 @@ def _found(group: Group | None, name: str) -> Group:
 @bp.post("/groups")
 def create_group():
     """Create a group."""
-    body = _parse(GroupRequest, root_field="name")
+    body = parse_body(GroupRequest, root_field="name")
     if not backend().groups.create(body.name, body.description):
         raise ApiError(409, "conflict", f"A group named {body.name!r} exists.", "name")
     response = jsonify(_found(backend().groups.get(body.name), body.name).to_dict())
@@ -109,7 +109,7 @@ def remove_member(group: str, user_id: str):
 def send_to_group(group: str):
     """Send one notification to every member (copied into each inbox), now or at send_at."""
     name = _name(group)
-    body = _parse(GroupSendRequest, root_field="title")
+    body = parse_body(GroupSendRequest, root_field="title")
     idempotency = _idempotency(body.idempotency_key, body)
     if idempotency:  # the same key for another group is a different request
         scope, key, fingerprint = idempotency

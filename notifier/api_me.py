@@ -11,8 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from . import widget_access
-from .api import feed_delete, feed_mark_read, feed_page
+from .api import feed_delete, feed_mark_read, feed_page, parse_body
+from .api_errors import ApiError
 from .backend import backend
+from .clicks import NotFollowable, follow
+from .ids import is_notification_id
+from .schemas import ClickRequest, SeenRequest
 
 bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
 
@@ -53,3 +57,25 @@ def mark_read():
 def delete_notification(notification_id: str):
     """Delete one of the user's notifications (dismiss a broadcast for them)."""
     return feed_delete(g.widget.user_id, notification_id)
+
+
+@bp.post("/notifications/seen")
+def mark_seen():
+    """Record that the client showed these notifications (``seen_at``, the first time)."""
+    body = parse_body(SeenRequest, root_field="ids")
+    return jsonify(seen=backend().receipts.seen(g.widget.user_id, body.ids))
+
+
+@bp.post("/notifications/<notification_id>/clicks")
+def record_click(notification_id: str):
+    """Record a click on the notification or one of its actions (it is read then), and
+    answer the URL to open."""
+    if not is_notification_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification id", "id")
+    body = parse_body(ClickRequest, root_field="target")
+    try:
+        url = follow(backend(), g.widget.user_id, notification_id, str(body.target))
+    except NotFollowable:
+        raise ApiError(404, "not_found", "No such notification, or no such action on it.",
+                       "target") from None
+    return jsonify(url=url)

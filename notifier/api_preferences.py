@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from .api import _parse, _user_id, bp
+from .api import _user_id, bp, parse_body
 from .backend import backend
 from .schemas import PreferencesRequest, preferences_document
 
@@ -22,7 +22,7 @@ def get_preferences(user_id: str):
 def put_preferences(user_id: str):
     """Replace the user's whole preferences document (validated first, stored atomically)."""
     user_id = _user_id(user_id)
-    body = _parse(PreferencesRequest)
+    body = parse_body(PreferencesRequest)
     prefs = body.to_preferences()
     backend().preferences.save(user_id, prefs)
     return jsonify(user_id=user_id, preferences=preferences_document(prefs))

@@ -97,7 +97,7 @@ def count_live(unread: dict[str, float], at_ms: float) -> int:
 def as_notification(broadcast: Broadcast, user_id: str, read: bool) -> Notification:
     """A broadcast as an item of one user's feed."""
     doc = broadcast.to_dict()
-    return Notification(user_id=user_id, read=read, source="broadcast", **doc)
+    return Notification(user_id=user_id, read=read, source="broadcast", **doc)  # no actions
 
 
 class Feed:

@@ -112,7 +112,8 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
         # The same shape as the API's (notifier.inbox.Notification).
         notification = {"id": message["id"], "user_id": user_id, **stored, "read": False,
                         "source": "group" if stored.get("group") else "direct",
-                        "group": stored.get("group"), "starts_at": None, "ends_at": None}
+                        "group": stored.get("group"), "starts_at": None, "ends_at": None,
+                        "actions": stored.get("actions", [])}
         # The recipient's preferences, as the send decided them (notifier.routing).
         if message.get("quiet"):
             notification["quiet"] = True
@@ -134,7 +135,7 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
 def encode_broadcast(data: bytes) -> Delivery:
     """A message of the broadcast channel, encoded once for every stream."""
     message = json.loads(data)
-    broadcast = {**message["broadcast"], "source": "broadcast", "read": False}
+    broadcast = {**message["broadcast"], "source": "broadcast", "read": False, "actions": []}
     expires_at = broadcast.get("expires_at")
     expiry = (datetime.fromisoformat(expires_at).timestamp() * 1000 if expires_at
               else float("inf"))

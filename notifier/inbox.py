@@ -55,10 +55,14 @@ class Notification:
     #: The window a broadcast announces (maintenance), else None.
     starts_at: str | None = None
     ends_at: str | None = None
+    #: Up to 3 buttons, ``{"label", "url"}``.
+    actions: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON shape."""
-        return dict(self.__dict__)
+        doc = dict(self.__dict__)
+        doc["actions"] = list(self.actions)
+        return doc
 
     @classmethod
     def from_stored(cls, user_id: str, id: str, payload: str | bytes, read: bool) -> Notification:
@@ -66,6 +70,8 @@ class Notification:
         doc = json.loads(payload)
         if doc.get("group"):
             doc["source"] = "group"
+        if "actions" in doc:
+            doc["actions"] = tuple(doc["actions"])
         return cls(id=id, user_id=user_id, read=read, **doc)
 
 
@@ -156,6 +162,8 @@ def encode_content(content: NotificationContent, created_at: str,
     }
     if group:
         doc["group"] = group
+    if content.actions:  # stored only when there are some
+        doc["actions"] = [action.model_dump() for action in content.actions]
     score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score
 
@@ -344,6 +352,18 @@ class Inbox:
             return clock
         newest_id = newest[0][0].decode()
         return max(newest_id, clock, key=parse_notification_id)
+
+    def get(self, user_id: str, notification_id: str) -> Notification | None:
+        """One of the user's notifications, or None when it is gone or has expired."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrange(self.keys.inbox(user_id), notification_id, notification_id, count=1)
+        pipe.zscore(self.keys.unread(user_id), notification_id)
+        entries, unread_score = pipe.execute()
+        if not entries:
+            return None
+        notification = Notification.from_stored(
+            user_id, notification_id, entries[0][1][b"n"], read=unread_score is None)
+        return None if is_expired(notification.expires_at, now_ms()) else notification
 
     def unread_count(self, user_id: str) -> int:
         """Unread, unexpired notifications of the user."""

@@ -35,6 +35,7 @@ def index():
         current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
         before=before, unread_only=unread_only,
     )
+    backend().receipts.seen(current_user.user_id, [n.id for n in notifications])
     return render_template(
         "inbox/index.html", notifications=notifications, older=older, before=before,
         unread_only=unread_only, position=position,
@@ -73,3 +74,14 @@ def delete(notification_id: str):
         abort(400)
     backend().feed.delete(current_user.user_id, notification_id)
     return _back()
+
+
+@bp.post("/inbox/seen")
+@login_required
+def mark_seen():
+    """Record that the page showed these notifications (the live ones, as they arrive)."""
+    ids = request.form.getlist("id")
+    if not ids or len(ids) > 100 or not all(is_item_id(i) for i in ids):
+        abort(400)
+    backend().receipts.seen(current_user.user_id, ids)
+    return "", 204

@@ -297,7 +297,7 @@ class LiveStream:
             return sse.frame(id=self._position())
         COUNTERS.delivered += 1
         doc = {**broadcast.to_dict(), "source": "broadcast",
-               "read": self.view.is_read(key)}
+               "read": self.view.is_read(key), "actions": []}
         return sse.json_frame("broadcast", doc, id=self._position())
 
     def _reset(self, reason: str, position: str) -> bytes:

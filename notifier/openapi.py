@@ -28,11 +28,13 @@ from .schemas import (
     PRIORITIES,
     BatchRequest,
     BroadcastRequest,
+    ClickRequest,
     DeviceRequest,
     GroupRequest,
     GroupSendRequest,
     MarkReadRequest,
     PreferencesRequest,
+    SeenRequest,
     SendRequest,
     WidgetTokenRequest,
 )
@@ -67,7 +69,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["id", "user_id", "type", "title", "body", "data", "priority", "link",
                      "created_at", "expires_at", "read", "source", "group", "starts_at",
-                     "ends_at"],
+                     "ends_at", "actions"],
         "properties": {
             "id": {"type": "string", "pattern": ITEM_ID_PATTERN,
                    "description": "Redis Stream entry id, increasing with time per user; "
@@ -87,6 +89,8 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "starts_at": {"type": ["string", "null"], "format": "date-time",
                           "description": "Start of the window a broadcast announces."},
             "ends_at": {"type": ["string", "null"], "format": "date-time"},
+            "actions": {"type": "array", "maxItems": 3, "items": _ref("Action"),
+                        "description": "Buttons (none on broadcasts); a click is recorded."},
         },
     },
     "Broadcast": {
@@ -323,33 +327,72 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "description": "Every delivery event, oldest first: each attempt per channel "
                                "and target, and when the job was held or dead-lettered.",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["at", "channel", "outcome", "attempt", "target", "kind",
-                                 "detail", "digest"],
-                    "properties": {
-                        "at": {"type": "string", "format": "date-time"},
-                        "channel": {"enum": list(DELIVERY_CHANNELS)},
-                        "outcome": {"enum": list(OUTCOMES), "description":
-                                    "accepted, retry (a transient failure), failed (for "
-                                    "good), gone (target removed), skipped (no target or "
-                                    "adapter), held (quiet hours or budget), dead "
-                                    "(dead-lettered), done-before (every target had it)."},
-                        "attempt": {"type": "integer", "minimum": 1},
-                        "target": {**_NULLABLE_STRING,
-                                   "description": "The target's id (device id, email, sms)."},
-                        "kind": {**_NULLABLE_STRING,
-                                 "description": "The adapter: webpush, email, sms, fcm, apns."},
-                        "detail": {"type": "string",
-                                   "description": "The provider's message id, or the error."},
-                        "digest": {"type": "integer", "minimum": 1,
-                                   "description": "Notifications the delivery carried (more "
-                                                  "than 1: a digest)."},
-                    },
-                },
+                "items": _ref("DeliveryEvent"),
             },
         },
+    },
+    "DeliveryEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["at", "channel", "outcome", "attempt", "target", "kind",
+                     "detail", "digest"],
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "channel": {"enum": list(DELIVERY_CHANNELS)},
+            "outcome": {"enum": list(OUTCOMES), "description":
+                        "accepted, retry (a transient failure), failed (for "
+                        "good), gone (target removed), skipped (no target or "
+                        "adapter), held (quiet hours or budget), dead "
+                        "(dead-lettered), done-before (every target had it)."},
+            "attempt": {"type": "integer", "minimum": 1},
+            "target": {**_NULLABLE_STRING,
+                       "description": "The target's id (device id, email, sms)."},
+            "kind": {**_NULLABLE_STRING,
+                     "description": "The adapter: webpush, email, sms, fcm, apns."},
+            "detail": {"type": "string",
+                       "description": "The provider's message id, or the error."},
+            "digest": {"type": "integer", "minimum": 1,
+                       "description": "Notifications the delivery carried (more "
+                                      "than 1: a digest)."},
+        },
+    },
+    "Receipts": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["seen_at", "read_at", "clicked_at", "clicked"],
+        "properties": {
+            "seen_at": {"type": ["string", "null"], "format": "date-time", "description":
+                        "First acknowledged by an open client, or shown by a page."},
+            "read_at": {"type": ["string", "null"], "format": "date-time"},
+            "clicked_at": {"type": ["string", "null"], "format": "date-time",
+                           "description": "First click on its link or an action."},
+            "clicked": {"type": ["string", "null"], "description":
+                        "What the first click was on: link, or an action's index 0-2."},
+        },
+    },
+    "NotificationDetail": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["notification", "receipts", "deliveries"],
+        "properties": {
+            "notification": _ref("Notification"),
+            "receipts": _ref("Receipts"),
+            "deliveries": {"type": "array", "items": _ref("DeliveryEvent")},
+        },
+    },
+    "SeenResult": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["seen"],
+        "properties": {"seen": {"type": "array", "items": {"type": "string"},
+                                "description": "The ids seen for the first time."}},
+    },
+    "ClickResult": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url"],
+        "properties": {"url": {**_NULLABLE_STRING, "description":
+                               "Where the click leads (null: a notification with no link)."}},
     },
     "Device": {
         "type": "object",
@@ -446,7 +489,7 @@ def openapi_document() -> dict[str, Any]:
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
                                        GroupSendRequest, PreferencesRequest,
-                                       DeviceRequest)],
+                                       DeviceRequest, SeenRequest, ClickRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -578,6 +621,12 @@ def openapi_document() -> dict[str, Any]:
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "/notifications/{user_id}/{notification_id}": {"get": _operation(
+            "One of a user's notifications with its receipts (seen, read, clicked) and "
+            "delivery timeline", (200, "NotificationDetail"),
+            params=[_USER, {**notification_id, "schema": {
+                "type": "string", "pattern": NOTIFICATION_ID_PATTERN}}],
+            errors=(401, 404, 422, 503))},
         "/notifications/{user_id}/{notification_id}/deliveries": {"get": _operation(
             "A notification's delivery timeline: every attempt per channel and target, "
             "with its time, outcome and error", (200, "DeliveryTimeline"),
@@ -709,6 +758,13 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
         "/me/notifications/read": {"post": op(
             "Mark some or all of the token's user's notifications read", (200, "ReadResult"),
             body="MarkReadRequest", errors=(400, 413, 422, 503))},
+        "/me/notifications/seen": {"post": op(
+            "Record that the client showed these notifications (seen receipts)",
+            (200, "SeenResult"), body="SeenRequest", errors=(400, 413, 422, 503))},
+        "/me/notifications/{notification_id}/clicks": {"post": op(
+            "Record a click on the notification or one of its actions (it is read then); "
+            "answers where it leads", (200, "ClickResult"), body="ClickRequest",
+            params=[notification_id], errors=(400, 404, 413, 422, 503))},
         "/me/notifications/{notification_id}": {"delete": op(
             "Delete one of the token's user's notifications (dismiss a broadcast)",
             (200, "DeleteResult"), params=[notification_id], errors=(404, 422, 503))},

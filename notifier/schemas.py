@@ -115,6 +115,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+#: Buttons a notification may carry.
+MAX_ACTIONS = 3
+
+
+class Action(_Strict):
+    """A button on a notification: a label and where it leads (a click is recorded)."""
+
+    label: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_title)]
+    url: Annotated[str, Field(max_length=2048), AfterValidator(_link)]
+
+
 class NotificationContent(_Strict):
     """What a notification says; the same for every recipient of one send."""
 
@@ -132,6 +143,10 @@ class NotificationContent(_Strict):
     expires_at: Annotated[AwareDatetime | None, AfterValidator(_future)] = Field(
         None, description="When the notification disappears from inboxes, counts and replays."
     )
+    actions: Annotated[list[Action], Field(max_length=MAX_ACTIONS)] = Field(
+        default_factory=list,
+        description="Up to 3 buttons shown in the inbox, the widget and web push; clicks "
+                    "are recorded (receipts).")
 
 
 class SendRequest(NotificationContent):
@@ -194,6 +209,14 @@ class BroadcastRequest(NotificationContent):
     idempotency_key: IdempotencyKey | None = None
     send_at: SendAt = Field(None, description=SEND_AT_DOC)
 
+    @field_validator("actions")
+    @classmethod
+    def _no_actions(cls, value: list[Action]) -> list[Action]:
+        if value:
+            raise ValueError("broadcasts carry a link, not actions (actions and their "
+                             "click receipts are per user)")
+        return value
+
     @field_validator("send_at")
     @classmethod
     def _before_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
@@ -248,6 +271,20 @@ class MarkReadRequest(_Strict):
         if self.up_to is not None and not self.all:
             raise ValueError('"up_to" goes with "all": true')
         return self
+
+
+class SeenRequest(_Strict):
+    """Body of ``POST /api/v1/me/notifications/seen``: notifications a client showed."""
+
+    ids: Annotated[list[ItemId], Field(min_length=1, max_length=100)] = Field(
+        description="Notification ids (broadcast ids are accepted and ignored).")
+
+
+class ClickRequest(_Strict):
+    """Body of ``POST /api/v1/me/notifications/<id>/clicks``: what the user clicked."""
+
+    target: Literal["link", 0, 1, 2] = Field(
+        description='"link" for the notification itself, or the index of its action.')
 
 
 def field_path(loc: tuple[str | int, ...]) -> str:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
 from .api_errors import ApiError
-from .schemas import ItemId, MarkReadRequest, _Strict, field_path
+from .schemas import ItemId, MarkReadRequest, SeenRequest, _Strict, field_path
 
 #: Largest client message answered (with an error when larger); more than 100 ids fit.
 MAX_MESSAGE_CHARS = 16 * 1024
@@ -60,11 +60,11 @@ class ReadMessage(MarkReadRequest):
     ref: Ref | None = None
 
 
-class AckMessage(_Strict):
-    """``{"type": "ack", "ids": [...]}``: the client received these (seen receipts)."""
+class AckMessage(SeenRequest):
+    """``{"type": "ack", "ids": [...]}``: the client received these, as
+    ``POST /api/v1/me/notifications/seen``."""
 
     type: Literal["ack"]
-    ids: Ids
     ref: Ref | None = None
 
 

@@ -95,10 +95,45 @@
     setTimeout(() => item.remove(), 8000);
   }
 
+  // Seen receipts: what this page showed live, once the tab is visible, in batches.
+  const unseen = new Set();
+  let seenTimer = null;
+  function reportSeen() {
+    seenTimer = null;
+    if (document.visibilityState !== "visible" || !unseen.size) return;
+    const body = new FormData();
+    body.append("csrf_token", csrf);
+    for (const id of [...unseen].slice(0, 100)) { body.append("id", id); unseen.delete(id); }
+    fetch("/inbox/seen", { method: "POST", body, credentials: "same-origin",
+                           headers: { "X-Requested-With": "fetch" } }).catch(() => {});
+    if (unseen.size) seenTimer = setTimeout(reportSeen, 1000);
+  }
+  function seen(id) {
+    if (id.startsWith("b")) return;  // broadcasts have no per-user receipts
+    unseen.add(id);
+    if (!seenTimer) seenTimer = setTimeout(reportSeen, 1000);
+  }
+  document.addEventListener("visibilitychange", () => { if (!seenTimer) reportSeen(); });
+
+  // A click on a notification's link is recorded in the background (the link opens as usual).
+  root.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a[data-note-link]");
+    if (!link) return;
+    const body = new FormData();
+    body.append("csrf_token", csrf);
+    body.append("target", "link");
+    // keepalive: sent even as the page is left; manual: the answer's redirect is not followed.
+    fetch(`/inbox/${encodeURIComponent(link.closest("li").dataset.id)}/click`, {
+      method: "POST", body, keepalive: true, redirect: "manual", credentials: "same-origin",
+    }).catch(() => {});
+  });
+
   // Forms post in the background; the stream then updates this and every other tab.
+  // Action buttons (data-native) submit for real: they open their page in a new tab.
   root.addEventListener("submit", async (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
+    if (form.hasAttribute("data-native")) return;
     event.preventDefault();
     const response = await fetch(form.action, {
       method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" },
@@ -122,6 +157,7 @@
     // badge counts it); quiet hours ("quiet": true) keep it from popping up.
     if (n.live === false) return;
     addNote(n, event.lastEventId);
+    if (showsNewest) seen(n.id);
     if (!n.quiet && (n.priority === "high" || n.priority === "urgent")) toast(n);
   });
   source.addEventListener("broadcast", (event) => {

@@ -66,8 +66,8 @@ window.NotifierNote = (() => {
     meta.append(el("time", { datetime: n.created_at, title: n.created_at }, "just now"));
     const title = el("h2", { class: "note-title" });
     if (n.link && /^https?:\/\//i.test(n.link)) {
-      title.append(el("a", { href: n.link, rel: "noopener noreferrer nofollow", target: "_blank" },
-                      n.title));
+      title.append(el("a", { href: n.link, rel: "noopener noreferrer nofollow", target: "_blank",
+                             "data-note-link": "" }, n.title));
     } else {
       title.append(n.title);
     }
@@ -77,6 +77,20 @@ window.NotifierNote = (() => {
       main.append(el("p", { class: "note-window" }, "Scheduled ",
                      el("time", { datetime: n.starts_at }, windowTime(n.starts_at)), " – ",
                      el("time", { datetime: n.ends_at }, windowTime(n.ends_at)), " UTC"));
+    }
+    if (n.actions && n.actions.length) {
+      const buttons = el("div", { class: "note-buttons" });
+      n.actions.forEach((a, index) => {
+        const button = el("button", { class: `button button-small${index ? "" : " button-primary"}`,
+                                      type: csrf ? "submit" : "button" }, a.label);
+        if (!csrf) { button.disabled = true; buttons.append(button); return; }
+        const form = el("form", { method: "post", target: "_blank", "data-native": "",
+                                  action: `/inbox/${encodeURIComponent(n.id)}/click` });
+        form.append(el("input", { type: "hidden", name: "csrf_token", value: csrf }),
+                    el("input", { type: "hidden", name: "target", value: String(index) }), button);
+        buttons.append(form);
+      });
+      main.append(buttons);
     }
     const actions = el("div", { class: "note-actions" });
     if (!n.read) {

@@ -12,8 +12,8 @@
   //   client.on("notification", (n) => show(n));
   //
   // With `transport: "websocket"` the events come over /ws instead of /events: the same
-  // events, positions and reconnects; the client also acks each notification it receives
-  // (the user's "seen" receipts) and pings the server.
+  // events, positions and reconnects; the seen receipts of received notifications go over
+  // the socket (`ack`) rather than the widget API, and the client pings the server.
   //
   // This ES module is the source. scripts/build_js.py makes static/notifier.js (a plain
   // script exposing window.Notifier) and static/notifier-widget.js from it; a test keeps
@@ -36,8 +36,6 @@
   // soon, spread out, as the SSE stream's retry hint does).
   const CLOSE_TOKEN_EXPIRED = 4001;
   const CLOSE_SERVICE_RESTART = 1012;
-  // Ids per ack message (the server takes up to 100).
-  const ACK_BATCH = 100;
 
   class NotifierError extends Error {
     // status: the HTTP status (0: no answer); code and field: from the API's JSON error.
@@ -105,7 +103,10 @@
       this.pingInterval = options.pingInterval ?? 25000;
       this.pingTimer = null;
       this.awaitingPong = false;
-      this.pendingAcks = [];
+      // Seen receipts: each notification received is acknowledged (ack: false turns it off).
+      this.ack = options.ack !== false;
+      this.unacked = new Set();
+      this.ackTimer = null;
       this.state = "connecting";
       this.listeners = new Map();
       this.source = null;
@@ -251,7 +252,6 @@
         this.setState("live");
         this.awaitingPong = false;
         this.pingTimer = setInterval(() => this.ping(socket), this.pingInterval);
-        this.flushAcks();
       });
       socket.addEventListener("message", (event) => this.receiveMessage(socket, event));
       socket.addEventListener("close", (event) => {
@@ -290,23 +290,6 @@
       }
     }
 
-    // Acks go out in batches (a replay of many notifications costs a few messages), over
-    // the socket open at the time: one that closed first leaves them to the next.
-    ack(id) {
-      this.pendingAcks.push(id);
-      if (this.pendingAcks.length === 1) setTimeout(() => this.flushAcks(), 0);
-    }
-
-    flushAcks() {
-      const socket = this.source;
-      if (!(socket instanceof WebSocket) || socket.readyState !== WebSocket.OPEN) return;
-      const ids = this.pendingAcks;
-      this.pendingAcks = [];
-      for (let i = 0; i < ids.length; i += ACK_BATCH) {
-        this.sendOver(socket, { type: "ack", ids: ids.slice(i, i + ACK_BATCH) });
-      }
-    }
-
     receiveMessage(socket, event) {
       if (socket !== this.source) return;
       this.awaitingPong = false;  // anything at all shows the connection works
@@ -323,7 +306,6 @@
         return;
       }
       if (!STREAM_EVENTS.includes(message.event)) return;  // replies: pong, ack, read
-      if (message.event === "notification" && message.data?.id) this.ack(message.data.id);
       this.deliver(socket, message.event, message.data, message.id || "");
     }
 
@@ -358,7 +340,28 @@
         this.openStream(true);
         return;
       }
+      if (name === "notification" && data && data.id) this.acknowledge(data.id);
       this.emit(name, data, meta);
+    }
+
+    // Received notifications are reported seen in batches, about once a second: over the
+    // open WebSocket as an `ack` message, else through the widget API.
+    acknowledge(id) {
+      if (!this.ack) return;
+      this.unacked.add(id);
+      if (this.ackTimer) return;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        const ids = [...this.unacked].slice(0, 100);
+        for (const seen of ids) this.unacked.delete(seen);
+        if (this.unacked.size) this.acknowledge([...this.unacked][0]);
+        const socket = this.source;
+        if (this.transport === "websocket" && socket?.readyState === WebSocket.OPEN) {
+          this.sendOver(socket, { type: "ack", ids });
+          return;
+        }
+        this.markSeen(ids).catch((error) => this.emit("error", error));
+      }, 1000);
     }
 
     close() {
@@ -422,6 +425,17 @@
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
         : { all: true });
+    }
+
+    // Record that notifications were shown (seen receipts): {seen: ids seen the first time}.
+    markSeen(ids) {
+      return this.request("POST", "/notifications/seen", { ids: [].concat(ids) });
+    }
+
+    // Record a click on the notification ("link") or its action 0-2; it becomes read.
+    // Resolves to {url}: where the click leads (null for a notification without a link).
+    click(id, target = "link") {
+      return this.request("POST", `/notifications/${encodeURIComponent(id)}/clicks`, { target });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.
@@ -548,6 +562,12 @@
   .tag-high { background: var(--_high-bg); color: var(--_high); }
   .tag-urgent { background: var(--_urgent-bg); color: var(--_urgent); }
   .tag-broadcast { background: color-mix(in srgb, var(--_accent) 14%, transparent); color: var(--_accent); }
+  .buttons { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 0; }
+  .action { display: inline-block; padding: 4px 10px; border: 1px solid var(--_border); border-radius: 8px;
+    color: var(--_fg); background: transparent; font-size: 13px; font-weight: 600; text-decoration: none; }
+  .action:hover { background: var(--_hover); }
+  .action-primary { background: var(--_accent); border-color: var(--_accent); color: var(--_accent-text); }
+  .action-primary:hover { background: var(--_accent); filter: brightness(1.08); }
   .actions { display: flex; align-items: flex-start; gap: 2px; }
   .icon-button { display: inline-flex; align-items: center; justify-content: center; width: 30px; height: 30px;
     padding: 0; border: 0; border-radius: 8px; background: transparent; color: var(--_muted); }
@@ -619,6 +639,7 @@
       this.loaded = false;
       this.loading = null;
       this.pending = [];  // live items that arrived while the first page was loading
+      this.seen = new Set();  // ids reported seen from this page
       this.next = null;
       this.unread = null;
       this.render();
@@ -675,7 +696,7 @@
       if (n.link && /^https?:\/\//i.test(n.link)) {
         const link = el("a", { href: n.link, target: "_blank", rel: "noopener noreferrer nofollow" });
         link.append(n.title, icon("open"));
-        link.addEventListener("click", () => { if (!n.read) this.markRead([n.id]); });
+        link.addEventListener("click", () => this.clicked(n, "link"));
         title.append(link);
       } else {
         title.textContent = n.title;
@@ -690,6 +711,18 @@
       if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
       const content = el("div", { class: "content" }, title);
       if (n.body) content.append(el("p", { class: "body" }, n.body));
+      if (n.actions && n.actions.length) {
+        // Links styled as buttons: they open at once (no popup blocker), the click is recorded.
+        const buttons = el("div", { class: "buttons" });
+        n.actions.forEach((action, index) => {
+          if (!/^https?:\/\//i.test(action.url)) return;
+          const button = el("a", { class: `action${index ? "" : " action-primary"}`, href: action.url,
+                                   target: "_blank", rel: "noopener noreferrer nofollow" }, action.label);
+          button.addEventListener("click", () => this.clicked(n, index));
+          buttons.append(button);
+        });
+        content.append(buttons);
+      }
       content.append(meta);
       const actions = el("div", { class: "actions" });
       if (!n.read) {
@@ -704,6 +737,27 @@
       actions.append(dismiss);
       return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id },
                 el("span", { class: "dot", "aria-hidden": "true" }), content, actions);
+    }
+
+    // A click on n's link or action: recorded (it becomes read); a broadcast is only marked read.
+    clicked(n, target) {
+      if (n.source === "broadcast") {
+        if (!n.read) this.markRead([n.id]);
+        return;
+      }
+      this.client.click(n.id, target).catch((error) => this.client.emit("error", error));
+    }
+
+    // Seen receipts for what the open panel shows (live ones are acknowledged by the client).
+    reportSeen() {
+      const ids = [];
+      for (const { data } of this.items.values()) {
+        if (data.source !== "broadcast" && !this.seen.has(data.id)) ids.push(data.id);
+      }
+      for (const id of ids) this.seen.add(id);
+      for (let i = 0; i < ids.length; i += 100) {
+        this.client.markSeen(ids.slice(i, i + 100)).catch((error) => this.client.emit("error", error));
+      }
     }
 
     // Put n in the list in feed order (or update it in place).
@@ -847,6 +901,7 @@
       }
       this.panel.focus({ preventScroll: true });
       if (!this.loaded && !this.loading) this.load(true);
+      else this.reportSeen();
     }
 
     close(returnFocus) {
@@ -914,6 +969,7 @@
           const arrived = this.pending.splice(0);
           if (this.loaded) for (const n of arrived) this.upsert(n, { fresh: !this.items.has(n.id) });
           this.refreshNote();
+          if (this.isOpen()) this.reportSeen();
           if (fromMore && first) this.items.get(first)?.node.querySelector("a, button")?.focus();
         }
       })();

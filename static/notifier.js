@@ -12,8 +12,8 @@
   //   client.on("notification", (n) => show(n));
   //
   // With `transport: "websocket"` the events come over /ws instead of /events: the same
-  // events, positions and reconnects; the client also acks each notification it receives
-  // (the user's "seen" receipts) and pings the server.
+  // events, positions and reconnects; the seen receipts of received notifications go over
+  // the socket (`ack`) rather than the widget API, and the client pings the server.
   //
   // This ES module is the source. scripts/build_js.py makes static/notifier.js (a plain
   // script exposing window.Notifier) and static/notifier-widget.js from it; a test keeps
@@ -36,8 +36,6 @@
   // soon, spread out, as the SSE stream's retry hint does).
   const CLOSE_TOKEN_EXPIRED = 4001;
   const CLOSE_SERVICE_RESTART = 1012;
-  // Ids per ack message (the server takes up to 100).
-  const ACK_BATCH = 100;
 
   class NotifierError extends Error {
     // status: the HTTP status (0: no answer); code and field: from the API's JSON error.
@@ -105,7 +103,10 @@
       this.pingInterval = options.pingInterval ?? 25000;
       this.pingTimer = null;
       this.awaitingPong = false;
-      this.pendingAcks = [];
+      // Seen receipts: each notification received is acknowledged (ack: false turns it off).
+      this.ack = options.ack !== false;
+      this.unacked = new Set();
+      this.ackTimer = null;
       this.state = "connecting";
       this.listeners = new Map();
       this.source = null;
@@ -251,7 +252,6 @@
         this.setState("live");
         this.awaitingPong = false;
         this.pingTimer = setInterval(() => this.ping(socket), this.pingInterval);
-        this.flushAcks();
       });
       socket.addEventListener("message", (event) => this.receiveMessage(socket, event));
       socket.addEventListener("close", (event) => {
@@ -290,23 +290,6 @@
       }
     }
 
-    // Acks go out in batches (a replay of many notifications costs a few messages), over
-    // the socket open at the time: one that closed first leaves them to the next.
-    ack(id) {
-      this.pendingAcks.push(id);
-      if (this.pendingAcks.length === 1) setTimeout(() => this.flushAcks(), 0);
-    }
-
-    flushAcks() {
-      const socket = this.source;
-      if (!(socket instanceof WebSocket) || socket.readyState !== WebSocket.OPEN) return;
-      const ids = this.pendingAcks;
-      this.pendingAcks = [];
-      for (let i = 0; i < ids.length; i += ACK_BATCH) {
-        this.sendOver(socket, { type: "ack", ids: ids.slice(i, i + ACK_BATCH) });
-      }
-    }
-
     receiveMessage(socket, event) {
       if (socket !== this.source) return;
       this.awaitingPong = false;  // anything at all shows the connection works
@@ -323,7 +306,6 @@
         return;
       }
       if (!STREAM_EVENTS.includes(message.event)) return;  // replies: pong, ack, read
-      if (message.event === "notification" && message.data?.id) this.ack(message.data.id);
       this.deliver(socket, message.event, message.data, message.id || "");
     }
 
@@ -358,7 +340,28 @@
         this.openStream(true);
         return;
       }
+      if (name === "notification" && data && data.id) this.acknowledge(data.id);
       this.emit(name, data, meta);
+    }
+
+    // Received notifications are reported seen in batches, about once a second: over the
+    // open WebSocket as an `ack` message, else through the widget API.
+    acknowledge(id) {
+      if (!this.ack) return;
+      this.unacked.add(id);
+      if (this.ackTimer) return;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        const ids = [...this.unacked].slice(0, 100);
+        for (const seen of ids) this.unacked.delete(seen);
+        if (this.unacked.size) this.acknowledge([...this.unacked][0]);
+        const socket = this.source;
+        if (this.transport === "websocket" && socket?.readyState === WebSocket.OPEN) {
+          this.sendOver(socket, { type: "ack", ids });
+          return;
+        }
+        this.markSeen(ids).catch((error) => this.emit("error", error));
+      }, 1000);
     }
 
     close() {
@@ -422,6 +425,17 @@
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
         : { all: true });
+    }
+
+    // Record that notifications were shown (seen receipts): {seen: ids seen the first time}.
+    markSeen(ids) {
+      return this.request("POST", "/notifications/seen", { ids: [].concat(ids) });
+    }
+
+    // Record a click on the notification ("link") or its action 0-2; it becomes read.
+    // Resolves to {url}: where the click leads (null for a notification without a link).
+    click(id, target = "link") {
+      return this.request("POST", `/notifications/${encodeURIComponent(id)}/clicks`, { target });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.

@@ -1,6 +1,7 @@
 // Service worker: shows web push notifications, also when no notifier tab is open.
 // Each push carries JSON from notifier.channels.webpush.payload: title, body, url,
-// tag, priority, count, id, type, created_at. Served at /sw.js (scope: the site).
+// tag, priority, count, id, type, created_at, and for a single notification its
+// click link and actions (buttons). Served at /sw.js (scope: the site).
 "use strict";
 
 self.addEventListener("install", () => self.skipWaiting());
@@ -25,19 +26,30 @@ self.addEventListener("push", (event) => {
     tag: data.tag || undefined,
     timestamp: Number.isNaN(created) ? Date.now() : created,
     requireInteraction: data.priority === "urgent",
-    data: {url: data.url || "/inbox", id: data.id || null},
+    actions: (data.actions || []).map((a) => ({action: a.action, title: a.title})),
+    data: {url: data.url || "/inbox", id: data.id || null, click: data.click || null,
+           actions: data.actions || []},
   }));
 });
 
 // A click opens the notification's link (or the inbox); an open notifier tab is reused
 // for links on this site.
+// With a click link (a single notification), the click goes through it: the server
+// records the click, then redirects to the same place.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL((event.notification.data && event.notification.data.url) || "/inbox",
-                         self.location.origin);
-  if (target.protocol !== "https:" && target.protocol !== "http:") return;
+  const data = event.notification.data || {};
+  const action = (data.actions || []).find((a) => a.action === event.action);
+  const destination = new URL((action && action.url) || data.url || "/inbox",
+                              self.location.origin);
+  if (destination.protocol !== "https:" && destination.protocol !== "http:") return;
+  let target = destination;
+  if (data.click) {
+    target = new URL(data.click, self.location.origin);
+    target.searchParams.set("target", action ? action.action : "link");
+  }
   event.waitUntil((async () => {
-    if (target.origin === self.location.origin) {
+    if (destination.origin === self.location.origin) {
       const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
       const open = windows.find((client) => new URL(client.url).origin === target.origin);
       if (open) {

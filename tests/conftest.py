@@ -130,6 +130,17 @@ def auth(api_key) -> dict[str, str]:
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
+def wait_for_receipt(store, user_id, notification_id, field, timeout=10.0):
+    """A notification's receipts once ``field`` is recorded (pages report in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = store.receipts.get(user_id, notification_id)
+        if found[field] is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no {field} for {notification_id}")
+
+
 def csrf_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF token"

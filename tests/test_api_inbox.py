@@ -56,7 +56,8 @@ def test_notification_shape(client, auth):
     assert item == {"user_id": "u", "type": "mention", "title": "T", "body": "B",
                     "data": {"thread": 7}, "priority": "urgent",
                     "link": "https://example.com/a", "expires_at": None, "read": False,
-                    "source": "direct", "group": None, "starts_at": None, "ends_at": None}
+                    "source": "direct", "group": None, "starts_at": None, "ends_at": None,
+                    "actions": []}
 
 
 def test_users_never_see_each_other(client, auth):

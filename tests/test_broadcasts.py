@@ -271,7 +271,7 @@ def test_online_user_gets_it_live_with_the_unread_count(live_server, http, api_k
         made = http.post("/api/v1/broadcasts", headers=auth,
                          json={"title": "Hello all", "priority": "high"}).json()["broadcast"]
         event = stream.next_of("broadcast")
-        assert event.json() == {**made, "source": "broadcast", "read": False}
+        assert event.json() == {**made, "source": "broadcast", "read": False, "actions": []}
         assert event.bpos == made["id"][1:]
         assert stream.next_of("unread").json() == {"unread": 2}
         http.post("/api/v1/users/ann/notifications/read", headers=auth,

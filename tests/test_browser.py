@@ -1,9 +1,10 @@
 """The pages in a real headless Chromium (Debian's, driven by Playwright)."""
 
+
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, wait_for_receipt
 
 pytestmark = pytest.mark.browser
 
@@ -105,6 +106,43 @@ def test_phone_width_and_dark_mode(browser, live_server, http, store, api_key):
         assert width <= 390, "the inbox scrolls sideways on a phone"
         page.screenshot(path=ARTIFACTS / "inbox-phone-dark.png", full_page=True,
                         animations="disabled")
+    finally:
+        context.close()
+
+
+def test_actions_open_their_page_and_receipts_are_recorded(browser, live_server, http, store,
+                                                          api_key):
+    store.accounts.create("erin", "correct horse battery")
+    context = browser.new_context(viewport={"width": 1200, "height": 820})
+    page = context.new_page()
+    target = f"{live_server.url}/api/v1/openapi.json?from=action"
+    try:
+        sign_in(page, live_server.url, "erin", "correct horse battery")
+        nid = send(http, api_key, "erin", "Expense report from Dana", type="approval",
+                   body="€1,240 for the Berlin offsite.", link=f"{live_server.url}/login?from=link",
+                   actions=[{"label": "Approve", "url": target},
+                            {"label": "<b>Reject</b>", "url": f"{live_server.url}/login?r=1"}])
+        item = page.locator(f"#n-{nid}")
+        expect(item.get_by_role("button", name="Approve")).to_be_visible()
+        expect(item.get_by_role("button", name="<b>Reject</b>")).to_be_visible()
+        # Shown live in a visible tab: reported seen (in a batch, about a second later).
+        assert wait_for_receipt(store, "erin", nid, "seen_at")["clicked_at"] is None
+        page.screenshot(path=ARTIFACTS / "inbox-actions-desktop.png", animations="disabled")
+
+        with context.expect_page() as opened:
+            item.get_by_role("button", name="Approve").click()
+        opened.value.wait_for_load_state()
+        assert opened.value.url == target
+        found = wait_for_receipt(store, "erin", nid, "clicked_at")
+        assert found["clicked"] == "0" and found["read_at"] is not None
+        expect(page.locator(f"#n-{nid}")).not_to_have_class("note priority-normal is-unread")
+        expect(page.locator("[data-unread-badge]")).to_be_hidden()
+
+        # The title link opens as a link; its click is recorded in the background.
+        other = send(http, api_key, "erin", "Dana replied", link=f"{live_server.url}/login?x=2")
+        with context.expect_page() as opened:
+            page.locator(f"#n-{other}").get_by_role("link", name="Dana replied").click()
+        assert wait_for_receipt(store, "erin", other, "clicked_at")["clicked"] == "link"
     finally:
         context.close()
 

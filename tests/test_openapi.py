@@ -150,6 +150,10 @@ def test_responses_match_their_schemas(client, auth, check, store):
                .json["deliveries"]) == 2
     call("GET", f"/notifications/v/{kept_id}/deliveries", timeline)
     call("GET", "/notifications/u/nope/deliveries", timeline)
+    detail = "/notifications/{user_id}/{notification_id}"
+    assert call("GET", f"/notifications/u/{kept_id}", detail).json["deliveries"]
+    call("GET", f"/notifications/v/{kept_id}", detail)
+    call("GET", "/notifications/u/nope", detail)
     device = {"platform": "fcm", "token": "fcm-token:" + "a" * 40, "label": "Pixel"}
     made = call("POST", "/users/u/devices", "/users/{user_id}/devices", device)
     call("POST", "/users/u/devices", "/users/{user_id}/devices", device)
@@ -164,3 +168,32 @@ def test_responses_match_their_schemas(client, auth, check, store):
     check(unauthorized, "/users/{user_id}/unread-count", "GET")
     statuses = {status for _, _, status in check.seen}
     assert {"200", "201", "202", "204", "400", "401", "404", "409", "422"} <= statuses
+
+
+def test_widget_responses_match_their_schemas(client, auth, check):
+    from notifier import tokens
+
+    widget = {"Authorization": f"Bearer {tokens.mint('test-secret', 'w', 60, [])[0]}"}
+
+    def call(method, path, template, body=None):
+        response = client.open(f"/api/v1{path}", method=method, headers=widget,
+                               data=body if isinstance(body, str) else json.dumps(body))
+        check(response, template, method)
+        return response
+
+    sent = client.post("/api/v1/notifications", headers=auth, json={
+        "user_id": "w", "title": "t", "actions": [{"label": "Go", "url": "https://x.example"}]})
+    nid = sent.json["notifications"][0]["id"]
+    listed = call("GET", "/me/notifications", "/me/notifications")
+    assert listed.json["notifications"][0]["actions"][0]["label"] == "Go"
+    call("POST", "/me/notifications/seen", "/me/notifications/seen", {"ids": [nid]})
+    call("POST", "/me/notifications/seen", "/me/notifications/seen", {"ids": "x"})
+    clicks = "/me/notifications/{notification_id}/clicks"
+    assert call("POST", f"/me/notifications/{nid}/clicks", clicks, {"target": 0}).json["url"]
+    assert call("POST", f"/me/notifications/{nid}/clicks", clicks,
+                {"target": "link"}).json == {"url": None}
+    call("POST", f"/me/notifications/{nid}/clicks", clicks, {"target": 2})
+    call("POST", "/me/notifications/x/clicks", clicks, {"target": 0})
+    call("POST", f"/me/notifications/{nid}/clicks", clicks, body="{")
+    statuses = {(path, status) for path, _, status in check.seen}
+    assert {(clicks, "200"), (clicks, "404"), (clicks, "422"), (clicks, "400")} <= statuses

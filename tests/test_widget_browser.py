@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from notifier import tokens
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, wait_for_receipt
 
 pytestmark = pytest.mark.browser
 
@@ -152,6 +152,34 @@ def test_the_bell_counts_shows_live_and_keeps_the_inbox_in_step(browser, site, a
         context.close()
 
 
+def test_actions_and_receipts_across_origins(browser, site, api, store):
+    shown_before = api.send("alice", "Weekly report")
+    context, page = open_host_page(browser, site)
+    try:
+        # Delivered live: the client acknowledges it (seen) without the panel being open.
+        live = api.send("alice", "Expense report from Dana", body="€1,240 for the offsite.",
+                        actions=[{"label": "Approve", "url": f"{site.url}/?approved=1"},
+                                 {"label": "Reject", "url": f"{site.url}/?rejected=1"}])
+        expect(widget(page)).to_have_attribute("data-unread", "2")
+        wait_for_receipt(store, "alice", live, "seen_at")
+        assert store.receipts.get("alice", shown_before)["seen_at"] is None
+        # Opening the panel shows the older one: seen too.
+        page.get_by_role("button", name="Notifications, 2 unread").click()
+        dialog = page.get_by_role("dialog", name="Notifications")
+        wait_for_receipt(store, "alice", shown_before, "seen_at")
+        approve = dialog.get_by_role("link", name="Approve")
+        expect(approve).to_have_attribute("href", f"{site.url}/?approved=1")
+        with context.expect_page() as opened:
+            approve.click()
+        opened.value.wait_for_load_state()
+        assert opened.value.url == f"{site.url}/?approved=1"
+        found = wait_for_receipt(store, "alice", live, "clicked_at")
+        assert found["clicked"] == "0" and found["read_at"] is not None
+        expect(widget(page)).to_have_attribute("data-unread", "1")
+    finally:
+        context.close()
+
+
 def test_keyboard_focus_and_escape(browser, site, api):
     api.send("alice", "First")
     context, page = open_host_page(browser, site)
@@ -217,7 +245,9 @@ def test_screenshots_light_and_dark(browser, site, api, scheme, width, height):
              body="Update the card on file to keep your plan.", link="https://example.com/b")
     api.send("alice", "Your export is ready", priority="high",
              body="The CSV with 12,408 rows can be downloaded for 24 hours.")
-    api.send("alice", "Dana mentioned you in “Q3 planning”", body="“Can you take the infra part?”")
+    api.send("alice", "Dana mentioned you in “Q3 planning”", body="“Can you take the infra part?”",
+             actions=[{"label": "Reply", "url": "https://example.com/reply"},
+                      {"label": "View thread", "url": "https://example.com/thread"}])
     read = api.send("alice", "Weekly digest", priority="low", body="3 new comments, 2 likes.")
     api.post("/api/v1/broadcasts", {"title": "Maintenance on Sunday 02:00-03:00 UTC",
                                     "body": "The dashboard will be read-only."})

@@ -23,6 +23,7 @@ import requests
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPusher, WebPushException
 
+from ..clicks import click_token
 from .base import Message, Outcome, Target
 from .retry import parse_retry_after
 from .settings import inbox_url
@@ -47,14 +48,26 @@ def _encode(shown: dict[str, Any]) -> bytes:
     return json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def payload(message: Message, inbox_url: str) -> bytes:
+def payload(message: Message, inbox_url: str, click_url: str | None = None) -> bytes:
     """What the service worker receives: JSON it shows as a notification, at most
-    :data:`MAX_PAYLOAD` bytes (a long body is shortened, ``data`` is left out)."""
+    :data:`MAX_PAYLOAD` bytes (a long body is shortened, ``data`` is left out).
+
+    A single notification also carries its actions and ``click``, the signed link
+    that records a click before leading on (``?target=link`` or an action's index).
+    """
     shown = asdict(summarize(message, inbox_url))
+    if click_url and not message.is_digest:
+        shown["click"] = click_url
+        shown["actions"] = [{"action": str(index), "title": action["label"], "url": action["url"]}
+                            for index, action in enumerate(message.notifications[-1].get(
+                                "actions") or [])]
     encoded = _encode(shown)
     while len(encoded) > MAX_PAYLOAD and shown["body"]:
         over = len(encoded) - MAX_PAYLOAD  # a character is at most 4 bytes of UTF-8
         shown["body"] = shorten(shown["body"], len(shown["body"]) - over // 4 - 2)
+        encoded = _encode(shown)
+    if len(encoded) > MAX_PAYLOAD and shown.get("actions"):  # long action URLs: no buttons
+        shown["actions"] = []
         encoded = _encode(shown)
     if len(encoded) > MAX_PAYLOAD:  # a 2 KB link and a long title: send to the inbox
         shown["url"] = inbox_url
@@ -82,10 +95,13 @@ class WebPushAdapter:
     kind = "webpush"
 
     def __init__(self, vapid: Vapid, subject: str, *, inbox_url: str, ttl: int = 86400,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, secret: str = "", public_url: str = ""):
         self.vapid = vapid
         self.subject = check_subject(subject)
         self.inbox_url = inbox_url
+        #: Signs click links (``/r/<token>``); without it pushes carry no click link.
+        self.secret = secret
+        self.public_url = public_url.rstrip("/")
         self.ttl = int(ttl)
         self.timeout = timeout
         # One session keeps connections to each push service open between sends.
@@ -108,6 +124,12 @@ class WebPushAdapter:
             self._tokens[audience] = cached
         return dict(cached[1])
 
+    def _click_url(self, message: Message) -> str | None:
+        if not self.secret or message.is_digest:
+            return None
+        token = click_token(self.secret, message.user_id, message.notifications[-1]["id"])
+        return f"{self.public_url}/r/{token}"
+
     def send(self, message: Message, target: Target) -> Outcome:
         """Encrypt the notification for the subscription and hand it to its push service."""
         endpoint = target.address.get("endpoint", "")
@@ -115,7 +137,8 @@ class WebPushAdapter:
             headers = self._vapid_headers(endpoint)
             headers["Urgency"] = URGENCY[summarize(message, "").priority]
             pusher = WebPusher(dict(target.address), requests_session=self.session)
-            response = pusher.send(payload(message, self.inbox_url), headers, ttl=self.ttl,
+            response = pusher.send(payload(message, self.inbox_url, self._click_url(message)),
+                                   headers, ttl=self.ttl,
                                    content_encoding="aes128gcm", timeout=self.timeout)
         except (WebPushException, VapidException, ValueError, TypeError) as exc:
             return Outcome("failed", f"unusable subscription: {exc}")
@@ -139,4 +162,6 @@ def from_config(config: Mapping[str, Any], instance_path: str) -> WebPushAdapter
         return None
     return WebPushAdapter(load_vapid(instance_path), subject, inbox_url=inbox_url(config),
                           ttl=int(config.get("WEBPUSH_TTL", 86400)),
-                          timeout=float(config.get("PROVIDER_TIMEOUT", 10)))
+                          timeout=float(config.get("PROVIDER_TIMEOUT", 10)),
+                          secret=str(config.get("SECRET_KEY") or ""),
+                          public_url=str(config.get("PUBLIC_URL") or ""))

@@ -110,6 +110,12 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .tag-high { background: var(--_high-bg); color: var(--_high); }
 .tag-urgent { background: var(--_urgent-bg); color: var(--_urgent); }
 .tag-broadcast { background: color-mix(in srgb, var(--_accent) 14%, transparent); color: var(--_accent); }
+.buttons { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 0; }
+.action { display: inline-block; padding: 4px 10px; border: 1px solid var(--_border); border-radius: 8px;
+  color: var(--_fg); background: transparent; font-size: 13px; font-weight: 600; text-decoration: none; }
+.action:hover { background: var(--_hover); }
+.action-primary { background: var(--_accent); border-color: var(--_accent); color: var(--_accent-text); }
+.action-primary:hover { background: var(--_accent); filter: brightness(1.08); }
 .actions { display: flex; align-items: flex-start; gap: 2px; }
 .icon-button { display: inline-flex; align-items: center; justify-content: center; width: 30px; height: 30px;
   padding: 0; border: 0; border-radius: 8px; background: transparent; color: var(--_muted); }
@@ -181,6 +187,7 @@ class BellWidget {
     this.loaded = false;
     this.loading = null;
     this.pending = [];  // live items that arrived while the first page was loading
+    this.seen = new Set();  // ids reported seen from this page
     this.next = null;
     this.unread = null;
     this.render();
@@ -237,7 +244,7 @@ class BellWidget {
     if (n.link && /^https?:\/\//i.test(n.link)) {
       const link = el("a", { href: n.link, target: "_blank", rel: "noopener noreferrer nofollow" });
       link.append(n.title, icon("open"));
-      link.addEventListener("click", () => { if (!n.read) this.markRead([n.id]); });
+      link.addEventListener("click", () => this.clicked(n, "link"));
       title.append(link);
     } else {
       title.textContent = n.title;
@@ -252,6 +259,18 @@ class BellWidget {
     if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
     const content = el("div", { class: "content" }, title);
     if (n.body) content.append(el("p", { class: "body" }, n.body));
+    if (n.actions && n.actions.length) {
+      // Links styled as buttons: they open at once (no popup blocker), the click is recorded.
+      const buttons = el("div", { class: "buttons" });
+      n.actions.forEach((action, index) => {
+        if (!/^https?:\/\//i.test(action.url)) return;
+        const button = el("a", { class: `action${index ? "" : " action-primary"}`, href: action.url,
+                                 target: "_blank", rel: "noopener noreferrer nofollow" }, action.label);
+        button.addEventListener("click", () => this.clicked(n, index));
+        buttons.append(button);
+      });
+      content.append(buttons);
+    }
     content.append(meta);
     const actions = el("div", { class: "actions" });
     if (!n.read) {
@@ -266,6 +285,27 @@ class BellWidget {
     actions.append(dismiss);
     return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id },
               el("span", { class: "dot", "aria-hidden": "true" }), content, actions);
+  }
+
+  // A click on n's link or action: recorded (it becomes read); a broadcast is only marked read.
+  clicked(n, target) {
+    if (n.source === "broadcast") {
+      if (!n.read) this.markRead([n.id]);
+      return;
+    }
+    this.client.click(n.id, target).catch((error) => this.client.emit("error", error));
+  }
+
+  // Seen receipts for what the open panel shows (live ones are acknowledged by the client).
+  reportSeen() {
+    const ids = [];
+    for (const { data } of this.items.values()) {
+      if (data.source !== "broadcast" && !this.seen.has(data.id)) ids.push(data.id);
+    }
+    for (const id of ids) this.seen.add(id);
+    for (let i = 0; i < ids.length; i += 100) {
+      this.client.markSeen(ids.slice(i, i + 100)).catch((error) => this.client.emit("error", error));
+    }
   }
 
   // Put n in the list in feed order (or update it in place).
@@ -409,6 +449,7 @@ class BellWidget {
     }
     this.panel.focus({ preventScroll: true });
     if (!this.loaded && !this.loading) this.load(true);
+    else this.reportSeen();
   }
 
   close(returnFocus) {
@@ -476,6 +517,7 @@ class BellWidget {
         const arrived = this.pending.splice(0);
         if (this.loaded) for (const n of arrived) this.upsert(n, { fresh: !this.items.has(n.id) });
         this.refreshNote();
+        if (this.isOpen()) this.reportSeen();
         if (fromMore && first) this.items.get(first)?.node.querySelector("a, button")?.focus();
       }
     })();
