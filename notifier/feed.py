@@ -72,16 +72,17 @@ class BroadcastView:
                 view.dismissed.add(name[2:])
         return view
 
-    def visible(self, key: str) -> bool:
-        """Whether the broadcast with this Redis id is in the user's feed."""
-        pos = parse_notification_id(key)
+    def visible(self, key: str, position: Pos | None = None) -> bool:
+        """Whether the broadcast with this Redis id (``position``: the id parsed, when the
+        caller has it) is in the user's feed."""
+        pos = position or parse_notification_id(key)
         return pos is not None and pos[0] >= self.since and key not in self.dismissed
 
-    def is_read(self, key: str) -> bool:
+    def is_read(self, key: str, position: Pos | None = None) -> bool:
         """Whether the user has read it."""
         if key in self.read:
             return True
-        return self.upto is not None and parse_notification_id(key) <= self.upto
+        return self.upto is not None and (position or parse_notification_id(key)) <= self.upto
 
     def unread(self, alive: dict[str, float]) -> dict[str, float]:
         """Of the live broadcasts (id -> expiry), the ones this user has not read."""
@@ -91,7 +92,11 @@ class BroadcastView:
 
 def count_live(unread: dict[str, float], at_ms: float) -> int:
     """How many of ``unread`` (id -> expiry) have not expired at ``at_ms``."""
-    return sum(1 for expiry in unread.values() if expiry > at_ms)
+    count = 0
+    for expiry in unread.values():  # a plain loop: run for every stream of a broadcast
+        if expiry > at_ms:
+            count += 1
+    return count
 
 
 def as_notification(broadcast: Broadcast, user_id: str, read: bool) -> Notification:

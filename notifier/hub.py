@@ -81,6 +81,7 @@ class Delivery:
     own_unread: int = 0  # the user's unread notifications (broadcasts are counted per stream)
     ids: tuple[str, ...] = ()  # read/deleted: the ids
     broadcast: str | None = None  # broadcast: its Redis id (== id when it was just created)
+    broadcast_position: tuple[int, int] | None = None  # ``broadcast`` parsed
     expiry: float = float("inf")  # broadcast: when it disappears (epoch ms)
 
 
@@ -143,7 +144,7 @@ def encode_broadcast(data: bytes) -> Delivery:
         "broadcast", sse.json_frame("broadcast", broadcast), id=message["pos"],
         position=parse_notification_id(message["pos"]), type=broadcast["type"],
         priority=PRIORITY_RANK.get(broadcast["priority"], 1), broadcast=broadcast["id"][1:],
-        expiry=expiry,
+        broadcast_position=parse_notification_id(broadcast["id"][1:]), expiry=expiry,
     )
 
 

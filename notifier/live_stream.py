@@ -200,11 +200,11 @@ class LiveStream:
         if self.bcast_sent is not None and pos <= self.bcast_sent:
             return b""  # sent by the replay
         self.bcast_sent = pos
-        key = delivery.broadcast
-        if not self.view.visible(key):
+        key, key_pos = delivery.broadcast, delivery.broadcast_position
+        if not self.view.visible(key, key_pos):
             return sse.frame(id=self._position())
         if delivery.id == key:  # just created
-            if not self.view.is_read(key):
+            if not self.view.is_read(key, key_pos):
                 self.bcast_unread[key] = delivery.expiry
         elif key in self.bcast_unread:  # changed: its expiry may have moved
             self.bcast_unread[key] = delivery.expiry
