@@ -58,6 +58,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/sse_load.py
 	$(BIN)/python bench/presence_churn.py
+	$(BIN)/python bench/fanout_floor.py
 	$(BIN)/python bench/group_fanout.py
 	$(BIN)/python bench/worker_throughput.py
 	$(BIN)/python bench/channel_adapters.py
