@@ -25,12 +25,15 @@ RETRY_AFTER = 5
 class ApiError(Exception):
     """An error answered to the API client as JSON."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        #: Seconds to wait before trying again (sent as Retry-After).
+        self.retry_after = retry_after
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -66,7 +69,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        response = error_response(exc.status, exc.code, exc.message, exc.field)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -16,6 +16,7 @@ from .api_errors import ApiError
 from .backend import backend
 from .clicks import NotFollowable, follow
 from .ids import is_notification_id
+from .limiter import spend_widget_budget
 from .schemas import ClickRequest, SeenRequest
 
 bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
@@ -28,6 +29,7 @@ def _authorize():
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     token = presented.strip() if scheme.lower() == "bearer" else None
     g.widget = widget_access.authorize(token)
+    spend_widget_budget(g.widget.user_id)
     return None
 
 

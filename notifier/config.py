@@ -120,6 +120,10 @@ SCHEDULER_MAX_ATTEMPTS = 5
 #: Redis); over it the API answers 429 with Retry-After. Empty: no limit.
 API_RATE_LIMIT = "6000 per minute"
 
+#: Widget calls each user may make, over all their pages: widget API requests and
+#: messages on ``/ws`` (not stream opens). Over it: 429 with Retry-After. Empty: no limit.
+WIDGET_RATE_LIMIT = "1200 per minute"
+
 #: Notification types remembered for the settings page (the most recently sent).
 KNOWN_TYPES_MAX = 200
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, current_app
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
-from .api_errors import error_response
+from .api_errors import ApiError, error_response
 from .backend import Backend
 
 #: The extension; bound to an app (and its Redis) by :func:`init_app`.
@@ -54,3 +55,21 @@ def api_rate_limit(bp: Blueprint, *, key_func: Callable[[], str],
     one budget shared by all the routes; over it, a 429 JSON error with Retry-After."""
     limiter.shared_limit(_api_limit, scope="api", key_func=lambda: "apikey:" + key_func(),
                          exempt_when=exempt, on_breach=_too_many_requests)(bp)
+
+
+def spend_widget_budget(user_id: str) -> None:
+    """Count one widget call (widget API request or ``/ws`` message) against the user's
+    ``WIDGET_RATE_LIMIT``; over it, raise a 429 :class:`ApiError` with Retry-After.
+
+    Checked after the token is verified (so the answer carries the page's CORS headers)
+    with the same storage and strategy as the API keys' limit.
+    """
+    budget = current_app.config["WIDGET_RATE_LIMIT"]
+    if not budget:
+        return
+    for item in parse_many(budget):
+        if not limiter.limiter.hit(item, "widget", user_id):
+            reset, _ = limiter.limiter.get_window_stats(item, "widget", user_id)
+            wait = max(1, math.ceil(reset - time.time()))
+            raise ApiError(429, "rate_limited", f"Too many requests for this user (limit "
+                           f"{item}); retry in {wait} s.", retry_after=wait)

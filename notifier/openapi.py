@@ -741,6 +741,9 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
         "401": {"description": "Missing, invalid or expired widget token", **_json("Error")},
         "403": {"description": "The token does not allow the request's Origin",
                 **_json("Error")},
+        "429": {"description": "Over the user's WIDGET_RATE_LIMIT", **_json("Error"),
+                "headers": {"Retry-After": {"description": "Seconds until a request is let "
+                                            "through again", "schema": {"type": "integer"}}}},
     }
 
     def op(summary: str, ok: tuple[int, str], *, errors=(422, 503), **kwargs):

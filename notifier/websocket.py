@@ -28,6 +28,7 @@ from .api import mark_read_as_asked
 from .api_errors import ApiError, error_response
 from .backend import backend
 from .events import get_hub, stream_settings
+from .limiter import spend_widget_budget
 from .live_stream import LiveStream
 from .stream_access import StreamAccess, authenticate, stream_filter
 from .ws_protocol import (
@@ -179,6 +180,7 @@ def _answer(text: str | bytes, access: StreamAccess) -> str:
         if access.expires_at is not None and time.time() >= access.expires_at:
             raise ApiError(401, "token_expired", "The widget token expired: reconnect with "
                            "a new one.")
+        spend_widget_budget(access.user_id)
         if isinstance(message, ReadMessage):
             marked, unread = mark_read_as_asked(access.user_id, message)
             return reply("read", ref, marked=marked, unread=unread)

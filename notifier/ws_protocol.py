@@ -119,6 +119,8 @@ def error_reply(error: ApiError, ref: str | None = None) -> str:
     doc = {"code": error.code, "message": error.message}
     if error.field is not None:
         doc["field"] = error.field
+    if error.retry_after is not None:
+        doc["retry_after"] = error.retry_after
     return reply("error", ref, error=doc)
 
 

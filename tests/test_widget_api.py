@@ -5,6 +5,7 @@ import json
 import pytest
 
 from notifier import create_app, tokens
+from notifier.backend import backend
 
 from conftest import app_config
 
@@ -317,3 +318,30 @@ def test_widget_api_answers_match_the_openapi_document(client, auth):
     schema = doc["components"]["schemas"]["WidgetToken"]
     Draft202012Validator(schema).validate(minted.json)
     assert set(minted.json) == set(schema["required"])
+
+
+# -- the per-user budget ----------------------------------------------------------
+
+def test_a_users_widget_calls_are_limited_with_cors_and_retry_after(redis_server, redis_client,
+                                                                    tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(redis_server.url, WIDGET_RATE_LIMIT="3 per hour"))
+    client = app.test_client()
+    with app.app_context():
+        backend().api_keys.create("host site", origins=[HOST])
+    ann, bob = bearer(token("ann")), bearer(token("bob"))
+    preflight = {"Origin": HOST, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization"}
+    for _ in range(3):
+        assert client.options(f"{ME}/notifications/read", headers=preflight).status_code < 300
+    for path in ("/unread-count", "/notifications", "/unread-count"):  # one budget, all routes
+        assert client.get(ME + path, headers=ann).status_code == 200
+    over = client.post(f"{ME}/notifications/seen", headers=ann, json={"ids": ["1-0"]})
+    assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
+    assert 3500 <= int(over.headers["Retry-After"]) <= 3600
+    assert over.headers["Access-Control-Allow-Origin"] == HOST  # the page can read it
+    assert client.get(f"{ME}/unread-count", headers=bob).status_code == 200  # bob's own budget
+    # A refused token spends nothing of anyone's budget.
+    refused = client.get(f"{ME}/unread-count", headers=bearer(token("bob"), origin=OTHER))
+    assert refused.status_code == 403
+    assert client.get(f"{ME}/unread-count", headers=bob).status_code == 200

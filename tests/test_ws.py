@@ -367,3 +367,24 @@ def test_worker_shutdown_closes_with_1012(tmp_path):
     finally:
         server.stop()
         redis_server.stop()
+
+
+def test_a_users_messages_spend_the_widget_budget(tmp_path):
+    redis_server = RedisServer(tmp_path / "redis")
+    env = {**live_env(redis_server.url, tmp_path / "instance"),
+           "NOTIFIER_WIDGET_RATE_LIMIT": "2 per hour"}
+    server = LiveServer(env, workers=1)
+    try:
+        token = tokens.mint("test-secret", "ann", 300)[0]
+        with WSClient(server.url, f"/ws?token={token}") as ws:
+            ws.next_of("unread")
+            assert ws.ask({"type": "ack", "ids": ["1-0"]})["type"] == "ack"
+            assert ws.ask({"type": "read", "all": True})["type"] == "read"
+            over = ws.ask({"type": "ack", "ids": ["1-0"], "ref": "a3"})
+            assert over["type"] == "error" and over["ref"] == "a3"
+            assert over["error"]["code"] == "rate_limited"
+            assert 3500 <= over["error"]["retry_after"] <= 3600
+            assert ws.ask({"type": "ping"}) == {"type": "pong"}  # pings spend nothing
+    finally:
+        server.stop()
+        redis_server.stop()
