@@ -36,7 +36,7 @@ PAGE = """<!doctype html>
 <span class="who">{user}</span><span id="bell"></span></header>
 <main><h1>Welcome back, {user}</h1><p>Your notifications are under the bell.</p></main>
 <script src="{notifier}/static/notifier-widget.js" data-token-url="/notifier-token"
-        data-target="#bell" async></script>
+        data-target="#bell" data-transport="{transport}" async></script>
 </body></html>"""
 
 
@@ -44,12 +44,15 @@ PAGE = """<!doctype html>
 def home():
     """The page with the widget, for the user named by ?as= (alice at first)."""
     session["user"] = request.args.get("as") or session.get("user") or "alice"
+    # ?transport=websocket: the widget over /ws instead of Server-Sent Events.
+    transport = "websocket" if request.args.get("transport") == "websocket" else "sse"
     response = app.response_class(PAGE.format(user=escape(session["user"]),
-                                              notifier=escape(NOTIFIER_URL)))
+                                              notifier=escape(NOTIFIER_URL), transport=transport))
     # The widget needs only its script and its connections to notifier.
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' {NOTIFIER_URL}; "
-        f"connect-src 'self' {NOTIFIER_URL}; style-src 'self'")
+        f"connect-src 'self' {NOTIFIER_URL} {NOTIFIER_URL.replace('http', 'ws', 1)}; "
+        "style-src 'self'")
     return response
 
 

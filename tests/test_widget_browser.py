@@ -180,6 +180,30 @@ def test_actions_and_receipts_across_origins(browser, site, api, store):
         context.close()
 
 
+def test_the_widget_over_a_websocket(browser, site, api, store):
+    context = browser.new_context(viewport={"width": 1100, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    try:
+        page.goto(f"{site.url}/?as=alice&transport=websocket")
+        expect(widget(page)).to_have_attribute("data-state", "live")
+        assert [url.split("?")[0] for url in sockets] == [
+            site.example.NOTIFIER_URL.replace("http", "ws", 1) + "/ws"]
+        sent = api.send("alice", "Over the socket", priority="high")
+        expect(widget(page)).to_have_attribute("data-unread", "1")
+        page.get_by_role("button", name="Notifications, 1 unread").click()
+        dialog = page.get_by_role("dialog", name="Notifications")
+        expect(dialog.locator("li.item")).to_have_count(1)
+        expect(dialog.locator("li.item").first).to_have_attribute("data-id", sent)
+        wait_for_receipt(store, "alice", sent, "seen_at")  # acknowledged over the socket
+        dialog.get_by_role("button", name="Mark “Over the socket” read").click()
+        expect(widget(page)).to_have_attribute("data-unread", "0")
+    finally:
+        context.close()
+
+
 def test_keyboard_focus_and_escape(browser, site, api):
     api.send("alice", "First")
     context, page = open_host_page(browser, site)

@@ -11,6 +11,7 @@
 //                 script tag is, or the top right corner when the tag is in <head>)
 // data-theme      light, dark or auto (default: auto, following prefers-color-scheme)
 // data-page-size  notifications per page of the list (default 10)
+// data-transport  sse (default: EventSource on /events) or websocket (/ws)
 //
 // Everything renders in a Shadow DOM, so the host's CSS cannot break it and it cannot
 // break the host. Sender text only ever goes in through textContent. Colours, radius,
@@ -180,7 +181,7 @@ function isExpired(n) {
 }
 
 class BellWidget {
-  constructor(host, { baseUrl, tokenUrl, pageSize }) {
+  constructor(host, { baseUrl, tokenUrl, pageSize, transport }) {
     this.host = host;
     this.pageSize = pageSize;
     this.items = new Map();  // id -> {data, node}
@@ -191,7 +192,7 @@ class BellWidget {
     this.next = null;
     this.unread = null;
     this.render();
-    this.client = connect({ baseUrl, getToken: () => this.fetchToken(tokenUrl) });
+    this.client = connect({ baseUrl, transport, getToken: () => this.fetchToken(tokenUrl) });
     this.listen();
   }
 
@@ -588,7 +589,8 @@ function mount() {
   }
   const baseUrl = script.dataset.baseUrl || new URL("..", script.src).href;
   const pageSize = Math.min(100, Math.max(1, Number(script.dataset.pageSize) || 10));
-  host.notifier = new BellWidget(host, { baseUrl, tokenUrl, pageSize });
+  const transport = script.dataset.transport === "websocket" ? "websocket" : "sse";
+  host.notifier = new BellWidget(host, { baseUrl, tokenUrl, pageSize, transport });
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
