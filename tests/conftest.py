@@ -4,13 +4,15 @@ and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -139,6 +141,51 @@ def wait_for_receipt(store, user_id, notification_id, field, timeout=10.0):
             return found
         time.sleep(0.05)
     raise AssertionError(f"no {field} for {notification_id}")
+
+
+def reconnect_race(http, api_key: str, user_id: str, *, total: int, clients: int,
+                   session: Callable[[random.Random, list[str], dict], None],
+                   errors_caught: tuple[type[BaseException], ...]) -> None:
+    """Send ``total`` notifications to ``user_id`` at a jittered pace while ``clients``
+    threads each run ``session(rng, received, state)`` (one connection that resumes where
+    the client got to, appends the notification ids it reads and drops after a few events;
+    ``state`` is the client's own, kept across its sessions) until they have every one;
+    each must get exactly what was sent, in order."""
+    auth = {"Authorization": f"Bearer {api_key}"}
+    sent: list[str] = []
+    results: dict[int, list[str]] = {}
+    errors: list = []
+
+    def send_all():
+        for i in range(total):
+            response = http.post("/api/v1/notifications", headers=auth,
+                                 json={"user_id": user_id, "title": f"n{i}"})
+            sent.append(response.json()["notifications"][0]["id"])
+            time.sleep(random.uniform(0, 0.008))
+
+    def client(number: int):
+        received: list[str] = []
+        rng, state = random.Random(number), {}
+        try:
+            while len(received) < total:
+                session(rng, received, state)
+        except errors_caught as exc:  # reported below
+            errors.append((number, len(received), len(sent), exc))
+        results[number] = received
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    sender = threading.Thread(target=send_all)
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    sender.start()
+    for thread in [sender, *threads]:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(sent) == total
+    for number, received in results.items():
+        assert received == sent, f"client {number}: {len(received)} events, " \
+            f"{len(set(sent) - set(received))} lost, {len(received) - len(set(received))} twice"
 
 
 def csrf_from(html: str) -> str:

@@ -1,12 +1,10 @@
 """Live streams under stress: reconnect races, dead and slow clients, Redis outages."""
 
 import os
-import random
 import resource
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from notifier.api_keys import ApiKeys
 from notifier.embedded_redis import find_redis_server
 from notifier.keys import Keys
 
-from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env
+from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, reconnect_race
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -58,52 +56,21 @@ def raw_stream(server: LiveServer, token: str) -> socket.socket:
 def test_reconnecting_clients_lose_nothing_and_see_nothing_twice(live_server, http, api_key,
                                                                  token_for):
     """Publish continuously while clients drop and reconnect at random moments."""
-    auth = {"Authorization": f"Bearer {api_key}"}
-    total = 300
-    sent: list[str] = []
+    token = token_for("racer")
 
-    def send_all():
-        for i in range(total):
-            response = http.post("/api/v1/notifications", headers=auth,
-                                 json={"user_id": "racer", "title": f"n{i}"})
-            sent.append(response.json()["notifications"][0]["id"])
-            time.sleep(random.uniform(0, 0.008))
+    def session(rng, received, state):
+        cursor = received[-1] if received else "0-0"
+        with SSEStream(live_server.url, f"/events?token={token}",
+                       headers={"Last-Event-ID": cursor}) as stream:
+            for _ in range(rng.randint(1, 25)):
+                event = stream.next_event(within=3)
+                if event.event == "notification":
+                    received.append(event.nid)
+                if len(received) >= 300:
+                    break
 
-    results: dict[int, list[str]] = {}
-    errors: list[BaseException] = []
-
-    def client(number: int):
-        received: list[str] = []
-        rng = random.Random(number)
-        token = token_for("racer")
-        try:
-            while len(received) < total:
-                cursor = received[-1] if received else "0-0"
-                with SSEStream(live_server.url, f"/events?token={token}",
-                               headers={"Last-Event-ID": cursor}) as stream:
-                    for _ in range(rng.randint(1, 25)):
-                        event = stream.next_event(within=3)
-                        if event.event == "notification":
-                            received.append(event.nid)
-                        if len(received) >= total:
-                            break
-        except (OSError, TimeoutError, AssertionError) as exc:  # reported below
-            errors.append((number, len(received), len(sent), exc))
-        results[number] = received
-
-    clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-    sender = threading.Thread(target=send_all)
-    for thread in clients:
-        thread.start()
-    time.sleep(0.3)
-    sender.start()
-    for thread in [sender, *clients]:
-        thread.join(timeout=60)
-    assert not errors, errors
-    assert len(sent) == total
-    for number, received in results.items():
-        assert received == sent, f"client {number}: {len(received)} events, " \
-            f"{len(set(sent) - set(received))} lost, {len(received) - len(set(received))} twice"
+    reconnect_race(http, api_key, "racer", total=300, clients=8, session=session,
+                   errors_caught=(OSError, TimeoutError, AssertionError))
 
 
 @pytest.mark.slow

@@ -1,8 +1,6 @@
 """GET /ws over a real WebSocket against gunicorn: delivery, resume, isolation, client
 messages, expiry, and a closed client freeing its subscription."""
 
-import random
-import threading
 import time
 from urllib.parse import quote
 
@@ -13,7 +11,7 @@ from ws_client import Refused, WSClient
 from notifier import tokens
 from notifier.keys import Keys
 
-from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env
+from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, reconnect_race
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -305,52 +303,20 @@ def test_a_client_that_goes_away_frees_its_subscription(live_server, redis_clien
 def test_reconnecting_sockets_lose_nothing_and_see_nothing_twice(live_server, http, api_key,
                                                                  token_for):
     """Publish continuously while sockets drop and reconnect (last_event_id) at random."""
-    auth = {"Authorization": f"Bearer {api_key}"}
-    total = 200
-    sent: list[str] = []
 
-    def send_all():
-        for i in range(total):
-            response = http.post("/api/v1/notifications", headers=auth,
-                                 json={"user_id": "wsracer", "title": f"n{i}"})
-            sent.append(response.json()["notifications"][0]["id"])
-            time.sleep(random.uniform(0, 0.008))
+    def session(rng, received, state):
+        position = state.get("position", "0-0")
+        with open_socket(live_server, token_for("wsracer"), f"&last_event_id={position}") as ws:
+            for _ in range(rng.randint(1, 25)):
+                event = ws.next_event(within=3)
+                state["position"] = event.id
+                if event.event == "notification":
+                    received.append(event.nid)
+                if len(received) >= 200:
+                    break
 
-    results: dict[int, list[str]] = {}
-    errors: list = []
-
-    def client(number: int):
-        received: list[str] = []
-        rng = random.Random(number)
-        position = "0-0"
-        try:
-            while len(received) < total:
-                with open_socket(live_server, token_for("wsracer"),
-                                 f"&last_event_id={position}") as ws:
-                    for _ in range(rng.randint(1, 25)):
-                        event = ws.next_event(within=3)
-                        position = event.id
-                        if event.event == "notification":
-                            received.append(event.nid)
-                        if len(received) >= total:
-                            break
-        except (OSError, TimeoutError, AssertionError, Refused) as exc:  # reported below
-            errors.append((number, len(received), len(sent), exc))
-        results[number] = received
-
-    clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-    publisher = threading.Thread(target=send_all)
-    for thread in clients:
-        thread.start()
-    time.sleep(0.3)
-    publisher.start()
-    for thread in [publisher, *clients]:
-        thread.join(timeout=60)
-    assert not errors, errors
-    assert len(sent) == total
-    for number, received in results.items():
-        assert received == sent, f"client {number}: {len(received)} events, " \
-            f"{len(set(sent) - set(received))} lost, {len(received) - len(set(received))} twice"
+    reconnect_race(http, api_key, "wsracer", total=200, clients=4, session=session,
+                   errors_caught=(OSError, TimeoutError, AssertionError, Refused))
 
 
 def test_worker_shutdown_closes_with_1012(tmp_path):
