@@ -79,6 +79,10 @@ SSE_RETRY_MS = 3000
 #: (it reconnects and replays from its last event id).
 SSE_QUEUE_SIZE = 256
 
+#: Let the hub write live events straight to idle streams' sockets (gunicorn's
+#: gevent worker over plain HTTP/1.x), instead of waking each stream's greenlet.
+SSE_DIRECT_WRITES = True
+
 #: Streams a worker sets up (subscribe, replay) at once; in a reconnect storm the
 #: others wait their turn, which keeps every stream's setup fast.
 SSE_SETUP_CONCURRENCY = 64

@@ -10,6 +10,7 @@ from .api_errors import ApiError, error_response
 from .backend import backend
 from .hub import Hub
 from .live_stream import LiveStream, StreamSettings
+from .socket_writer import SocketWriter
 from .stream_access import authenticate, stream_filter
 
 bp = Blueprint("events", __name__)
@@ -66,6 +67,8 @@ def stream():
         # gunicorn's gevent worker names it gunicorn.socket; its pywsgi worker, gunicorn.sock.
         client_socket=(request.environ.get("gunicorn.socket")
                        or request.environ.get("gunicorn.sock")),
+        writer=(SocketWriter.for_request(request.environ)
+                if current_app.config["SSE_DIRECT_WRITES"] else None),
     )
     # Frames are bytes already: pass them straight to the server, without werkzeug's
     # encoding wrapper (a generator layer less on every idle stream's saved stack).

@@ -89,7 +89,8 @@ class Heartbeat:
         host, pid, _ = self.worker_id.rsplit(":", 2)
         return {"worker": self.worker_id, "pid": int(pid), "host": host,
                 "streams": self.hub.stream_count(), "users": len(self.hub.users()),
-                "sent": COUNTERS.sent, "delivered": COUNTERS.delivered}
+                "sent": COUNTERS.sent, "delivered": COUNTERS.delivered,
+                "direct_writes": COUNTERS.direct_writes}
 
     def _run(self) -> None:
         delay = 0.5

@@ -3,7 +3,8 @@
 The hub greenlet owns the worker's only Pub/Sub connection. A user's channel is
 SUBSCRIBEd when that user's first stream on this worker opens and
 UNSUBSCRIBEd when the last one closes. Each message is decoded and encoded as
-SSE frames once, then handed to every interested stream's bounded queue.
+SSE frames once, then written straight to each idle interested stream's socket
+(:mod:`notifier.socket_writer`) or handed to its bounded queue.
 
 When the connection drops, the hub reconnects with capped, jittered backoff,
 resubscribes, and tells every stream to replay from its last sent id: the
@@ -72,7 +73,7 @@ def require_gevent() -> None:
 class Delivery:
     """One message for streams, already encoded (without the stream's own event id)."""
 
-    kind: str  # notification | broadcast | read | deleted | resync | shutdown
+    kind: str  # notification | broadcast | read | deleted | resync | shutdown | wake | wire
     frames: bytes = b""
     id: str | None = None  # notification id, or the broadcast's log position
     position: tuple[int, int] | None = None  # ``id`` parsed, once for every stream
@@ -90,6 +91,11 @@ SHUTDOWN = Delivery("shutdown")
 WAKE = Delivery("wake")  # nothing arrived before the stream's wake_at
 
 
+def wire(rest: bytes) -> Delivery:
+    """Bytes the hub began writing to a stream's socket; the stream writes the rest."""
+    return Delivery("wire", rest)
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One open stream's mailbox."""
@@ -101,6 +107,12 @@ class Subscriber:
     #: When (time.monotonic()) the hub's waker hands the stream a WAKE if nothing
     #: else came: one greenlet's scan instead of a timer per waiting stream.
     wake_at: float = float("inf")
+    #: True while the stream's greenlet waits on its queue: nothing is writing to
+    #: its socket, so ``direct`` may (notifier.socket_writer).
+    parked: bool = False
+    #: Writes a delivery to the idle stream's socket from the hub greenlet, without
+    #: blocking; False when the delivery must go through the queue instead.
+    direct: Callable[[Delivery], bool] | None = None
 
 
 def encode(data: bytes, user_id: str) -> Delivery | None:
@@ -371,6 +383,11 @@ class Hub:
 
     def _offer(self, subscriber: Subscriber, delivery: Delivery) -> None:
         if subscriber.overflowed:
+            return
+        # An idle stream with nothing queued (a queued delivery must go first) is
+        # written to right here: no greenlet switch, no pass through the server.
+        if (subscriber.parked and subscriber.direct is not None and subscriber.queue.empty()
+                and subscriber.direct(delivery)):
             return
         try:
             subscriber.queue.put_nowait(delivery)

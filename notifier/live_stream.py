@@ -28,12 +28,16 @@ from gevent import monkey
 from . import sse
 from .broadcasts import Broadcast, BroadcastChunk, newest_position
 from .feed import BroadcastView, Feed, count_live, format_position, parse_position
-from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable
+from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable, wire
 from .ids import format_id, parse_notification_id
 from .inbox import Notification, ReplayChunk, clock_position, now_ms
+from .socket_writer import SocketWriter
 from .stats import COUNTERS
 
 log = logging.getLogger(__name__)
+
+#: Deliveries that only make frames from the stream's state (no Redis round trip).
+LIVE_KINDS = frozenset({"notification", "broadcast", "read", "deleted"})
 
 def _position_of(chunk: ReplayChunk) -> str:
     """Where the inbox stands now: its newest id, or the clock if later."""
@@ -112,7 +116,8 @@ class LiveStream:
 
     def __init__(self, *, user_id: str, feed: Feed, hub: Hub, settings: StreamSettings,
                  cursor: str | None, stream_filter: StreamFilter,
-                 expires_at: float | None = None, client_socket: socket.socket | None = None):
+                 expires_at: float | None = None, client_socket: socket.socket | None = None,
+                 writer: SocketWriter | None = None):
         self.user_id = user_id
         self.feed = feed
         self.hub = hub
@@ -121,6 +126,9 @@ class LiveStream:
         self.filter = stream_filter
         self.expires_at = expires_at
         self.client_socket = client_socket
+        #: Lets the hub write live events while this stream is idle (SSE under gunicorn).
+        self.writer = writer
+        self._subscriber = None
         #: How far this stream has sent, in the inbox and in the broadcast log.
         self.own_sent: tuple[int, int] | None = None
         self.bcast_sent: tuple[int, int] | None = None
@@ -140,6 +148,9 @@ class LiveStream:
                 # subscribing, so whatever is published in between is replayed.
                 cursor = self.cursor or self.feed.position(self.user_id)
                 subscriber = self.hub.subscribe(self.user_id)
+                if self.writer is not None:
+                    self._subscriber = subscriber
+                    subscriber.direct = self._deliver_now  # only once parked, after this setup
                 # The count carries the stream's position, so a client that has seen
                 # no notification yet still resumes from here (a new EventSource, as
                 # after a token refresh, cannot inherit the old one's Last-Event-ID).
@@ -158,10 +169,10 @@ class LiveStream:
                         return
                     if self.expires_at is None or time.time() < self.expires_at:
                         yield sse.comment("ping")
-                elif delivery.kind == "broadcast":
-                    yield self._live_broadcast(delivery)
-                elif delivery.kind == "notification":
-                    yield self._live_notification(delivery)
+                elif delivery.kind == "wire":
+                    self.writer.send_rest(delivery.frames)
+                elif delivery.kind in LIVE_KINDS:
+                    yield self._live(delivery)
                 elif delivery.kind == "resync":
                     yield from self._catch_up(self._position())
                     yield self._unread_frame()
@@ -170,10 +181,6 @@ class LiveStream:
                     self.ended = "shutdown"
                     yield sse.frame(retry=random.randint(500, 5000))
                     return
-                else:  # read, deleted
-                    self.own_unread = delivery.own_unread
-                    self._forget_broadcasts(delivery)
-                    yield delivery.frames + self._unread_frame()
         except (redis.ConnectionError, redis.TimeoutError, HubUnavailable) as exc:
             log.info("stream for %s ends during an outage: %s", self.user_id, exc)
             self.ended = "outage"
@@ -183,6 +190,36 @@ class LiveStream:
                 self.hub.unsubscribe(subscriber)
 
     # -- live -------------------------------------------------------------
+    def _live(self, delivery: Delivery) -> bytes:
+        """The frames a live notification, broadcast, read or deleted event makes here."""
+        if delivery.kind == "broadcast":
+            return self._live_broadcast(delivery)
+        if delivery.kind == "notification":
+            return self._live_notification(delivery)
+        self.own_unread = delivery.own_unread
+        self._forget_broadcasts(delivery)
+        return delivery.frames + self._unread_frame()
+
+    def _deliver_now(self, delivery: Delivery) -> bool:
+        """Write ``delivery`` from the hub greenlet while this stream is idle.
+
+        The hub calls this only while the stream's greenlet waits on an empty
+        queue, so no other write is under way on the socket. What the socket does
+        not take now goes, as a ``wire`` delivery, to the greenlet to finish
+        before anything else. False leaves the delivery to the queue.
+        """
+        if delivery.kind not in LIVE_KINDS or (
+                self.expires_at is not None and time.time() >= self.expires_at):
+            return False
+        frames = self._live(delivery)
+        if frames:
+            COUNTERS.direct_writes += 1
+            rest = self.writer.send(frames)
+            if rest:
+                self._subscriber.queue.put_nowait(wire(rest))  # the queue was empty
+        self._subscriber.wake_at = self._wake_time()  # the heartbeat counts from here
+        return True
+
     def _live_notification(self, delivery: Delivery) -> bytes:
         self.own_unread = delivery.own_unread
         key = delivery.position
@@ -223,12 +260,20 @@ class LiveStream:
 
     def _next(self, subscriber) -> Delivery | None:
         """The next delivery, or None once a heartbeat (or the token's expiry) is due."""
+        subscriber.wake_at = self._wake_time()
+        subscriber.parked = True
+        try:
+            delivery = subscriber.queue.get()
+        finally:
+            subscriber.parked = False
+        return None if delivery.kind == "wake" else delivery
+
+    def _wake_time(self) -> float:
+        """When (time.monotonic()) a heartbeat, or the token's expiry, is due."""
         timeout = self.settings.heartbeat
         if self.expires_at is not None:
             timeout = max(0.0, min(timeout, self.expires_at - time.time()))
-        subscriber.wake_at = time.monotonic() + timeout
-        delivery = subscriber.queue.get()
-        return None if delivery.kind == "wake" else delivery
+        return time.monotonic() + timeout
 
     # -- catching up ------------------------------------------------------
     def _catch_up(self, cursor: str) -> Iterator[bytes]:

@@ -26,6 +26,8 @@ class Counters:
     sent: int = 0
     #: Notification frames this worker wrote to live streams (live and replayed).
     delivered: int = 0
+    #: Live events the hub wrote straight to idle streams' sockets (socket_writer).
+    direct_writes: int = 0
 
 
 #: This process's counters.
@@ -57,7 +59,7 @@ class WorkerReports:
         """The reports of the live workers, by worker id.
 
         Each is ``{"worker", "pid", "host", "streams", "users", "sent",
-        "delivered", "at"}`` (``at`` in epoch ms, Redis's clock).
+        "delivered", "direct_writes", "at"}`` (``at`` in epoch ms, Redis's clock).
         """
         pipe = self.client.pipeline(transaction=False)
         pipe.time()

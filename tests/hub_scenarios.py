@@ -12,6 +12,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 import gevent  # noqa: E402
+import gevent.socket  # noqa: E402
 import redis  # noqa: E402
 
 from notifier.broadcasts import Broadcasts  # noqa: E402
@@ -21,6 +22,8 @@ from notifier.inbox import Inbox  # noqa: E402
 from notifier.keys import Keys  # noqa: E402
 from notifier.live_stream import LiveStream, StreamFilter, StreamSettings  # noqa: E402
 from notifier.schemas import NotificationContent  # noqa: E402
+from notifier.socket_writer import SocketWriter  # noqa: E402
+from notifier.stats import COUNTERS  # noqa: E402
 
 URL, SCENARIO = sys.argv[1], sys.argv[2]
 client = redis.Redis.from_url(URL)
@@ -31,8 +34,8 @@ inbox.TRIM_SLACK = 2
 feed = Feed(client, keys, inbox, Broadcasts(client, keys, cap=100, idempotency_ttl=60))
 
 
-def send(user: str, title: str = "x") -> str:
-    return inbox.send([NotificationContent(title=title)], [(user, 0)]).ids[0]
+def send(user: str, title: str = "x", body: str = "") -> str:
+    return inbox.send([NotificationContent(title=title, body=body)], [(user, 0)]).ids[0]
 
 
 class Collector:
@@ -138,6 +141,46 @@ def trimmed_during_outage():
         send("trim", f"during the outage {i}")
     gevent.sleep(2.5)
     return {"events": stream.lines("event: "), "reconnects": hub.reconnects}
+
+
+class CountingWriter(SocketWriter):
+    """The stream's socket writer, noting each time the socket did not take all."""
+
+    left = 0
+
+    def send(self, frames: bytes) -> bytes:
+        rest = super().send(frames)
+        CountingWriter.left += bool(rest)
+        return rest
+
+
+def direct_backpressure():
+    """A client that stops reading: the hub's direct writes fill its socket, the rest
+    goes through the stream's greenlet, and the client later reads all, in order."""
+    ours, theirs = gevent.socket.socketpair()
+    ours.setsockopt(gevent.socket.SOL_SOCKET, gevent.socket.SO_SNDBUF, 8192)
+    hub = Hub(URL, keys, ping_interval=1.0)
+    gevent.sleep(0.3)
+    stream = LiveStream(user_id="slow", feed=feed, hub=hub,
+                        settings=StreamSettings(heartbeat=30, retry_ms=100), cursor=None,
+                        stream_filter=StreamFilter(), writer=CountingWriter(ours, chunked=False))
+
+    def serve():  # what gunicorn does with the response
+        for frame in stream:
+            ours.sendall(frame)
+
+    gevent.spawn(serve)
+    gevent.sleep(0.3)
+    sent = [send("slow", f"n{i}", "x" * 1000) for i in range(120)]
+    gevent.sleep(0.5)  # nothing read yet
+    received = b""
+    theirs.settimeout(5)
+    while received.count(b"event: notification") < len(sent):
+        received += theirs.recv(65536)
+    ids = [block.split(b"\n")[0][4:].split(b"_")[0].decode()
+           for block in received.split(b"\n\n") if b"event: notification" in block]
+    return {"sent": sent, "got": ids, "left_to_the_greenlet": CountingWriter.left,
+            "direct_writes": COUNTERS.direct_writes}
 
 
 print(json.dumps(globals()[SCENARIO]()))

@@ -34,10 +34,15 @@ class SSEStream:
     """One open event stream over a raw socket (so tests control every byte)."""
 
     def __init__(self, base_url: str, path: str, headers: dict[str, str] | None = None,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, *, version: str = "1.1", receive_buffer: int = 0):
         parts = urlsplit(base_url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
-        lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Accept: text/event-stream"]
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:  # set before connecting, so the window stays small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(timeout)
+        self.sock.connect((parts.hostname, parts.port))
+        lines = [f"GET {path} HTTP/{version}", f"Host: {parts.netloc}",
+                 "Accept: text/event-stream"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         self.reader = self.sock.makefile("rb")
@@ -60,7 +65,8 @@ class SSEStream:
             if size == 0:
                 return False
             self._buffer += self.reader.read(size)
-            self.reader.readline()
+            trailer = self.reader.readline()
+            assert trailer == b"\r\n", f"a chunk of {size} bytes ended with {trailer!r}"
             return True
         data = self.reader.read1(65536)
         self._buffer += data
@@ -88,6 +94,7 @@ class SSEStream:
                     comment = line[1:].strip()
                     continue
                 name, _, value = line.partition(": ")
+                assert name in ("id", "event", "data", "retry"), f"not an SSE line: {line!r}"
                 fields.setdefault(name, []).append(value)
             if not fields:
                 if include_comments and comment is not None:

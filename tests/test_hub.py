@@ -44,6 +44,13 @@ def test_history_trimmed_during_an_outage_resets_the_stream(scenario):
     assert "reset" in outcome["events"]
 
 
+def test_direct_writes_that_fill_the_socket_keep_every_event_in_order(scenario):
+    outcome = scenario("direct_backpressure")
+    assert outcome["got"] == outcome["sent"]
+    assert outcome["left_to_the_greenlet"] >= 1  # the socket did fill up
+    assert outcome["direct_writes"] >= 1
+
+
 def test_the_hub_refuses_to_run_without_gevent_patching(redis_server):
     from notifier.hub import Hub
     from notifier.keys import Keys
