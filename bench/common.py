@@ -147,8 +147,9 @@ def cpu_seconds() -> float:
 
 def summary(values: list[float]) -> dict[str, float]:
     """Median and spread (min, max) of repeated runs."""
-    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1),
-            "max": round(max(values), 1)}
+    digits = 2 if max(abs(v) for v in values) < 10 else 1  # CPU seconds need the 2nd
+    return {"median": round(statistics.median(values), digits),
+            "min": round(min(values), digits), "max": round(max(values), digits)}
 
 
 def percentile(values: list[float], q: float) -> float:

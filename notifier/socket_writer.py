@@ -18,9 +18,14 @@ from __future__ import annotations
 import socket
 import ssl
 
+import gevent.socket
+import gevent.ssl
+
 
 class SocketWriter:
     """A stream's client socket, written to without blocking."""
+
+    __slots__ = ("chunked", "sock")
 
     def __init__(self, sock: socket.socket, *, chunked: bool):
         self.sock = sock
@@ -31,7 +36,8 @@ class SocketWriter:
         """A writer for this request's socket, or None when its bytes are framed elsewhere."""
         sock = environ.get("gunicorn.socket")  # gunicorn's gevent worker only
         protocol = environ.get("SERVER_PROTOCOL")
-        if (sock is None or isinstance(sock, ssl.SSLSocket)
+        if (not isinstance(sock, gevent.socket.socket)
+                or isinstance(sock, ssl.SSLSocket | gevent.ssl.SSLSocket)
                 or environ.get("REQUEST_METHOD") != "GET"
                 or protocol not in ("HTTP/1.0", "HTTP/1.1")):
             return None

@@ -1,10 +1,10 @@
 """The hub writing live events straight to idle streams' sockets (notifier.socket_writer)."""
 
-import ssl
 import time
 
 import gevent
 import gevent.socket
+import gevent.ssl
 import pytest
 from sse_client import SSEStream
 
@@ -63,9 +63,11 @@ def test_only_plain_gunicorn_http_1_streams_qualify(pair, environ):
 
 
 def test_a_tls_socket_does_not_qualify():
-    context = ssl.create_default_context()
+    """gevent's TLS socket (what gunicorn serves https on) frames its own records."""
+    context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
     with context.wrap_socket(gevent.socket.socket(), server_hostname="example.com",
                              do_handshake_on_connect=False) as tls:
+        assert isinstance(tls, gevent.socket.socket)
         assert SocketWriter.for_request(gunicorn_environ(tls)) is None
 
 
