@@ -11,7 +11,7 @@ both sources.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis
 
@@ -50,8 +50,9 @@ class BroadcastView:
 
     since: int = 0
     upto: Pos | None = None
-    read: set[str] = field(default_factory=set)
-    dismissed: set[str] = field(default_factory=set)
+    # Empty until the first mark: every open stream holds a view, and most stay empty.
+    read: frozenset[str] = frozenset()
+    dismissed: frozenset[str] = frozenset()
 
     @classmethod
     def from_flat(cls, flat: list[bytes]) -> BroadcastView:
@@ -60,6 +61,7 @@ class BroadcastView:
         A user who has not appeared yet (no ``since``) sees no broadcasts.
         """
         view = cls(since=2**63)
+        read, dismissed = [], []
         for i in range(0, len(flat), 2):
             name, value = flat[i].decode(), flat[i + 1].decode()
             if name == "since":
@@ -67,10 +69,18 @@ class BroadcastView:
             elif name == "upto":
                 view.upto = parse_notification_id(value)
             elif name.startswith("r:"):
-                view.read.add(name[2:])
+                read.append(name[2:])
             elif name.startswith("d:"):
-                view.dismissed.add(name[2:])
+                dismissed.append(name[2:])
+        view.mark("read", read)
+        view.mark("dismissed", dismissed)
         return view
+
+    def mark(self, kind: str, keys: Iterable[str]) -> None:
+        """Note broadcasts as ``read`` or ``dismissed``."""
+        keys = frozenset(keys)
+        if keys:
+            setattr(self, kind, getattr(self, kind) | keys)
 
     def visible(self, key: str, position: Pos | None = None) -> bool:
         """Whether the broadcast with this Redis id (``position``: the id parsed, when the
@@ -214,7 +224,7 @@ class Feed:
         if targets:
             own, marked = self._mark(user_id, "read", targets, alive=alive)
             changed += len(marked)
-            view.read.update(marked)
+            view.mark("read", marked)
         return changed, own + len(view.unread(alive))
 
     def mark_all_read(self, user_id: str, up_to: str | None = None) -> tuple[int, int]:
@@ -247,7 +257,7 @@ class Feed:
         if key not in alive or not view.visible(key):
             return False, own + len(view.unread(alive))
         own, marked = self._mark(user_id, "dismiss", [key], alive=alive)
-        view.dismissed.update(marked)
+        view.mark("dismissed", marked)
         return bool(marked), own + len(view.unread(alive))
 
     # -- live streams -----------------------------------------------------

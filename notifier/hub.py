@@ -96,7 +96,7 @@ def wire(rest: bytes) -> Delivery:
     return Delivery("wire", rest)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscriber:
     """One open stream's mailbox."""
 

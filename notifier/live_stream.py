@@ -114,6 +114,11 @@ class LiveStream:
     (:mod:`notifier.ws_protocol`), so both transports share one implementation.
     """
 
+    # One per open stream, 20,000 a machine: no per-instance dict.
+    __slots__ = ("_subscriber", "bcast_sent", "bcast_unread", "client_socket", "cursor",
+                 "ended", "expires_at", "feed", "filter", "hub", "own_sent", "own_unread",
+                 "settings", "user_id", "view", "writer")
+
     def __init__(self, *, user_id: str, feed: Feed, hub: Hub, settings: StreamSettings,
                  cursor: str | None, stream_filter: StreamFilter,
                  expires_at: float | None = None, client_socket: socket.socket | None = None,
@@ -256,7 +261,7 @@ class LiveStream:
             if item_id.startswith("b"):
                 key = item_id[1:]
                 self.bcast_unread.pop(key, None)
-                (self.view.dismissed if delivery.kind == "deleted" else self.view.read).add(key)
+                self.view.mark("dismissed" if delivery.kind == "deleted" else "read", (key,))
 
     def _next(self, subscriber) -> Delivery | None:
         """The next delivery, or None once a heartbeat (or the token's expiry) is due."""
