@@ -89,7 +89,7 @@ class Stream(asyncio.Protocol):
             stamp = frame.find(b'"t":')
             if stamp >= 0:
                 self._notification(frame, stamp, now)
-            elif frame.startswith(b"event: unread"):
+            elif frame.startswith(b"event: unread") or b"\nevent: unread" in frame:
                 self.ready = True
         self.buffer = buffer
 
