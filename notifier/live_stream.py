@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 #: Deliveries that only make frames from the stream's state (no Redis round trip).
 LIVE_KINDS = frozenset({"notification", "broadcast", "read", "deleted"})
 
+
 def _position_of(chunk: ReplayChunk) -> str:
     """Where the inbox stands now: its newest id, or the clock if later."""
     clock = clock_position(chunk.now_ms)
