@@ -68,8 +68,8 @@ class CreateUserForm(FlaskForm):
         InputRequired(message="Enter a username."),
         Regexp(USER_ID_PATTERN, message="1-64 letters, digits or _ . : @ -"),
     ], render_kw={"autocapitalize": "none", "spellcheck": "false", "maxlength": 64})
-    admin = BooleanField("Admin (may open this console)")
-    password = PasswordField("Password (optional)", validators=[
+    admin = BooleanField("Make admin")
+    password = PasswordField("Password", validators=[
         Optional(), Length(min=MIN_PASSWORD, max=1024,
                            message=f"Use at least {MIN_PASSWORD} characters.")])
 
