@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_preferences,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
+        api_sign_in,  # noqa: F401 - its routes join the api blueprint
         auth,
         backend,
         cli,
@@ -48,9 +49,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         device_views,
         events,
         inbox_views,
+        invite_views,
         limiter,
         service_worker,
         settings_views,
+        sign_in_views,
         templating,
         unsubscribe_views,
         websocket,
@@ -68,6 +71,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api_me.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(invite_views.bp)
+    app.register_blueprint(sign_in_views.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(click_views.bp)
     app.register_blueprint(settings_views.bp)
@@ -97,7 +102,7 @@ def create_server_app() -> Flask:
     app = create_app()
     if app.config["BOOTSTRAP_ADMIN"]:
         with app.app_context():
-            create_first_admin(backend())
+            create_first_admin(backend(), app.instance_path)
     return app
 
 

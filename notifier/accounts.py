@@ -1,6 +1,8 @@
 """User accounts and their sign-in sessions, kept in Redis.
 
-An account's user id is its username. Each sign-in creates a random session
+An account's user id is its username. An account may have no password: then it signs
+in only through sign-in links (``notifier.sign_in_links``) until a set-password link
+gives it one. Each sign-in creates a random session
 token stored server-side and carried in the signed session cookie, so a new
 sign-in rotates the session id, signing out revokes it, and changing the
 password revokes every other session.
@@ -40,6 +42,8 @@ class Account(UserMixin):
     disabled: bool
     created_at: float
     session_token: str = ""
+    #: False for an account made by a sign-in link or an invite not yet used.
+    has_password: bool = True
 
     def get_id(self) -> str:
         """What flask-login keeps in the session: the user id and session token."""
@@ -59,15 +63,28 @@ class Accounts:
         self.session_lifetime = session_lifetime
         self._create = load_script(client, "create_if_absent")
         self._set_flag = load_script(client, "set_account_flag")
+        self._create_unclaimed = load_script(client, "create_unclaimed")
 
-    def create(self, user_id: str, password: str, *, admin: bool = False) -> bool:
-        """Create an account; False when the username is taken."""
+    def create(self, user_id: str, password: str | None, *, admin: bool = False,
+               unclaimed: bool = False) -> bool:
+        """Create an account; False when the username is taken.
+
+        ``password`` None makes an account no password can sign in to. ``unclaimed``
+        also refuses (False) an id that senders addressed: anything stored under its
+        per-user keys (:meth:`Keys.traces`), checked atomically with the creation.
+        """
         if not is_user_id(user_id):
             raise ValueError("invalid user id")
         now = time.time()
-        fields = ["password", hash_password(password), "admin", int(admin),
-                  "disabled", 0, "created_at", now]
-        if not self._create(keys=[self.keys.account(user_id)], args=fields):
+        fields = ["admin", int(admin), "disabled", 0, "created_at", now]
+        if password is not None:
+            fields += ["password", hash_password(password)]
+        if unclaimed:
+            created = self._create_unclaimed(
+                keys=[self.keys.account(user_id), *self.keys.traces(user_id)], args=fields)
+            if created != 1:
+                return False
+        elif not self._create(keys=[self.keys.account(user_id)], args=fields):
             return False
         # Not one transaction: the two sets may live on different Cluster shards. A
         # crash in between leaves the name index short, and search() backfills it.
@@ -78,6 +95,19 @@ class Accounts:
         pipe.hsetnx(self.keys.broadcast_state(user_id), "since", int(now * 1000))
         pipe.execute()
         return True
+
+    def addressed(self, user_id: str) -> bool:
+        """Whether anything is stored under the user's per-user keys (:meth:`Keys.traces`)."""
+        return bool(is_user_id(user_id) and self.client.exists(*self.keys.traces(user_id)))
+
+    def exists_in_any_case(self, user_id: str) -> bool:
+        """Whether an account's username equals ``user_id`` but for letter case."""
+        if not is_user_id(user_id):
+            return False
+        self._ensure_name_index()
+        low = user_id.lower().encode()
+        return bool(self.client.zrangebylex(self.keys.account_names(), b"[" + low + b"\0",
+                                            b"[" + low + b"\0\xff", start=0, num=1))
 
     def count(self) -> int:
         """How many accounts exist."""
@@ -156,7 +186,7 @@ class Accounts:
         global _DUMMY_HASH
         stored = self.client.hget(self.keys.account(user_id), "password") if is_user_id(
             user_id) else None
-        if stored is None:
+        if not stored:  # no account, or one without a password: never a match
             if _DUMMY_HASH is None:
                 _DUMMY_HASH = hash_password(secrets.token_hex(8))
             check_password(_DUMMY_HASH, password)
@@ -220,6 +250,7 @@ class Accounts:
             is_admin=fields.get(b"admin") == b"1",
             disabled=fields.get(b"disabled") == b"1",
             created_at=float(fields.get(b"created_at", 0)),
+            has_password=bool(fields.get(b"password")),
         )
 
 

@@ -1,14 +1,25 @@
-"""Admin console, Users: list and search accounts, grant admin rights, disable."""
+"""Admin console, Users: list and search accounts, create them (with an invite link or a
+password), make password-reset links, grant admin rights, disable."""
 
 from __future__ import annotations
 
 import re
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from .admin import bp
 from .backend import backend
+from .forms import CreateUserForm
 from .ids import is_user_id
 from .security import safe_next
 
@@ -18,6 +29,10 @@ _PAGE = re.compile(r"^[1-9][0-9]{0,5}$")
 @bp.get("/users")
 def users():
     """Accounts newest first a page at a time, or those whose name starts with ``q``."""
+    return _users_page(CreateUserForm())
+
+
+def _users_page(form: CreateUserForm, status: int = 200):
     size = current_app.config["ADMIN_PAGE_SIZE"]
     accounts = backend().accounts
     query = (request.args.get("q") or "").strip()
@@ -46,7 +61,52 @@ def users():
         context.update(page=page, first_row=(page - 1) * size + 1,
                        pages=max(1, -(-context["total"] // size)),
                        previous_url=url_for(".users", page=page - 1) if page > 1 else None)
-    return render_template("admin/users.html", accounts=found, **context)
+    return render_template("admin/users.html", accounts=found, form=form, **context), status
+
+
+@bp.post("/users")
+def users_create():
+    """Create an account: with the password typed, or with none and an invite link to
+    hand over, where its owner sets one."""
+    form = CreateUserForm()
+    if not form.validate_on_submit():
+        return _users_page(form, 422)
+    username, password = form.username.data, form.password.data or None
+    accounts = backend().accounts
+    if accounts.exists_in_any_case(username) or not accounts.create(
+            username, password, admin=form.admin.data):
+        form.username.errors.append("An account with that name exists already (in some "
+                                    "letter case).")
+        return _users_page(form, 409)
+    role = "admin account" if form.admin.data else "account"
+    if password:
+        flash(f"Created the {role} {username}. It signs in with the password you typed.",
+              "success")
+        return redirect(url_for(".users", q=username))
+    return _link_page(username, "invite", f"Created the {role} {username}.")
+
+
+@bp.post("/users/<user_id>/reset-password")
+def users_reset_password(user_id: str):
+    """Make a one-time link that sets a new password; using it signs the account out
+    everywhere."""
+    account = backend().accounts.get(user_id)
+    if account is None:
+        abort(404, description="There is no account with that username.")
+    return _link_page(account.user_id, "reset", None)
+
+
+def _link_page(user_id: str, purpose: str, done: str | None):
+    links = backend().set_password_links
+    token = links.issue(user_id, purpose)
+    url = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("invites.set_password",
+                                                                  token=token)
+    response = make_response(render_template("admin/user_link.html", user_id=user_id,
+                                             purpose=purpose, url=url, done=done,
+                                             days=max(1, round(links.ttl / 86400)),
+                                             hours=round(links.ttl / 3600)))
+    response.headers["Cache-Control"] = "no-store"  # the link must not linger in caches
+    return response
 
 
 @bp.post("/users/<user_id>/grant-admin")

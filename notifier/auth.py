@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     abort,
@@ -16,8 +14,10 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter import RequestLimit
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
+from . import login_throttle, registration
 from .backend import backend
 from .forms import LoginForm, PasswordForm, RegisterForm
 from .limiter import limiter
@@ -40,15 +40,20 @@ def _login_failed(_response) -> bool:
     return g.get("login_failed", False)
 
 
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
-
-
-def _too_many_attempts(limit):
+def _too_many_attempts(limit: RequestLimit):
+    wait = login_throttle.retry_after(limit)
     form = LoginForm()
-    wait = max(1, round((limit.reset_at - time.time()) / 60))
-    form.form_errors.append(f"Too many failed sign-ins. Try again in {wait} min.")
-    return current_app.make_response((render_template("auth/login.html", form=form), 429))
+    form.form_errors.append("Too many failed sign-ins from here. Try again in "
+                            f"{login_throttle.wait_text(wait)}.")
+    response = current_app.make_response((render_template(
+        "auth/login.html", form=form, registration=current_app.config["ALLOW_REGISTRATION"]),
+        429))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _per_client() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_CLIENT"]
 
 
 def _per_account() -> str:
@@ -59,11 +64,16 @@ def _per_ip() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
 
+# Only failures count. Per username and client always; the username's backstop and the
+# IP's limit leave out clients with a device cookie for the username (login_throttle).
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_per_ip, methods=["POST"], deduct_when=_login_failed,
-               on_breach=_too_many_attempts)
-@limiter.limit(_per_account, key_func=_account_key, methods=["POST"],
+@limiter.limit(_per_client, key_func=login_throttle.client_key, methods=["POST"],
                deduct_when=_login_failed, on_breach=_too_many_attempts)
+@limiter.limit(_per_account, key_func=login_throttle.account_key, methods=["POST"],
+               deduct_when=_login_failed, on_breach=_too_many_attempts,
+               exempt_when=login_throttle.is_known_device)
+@limiter.limit(_per_ip, methods=["POST"], deduct_when=_login_failed,
+               on_breach=_too_many_attempts, exempt_when=login_throttle.is_known_device)
 def login():
     """Show the sign-in form; sign in and go where the user was heading."""
     if current_user.is_authenticated:
@@ -76,7 +86,9 @@ def login():
             session.clear()  # a fresh session: nothing from before sign-in survives
             login_user(accounts.start_session(account))
             session.permanent = bool(form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+            login_throttle.remember_device(response, account.user_id)
+            return response
         g.login_failed = True
         form.form_errors.append("Wrong username or password.")
     elif request.method == "POST":
@@ -95,21 +107,39 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _register_limit() -> str:
+    return current_app.config["REGISTER_LIMIT_PER_IP"]
+
+
+def _too_many_registrations(limit: RequestLimit):
+    wait = login_throttle.retry_after(limit)
+    form = RegisterForm()
+    form.form_errors.append("Too many accounts tried from here. Try again in "
+                            f"{login_throttle.wait_text(wait)}.")
+    response = current_app.make_response(
+        (render_template("auth/register.html", form=form), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"], on_breach=_too_many_registrations,
+               exempt_when=lambda: not current_app.config["ALLOW_REGISTRATION"])
 def register():
-    """Create an account and sign in to it."""
+    """Create an account with a free username (``notifier.registration``) and sign in."""
     if not current_app.config["ALLOW_REGISTRATION"]:
         abort(404)
     form = RegisterForm()
     if form.validate_on_submit():
         accounts = backend().accounts
-        if accounts.create(form.username.data, form.password.data):
+        if registration.register(accounts, form.username.data, form.password.data,
+                                 reserved=current_app.config["RESERVED_USER_IDS"]):
             account = accounts.get(form.username.data)
             session.clear()
             login_user(accounts.start_session(account))
             flash("Welcome! Your inbox is ready.", "success")
             return redirect(url_for("inbox.index"))
-        form.username.errors.append("That username is taken.")
+        form.username.errors.append("That username is not available.")
     return render_template("auth/register.html", form=form)
 
 

@@ -31,6 +31,8 @@ from .presence import Presence
 from .receipts import Receipts
 from .scheduler import Scheduler
 from .scripts import Client
+from .set_password_links import SetPasswordLinks
+from .sign_in_links import SignInLinks
 from .stats import WorkerReports
 
 
@@ -58,6 +60,10 @@ class Backend:
     devices: Devices
     #: When each notification was first seen, read and clicked.
     receipts: Receipts
+    #: Invite and password-reset links (admin console, CLI).
+    set_password_links: SetPasswordLinks
+    #: Sign-in links minted by host applications through the API.
+    sign_in_links: SignInLinks
     embedded: EmbeddedRedis | None = None
 
 
@@ -107,6 +113,9 @@ def init_app(app: Flask) -> Backend:
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
         receipts=Receipts(client, keys, ttl_seconds=app.config["RECEIPT_TTL"]),
+        set_password_links=SetPasswordLinks(client, keys,
+                                            ttl=int(app.config["INVITE_LINK_TTL"])),
+        sign_in_links=SignInLinks(client, keys, ttl=int(app.config["SIGN_IN_LINK_TTL"])),
     )
     inbox.dispatcher = Dispatcher(client, state.delivery_queue,
                                   configured_channels(app.config))

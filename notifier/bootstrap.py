@@ -7,7 +7,6 @@ import os
 import secrets
 from pathlib import Path
 
-import click
 import redis
 
 from .backend import Backend
@@ -16,6 +15,9 @@ log = logging.getLogger(__name__)
 
 #: Username of the admin account created on first start.
 FIRST_ADMIN = "admin"
+
+#: The file in the instance folder that receives the first admin's password.
+FIRST_ADMIN_PASSWORD_FILE = "first-admin-password"  # noqa: S105 (a file name)
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -41,11 +43,12 @@ def instance_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
-def create_first_admin(state: Backend) -> None:
-    """With no accounts at all, create ``admin`` with a generated password and print both.
+def create_first_admin(state: Backend, instance_path: str) -> None:
+    """With no accounts at all, create ``admin`` with a generated password, write the
+    password to ``instance/first-admin-password`` (mode 0600) and log where it is.
 
-    Creation is atomic, so when several workers start together only one
-    creates the account and prints its password.
+    The password itself never reaches a log. Creation is atomic, so when several
+    workers start together only one creates the account and writes the file.
     """
     try:
         if state.accounts.count():
@@ -56,9 +59,20 @@ def create_first_admin(state: Backend) -> None:
     except redis.ConnectionError as exc:
         log.warning("could not check for a first admin: %s", exc)
         return
-    click.echo(
-        "\n  notifier: created the first admin account (shown only this once)\n"
-        f"    username: {FIRST_ADMIN}\n    password: {password}\n"
-        "  Change it at /account/password after signing in.\n",
-        err=True,
-    )
+    path = write_secret_file(Path(instance_path), FIRST_ADMIN_PASSWORD_FILE, password + "\n")
+    log.warning("created the first admin account: username %s; its password is in %s: "
+                "delete the file after signing in (and change the password at "
+                "/account/password)", FIRST_ADMIN, path)
+
+
+def write_secret_file(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``folder/name`` readable by this user only (0600), replacing
+    any file there, and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    temporary = folder / f".{name}.{os.getpid()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return path

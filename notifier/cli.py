@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from .backend import backend
+from .forms import MIN_PASSWORD
 from .ids import is_user_id
 from .origins import MAX_KEY_ORIGINS, parse_origins
 from .schemas import PRIORITIES, SendRequest
@@ -30,17 +31,76 @@ users = click.Group("users", help="Manage user accounts.")
 api_keys = click.Group("api-keys", help="Manage API keys for sending services.")
 
 
+def _username(username: str) -> str:
+    if not is_user_id(username):
+        raise click.BadParameter("1-64 letters, digits or _ . : @ -", param_hint="USERNAME")
+    return username
+
+
+def _password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise click.BadParameter(f"use at least {MIN_PASSWORD} characters",
+                                 param_hint="password")
+    return password
+
+
+def _unknown(username: str) -> click.ClickException:
+    return click.ClickException(f"no account named {username!r}")
+
+
 @users.command("create")
 @click.argument("username")
 @click.option("--admin", is_flag=True, help="Make the account an admin.")
 @click.password_option(help="The password (asked for when not given).")
 def create_user(username: str, admin: bool, password: str) -> None:
     """Create an account."""
-    if not is_user_id(username):
-        raise click.BadParameter("1-64 letters, digits or _ . : @ -", param_hint="USERNAME")
-    if not backend().accounts.create(username, password, admin=admin):
+    accounts = backend().accounts
+    if accounts.exists_in_any_case(_username(username)):
+        raise click.ClickException(f"an account named {username!r} exists already "
+                                   "(in some letter case)")
+    if not accounts.create(username, _password(password), admin=admin):
         raise click.ClickException(f"an account named {username!r} exists already")
     click.echo(f"created {'admin ' if admin else ''}account {username}")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.password_option("--password", help="The new password (asked for when not given).")
+def reset_password(username: str, password: str) -> None:
+    """Set a new password for USERNAME and sign it out everywhere."""
+    accounts = backend().accounts
+    if accounts.get(_username(username)) is None:
+        raise _unknown(username)
+    accounts.set_password(username, _password(password))
+    click.echo(f"new password set for {username}; its sessions were signed out")
+
+
+@users.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable USERNAME: it cannot sign in, and is signed out everywhere."""
+    if not backend().accounts.set_disabled(_username(username), True):
+        raise _unknown(username)
+    click.echo(f"disabled {username} and signed it out everywhere")
+
+
+@users.command("enable")
+@click.argument("username")
+def enable_user(username: str) -> None:
+    """Let a disabled USERNAME sign in again."""
+    if not backend().accounts.set_disabled(_username(username), False):
+        raise _unknown(username)
+    click.echo(f"enabled {username}")
+
+
+@users.command("set-admin")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Take the admin rights away instead.")
+def set_admin(username: str, revoke: bool) -> None:
+    """Make USERNAME an admin (or, with --revoke, no longer one)."""
+    if not backend().accounts.set_admin(_username(username), not revoke):
+        raise _unknown(username)
+    click.echo(f"{username} is {'no longer' if revoke else 'now'} an admin")
 
 
 def _origins(values: tuple[str, ...], hint: str) -> list[str]:

@@ -42,18 +42,42 @@ MAX_BATCH_BODY = 4 * 1024 * 1024
 #: key keeps working for at most this long. 0 checks Redis on every request.
 API_KEY_CACHE_SECONDS = 5
 
-#: Whether anyone may create an account at ``/register``.
-ALLOW_REGISTRATION = True
+#: Whether anyone may create an account at ``/register``. Off: accounts come from
+#: the admin console, the CLI, and sign-in links minted by a host application.
+ALLOW_REGISTRATION = False
+
+#: Usernames registration refuses: case-insensitive glob patterns (a JSON list).
+RESERVED_USER_IDS = ["admin*", "root", "support", "security", "system", "notifier*",
+                     "postmaster", "webmaster", "hostmaster", "abuse", "noreply", "no-reply"]
+
+#: Registration attempts allowed per client IP address (Flask-Limiter syntax).
+REGISTER_LIMIT_PER_IP = "5 per hour"
+
+#: Seconds an invite or password-reset link (admin console, CLI) stays valid.
+INVITE_LINK_TTL = 7 * 86400
+
+#: Seconds a sign-in link minted with ``POST /api/v1/sign-in-links`` stays valid.
+SIGN_IN_LINK_TTL = 300
 
 #: On a server's first start (gunicorn or ``flask run``) with no accounts, create
-#: ``admin`` with a generated password and print both once.
+#: ``admin`` with a generated password, written to ``instance/first-admin-password``.
 BOOTSTRAP_ADMIN = True
 
-#: Failed sign-ins allowed per account (Flask-Limiter syntax).
-LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+#: Failed sign-ins allowed per username from one client (its IP address, or its device
+#: cookie when it signed in to that username before); over it, that client waits.
+LOGIN_LIMIT_PER_CLIENT = "10 per 15 minutes"
 
-#: Failed sign-ins allowed per client IP address.
+#: Failed sign-ins allowed per username from all clients together, a backstop against
+#: attacks from many addresses; clients holding a device cookie for the username are
+#: exempt, so it never locks out its owner.
+LOGIN_LIMIT_PER_ACCOUNT = "100 per 15 minutes"
+
+#: Failed sign-ins allowed per client IP address, whatever the usernames (clients with a
+#: device cookie for the username they try are exempt).
 LOGIN_LIMIT_PER_IP = "30 per 15 minutes"
+
+#: Days a device cookie (proof of an earlier successful sign-in) stays valid.
+DEVICE_COOKIE_DAYS = 365
 
 #: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are
 #: trusted (0: none). Needed for correct client IPs and https detection.

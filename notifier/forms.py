@@ -53,6 +53,27 @@ class PasswordForm(FlaskForm):
         EqualTo("password", message="The passwords differ.")])
 
 
+class SetPasswordForm(FlaskForm):
+    """The page an invite or reset link opens."""
+
+    password = _new_password("New password")
+    confirm = PasswordField("Repeat password", validators=[
+        EqualTo("password", message="The passwords differ.")])
+
+
+class CreateUserForm(FlaskForm):
+    """The admin console's new account: an invite link, unless a password is typed."""
+
+    username = StringField("Username", filters=[lambda v: v.strip() if v else v], validators=[
+        InputRequired(message="Enter a username."),
+        Regexp(USER_ID_PATTERN, message="1-64 letters, digits or _ . : @ -"),
+    ], render_kw={"autocapitalize": "none", "spellcheck": "false", "maxlength": 64})
+    admin = BooleanField("Make admin")
+    password = PasswordField("Password", validators=[
+        Optional(), Length(min=MIN_PASSWORD, max=1024,
+                           message=f"Use at least {MIN_PASSWORD} characters.")])
+
+
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 

@@ -77,6 +77,14 @@ class Keys:
         mobile token with its platform)."""
         return self._user(user_id, "devices")
 
+    def traces(self, user_id: str) -> list[str]:
+        """The user's keys that a send, a preference write or a device registration
+        creates (``since`` in :meth:`broadcast_state` outlives a deleted inbox): while any
+        exists, senders have addressed the id and registration may not claim it."""
+        return [self.inbox(user_id), self.unread(user_id), self.trimmed(user_id),
+                self.broadcast_state(user_id), self.preferences(user_id),
+                self.devices(user_id)]
+
     # -- preferences (helper "prefs") ----------------------------------------------
     def known_types(self) -> str:
         """Sorted set of the notification types sent so far, scored by when each was last
@@ -137,6 +145,16 @@ class Keys:
         """Sorted set for username prefix search: members ``<lowercased name>\\0<name>``, all
         scored 0, so ZRANGEBYLEX finds a prefix in O(log N) without any pattern matching."""
         return f"{self.prefix}:accounts:names"
+
+    def set_password_link(self, digest: str) -> str:
+        """Hash of one invite or password-reset link, named by the SHA-256 digest of its
+        token: ``user_id``, ``purpose`` (``invite``/``reset``), ``issued_at`` (ms)."""
+        return f"{self.prefix}:set-password-link:{digest}"
+
+    def sign_in_link(self, digest: str) -> str:
+        """Hash of one sign-in link minted through the API, named by the SHA-256 digest of
+        its token: ``user_id``, ``next`` (a local path or empty), ``issued_at`` (ms)."""
+        return f"{self.prefix}:sign-in-link:{digest}"
 
     def api_key(self, key_id: str) -> str:
         """Hash of one API key (its secret only as a SHA-256 digest)."""

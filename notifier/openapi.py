@@ -36,6 +36,7 @@ from .schemas import (
     PreferencesRequest,
     SeenRequest,
     SendRequest,
+    SignInLinkRequest,
     WidgetTokenRequest,
 )
 
@@ -212,6 +213,20 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                                           "before then, whatever their clock says)."},
             "origins": {"type": "array", "items": {"type": "string"},
                         "description": "Origins whose pages may use it."},
+        },
+    },
+    "SignInLink": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url", "user_id", "expires_at", "expires_in"],
+        "properties": {
+            "url": {"type": "string", "format": "uri",
+                    "description": "PUBLIC_URL/sign-in/<token>: hand it to the user's browser. "
+                                   "It works once; only a digest of the token is kept."},
+            "user_id": {"type": "string"},
+            "expires_at": {"type": "string", "format": "date-time"},
+            "expires_in": {"type": "integer",
+                           "description": "Seconds it is valid for (SIGN_IN_LINK_TTL)."},
         },
     },
     "Scheduled": {
@@ -489,7 +504,8 @@ def openapi_document() -> dict[str, Any]:
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
                                        GroupSendRequest, PreferencesRequest,
-                                       DeviceRequest, SeenRequest, ClickRequest)],
+                                       DeviceRequest, SeenRequest, ClickRequest,
+                                       SignInLinkRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -618,6 +634,11 @@ def openapi_document() -> dict[str, Any]:
         "/widget-tokens": {"post": _operation(
             "Mint a short-lived token that opens one user's event stream",
             (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},
+        "/sign-in-links": {"post": _operation(
+            "Mint a one-time link that signs a user in to the inbox (never an admin or a "
+            "disabled account: 422 not_allowed); the first use creates a password-less "
+            "account for a user id without one", (201, "SignInLink"),
+            body="SignInLinkRequest", errors=(400, 401, 422, 503))},
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},

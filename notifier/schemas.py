@@ -41,6 +41,7 @@ from .preferences import (
     is_timezone,
     parse_hhmm,
 )
+from .security import safe_next
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -313,6 +314,23 @@ class WidgetTokenRequest(_Strict):
         description="Web origins (scheme://host[:port]) whose pages may use the token, each "
                     "among the API key's allowed origins. None: only the service's own "
                     "origin, and clients that send no Origin header.")
+
+
+def _local_path(value: str) -> str:
+    if safe_next(value) is None:
+        raise ValueError("must be a path on this site, starting with a single /")
+    return value
+
+
+class SignInLinkRequest(_Strict):
+    """Body of ``POST /api/v1/sign-in-links``."""
+
+    user_id: UserId = Field(description="The user to sign in. Without an account yet, the "
+                                        "link's first use makes one with no password.")
+    next: Annotated[str, StringConstraints(max_length=2000),
+                    AfterValidator(_local_path)] | None = Field(
+        None, description="Where to go once signed in: a path on this site (default: "
+                          "the inbox).")
 
 
 # -- preferences ------------------------------------------------------------------

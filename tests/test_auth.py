@@ -3,6 +3,7 @@
 import pytest
 
 from notifier import create_app
+from notifier.backend import backend
 from notifier.keys import Keys
 from notifier.security import safe_next
 
@@ -11,17 +12,29 @@ from conftest import TEST_PREFIX, app_config, csrf_from, sign_in
 KEYS = Keys(TEST_PREFIX)
 
 
-def register(client, username, password, confirm=None):
-    page = client.get("/register")
-    return client.post("/register", data={
+def register(client, username, password="a long enough pw", confirm=None, **environ):
+    page = client.get("/register", environ_base=environ)
+    return client.post("/register", environ_base=environ, data={
         "username": username, "password": password, "confirm": confirm or password,
         "csrf_token": csrf_from(page.text)})
 
 
-def test_register_signs_in_and_hashes_the_password(client, redis_client):
-    response = register(client, "newbie", "a long enough pw")
+@pytest.fixture
+def open_app(redis_server, redis_client, tmp_path, monkeypatch):
+    """The app with self-registration switched on."""
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app(app_config(redis_server.url, ALLOW_REGISTRATION=True))
+
+
+@pytest.fixture
+def open_client(open_app):
+    return open_app.test_client()
+
+
+def test_register_signs_in_and_hashes_the_password(open_client, redis_client):
+    response = register(open_client, "newbie", "a long enough pw")
     assert response.status_code == 302 and response.headers["Location"] == "/inbox"
-    assert client.get("/inbox").status_code == 200
+    assert open_client.get("/inbox").status_code == 200
     stored = redis_client.hget(KEYS.account("newbie"), "password").decode()
     assert stored.startswith("$argon2id$") and "a long enough pw" not in stored
 
@@ -31,21 +44,111 @@ def test_register_signs_in_and_hashes_the_password(client, redis_client):
     ("ok", "short", None, "at least 10"),
     ("ok", "a long enough pw", "something else", "differ"),
 ])
-def test_register_rejects_bad_input(client, username, password, confirm, message):
-    response = register(client, username, password, confirm)
+def test_register_rejects_bad_input(open_client, username, password, confirm, message):
+    response = register(open_client, username, password, confirm)
     assert response.status_code == 200 and message in response.text
 
 
-def test_register_refuses_a_taken_name(client, user):
-    assert "taken" in register(client, user[0], "another long pw").text
+def test_register_refuses_a_taken_name(open_client, open_app, redis_client):
+    with open_app.app_context():
+        backend().accounts.create("alice", "correct horse battery")
+    assert NOT_AVAILABLE in register(open_client, "alice", "another long pw").text
 
 
-def test_registration_can_be_switched_off(redis_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path))
-    app = create_app(app_config(redis_server.url, ALLOW_REGISTRATION=False))
-    client = app.test_client()
+def test_registration_is_off_by_default(client):
     assert client.get("/register").status_code == 404
-    assert "Create an account" not in client.get("/login").text
+    assert client.post("/register", data={"username": "x"}).status_code in (400, 404)
+    login = client.get("/login").text
+    assert "Create an account" not in login and "/register" not in login
+
+
+def test_the_login_page_links_registration_when_it_is_on(open_client):
+    assert "/register" in open_client.get("/login").text
+
+
+NOT_AVAILABLE = "That username is not available."
+
+
+def test_registration_cannot_take_over_an_addressed_recipient(open_app, redis_client):
+    """A sender addressed user-1001 (say, its password-reset code): registering that id,
+    in any case, is refused and creates nothing; a fresh id still registers."""
+    with open_app.app_context():
+        key = backend().api_keys.create("billing")[1]
+    sender = open_app.test_client()
+    sent = sender.post("/api/v1/notifications", headers={"Authorization": f"Bearer {key}"},
+                       json={"user_id": "user-1001", "title": "Your reset code: 481516"})
+    assert sent.status_code == 201
+    for claim in ("user-1001", "USER-1001"):
+        client = open_app.test_client()
+        response = register(client, claim)
+        assert response.status_code == 200 and NOT_AVAILABLE in response.text
+        assert "481516" not in client.get("/inbox", follow_redirects=True).text
+        assert not redis_client.exists(KEYS.account(claim))
+        assert not redis_client.exists(KEYS.sessions(claim))
+    assert redis_client.zcard(KEYS.accounts()) == 0
+    assert register(open_app.test_client(), "user-1002").status_code == 302
+
+
+def test_an_emptied_inbox_still_counts_as_addressed(open_app, open_client, redis_client):
+    with open_app.app_context():
+        key = backend().api_keys.create("billing")[1]
+    auth = {"Authorization": f"Bearer {key}"}
+    sent = open_client.post("/api/v1/notifications", headers=auth,
+                            json={"user_id": "carol", "title": "hi"}).json
+    nid = sent["notifications"][0]["id"]
+    assert open_client.delete(f"/api/v1/users/carol/notifications/{nid}",
+                              headers=auth).status_code == 200
+    assert NOT_AVAILABLE in register(open_client, "carol").text
+    assert not redis_client.exists(KEYS.account("carol"))
+
+
+def test_registration_refuses_ids_with_preferences_or_devices(open_app, redis_client):
+    with open_app.app_context():
+        key = backend().api_keys.create("app")[1]
+    api = open_app.test_client()
+    auth = {"Authorization": f"Bearer {key}"}
+    assert api.put("/api/v1/users/dave/preferences", headers=auth,
+                   json={"timezone": "Europe/Berlin"}).status_code == 200
+    assert api.post("/api/v1/users/erin/devices", headers=auth, json={
+        "platform": "fcm", "token": "f" * 40}).status_code == 201
+    for claim in ("dave", "erin"):
+        assert NOT_AVAILABLE in register(open_app.test_client(), claim).text
+        assert not redis_client.exists(KEYS.account(claim))
+
+
+@pytest.mark.parametrize("claim", ["admin", "Administrator", "ROOT", "support", "notifier-ops",
+                                   "postmaster"])
+def test_registration_refuses_reserved_names(open_client, redis_client, claim):
+    assert NOT_AVAILABLE in register(open_client, claim).text
+    assert not redis_client.exists(KEYS.account(claim))
+
+
+def test_registration_refuses_a_name_differing_only_in_case(open_app, open_client,
+                                                           redis_client):
+    with open_app.app_context():
+        backend().accounts.create("Alice", "correct horse battery")
+    for claim in ("alice", "ALICE"):
+        assert NOT_AVAILABLE in register(open_client, claim).text
+        assert not redis_client.exists(KEYS.account(claim))
+
+
+def test_reserved_names_are_configurable(redis_server, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path))
+    app = create_app(app_config(redis_server.url, ALLOW_REGISTRATION=True,
+                                RESERVED_USER_IDS=["staff-*"]))
+    assert NOT_AVAILABLE in register(app.test_client(), "Staff-Bob").text
+    assert register(app.test_client(), "admin2").status_code == 302
+
+
+def test_registration_is_throttled_per_ip(open_app):
+    for i in range(5):
+        assert register(open_app.test_client(), f"bad name {i}",
+                        REMOTE_ADDR="10.0.0.1").status_code == 200
+    blocked = register(open_app.test_client(), "fresh-name", REMOTE_ADDR="10.0.0.1")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 60
+    assert "Try again in" in blocked.text
+    assert register(open_app.test_client(), "fresh-name",
+                    REMOTE_ADDR="10.0.0.2").status_code == 302
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, user):
@@ -103,12 +206,86 @@ def test_forms_need_a_csrf_token(client, user):
     assert client.get("/inbox").status_code == 302
 
 
-def test_login_is_throttled_per_account(app, user):
+def sign_in_from(client, ip, username, password, *, scheme="http"):
+    base = f"{scheme}://localhost"
+    page = client.get("/login", environ_base={"REMOTE_ADDR": ip}, base_url=base)
+    return client.post("/login", environ_base={"REMOTE_ADDR": ip}, base_url=base,
+                       headers={"Referer": base + "/login"}, data={
+        "username": username, "password": password, "csrf_token": csrf_from(page.text)})
+
+
+def test_wrong_passwords_lock_the_client_out_not_the_account(app, user):
+    attacker = app.test_client()
     for _ in range(10):
-        assert sign_in(app.test_client(), user[0], "wrong password").status_code == 200
-    blocked = sign_in(app.test_client(), *user)  # even the right password, for now
-    assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
-    assert sign_in(app.test_client(), "someone-else", "x").status_code == 200
+        assert sign_in_from(attacker, "203.0.113.7", user[0], "wrong").status_code == 200
+    for _ in range(2):
+        blocked = sign_in_from(attacker, "203.0.113.7", user[0], "wrong")
+        assert blocked.status_code == 429
+    wait = int(blocked.headers["Retry-After"])
+    assert 800 < wait <= 900  # the oldest failure leaves the 15 min window first
+    assert "Too many failed sign-ins" in blocked.text and "Try again in 15 minutes" in blocked.text
+    # Even the right password waits, from that client ...
+    assert sign_in_from(attacker, "203.0.113.7", *user).status_code == 429
+    # ... but the account's owner, elsewhere, signs in.
+    owner = app.test_client()
+    assert sign_in_from(owner, "198.51.100.20", *user).status_code == 302
+    assert owner.get("/inbox").status_code == 200
+
+
+def test_a_known_client_signs_in_when_the_account_is_attacked_from_everywhere(
+        redis_server, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path))
+    app = create_app(app_config(redis_server.url, LOGIN_LIMIT_PER_ACCOUNT="6 per 15 minutes"))
+    with app.app_context():
+        backend().accounts.create("victim", "correct horse battery")
+    laptop = app.test_client()  # signed in before: it holds a device cookie for victim
+    assert sign_in_from(laptop, "198.51.100.20", "victim", "correct horse battery").status_code \
+        == 302
+    assert laptop.get_cookie("notifier_device", path="/login") is not None
+    assert laptop.post("/logout", data={"csrf_token": csrf_from(
+        laptop.get("/inbox").text)}).status_code == 302
+    for i in range(6):  # a botnet: a few guesses each, the pair limit never reached
+        assert sign_in_from(app.test_client(), f"203.0.113.{i}", "victim",
+                            "guess").status_code == 200
+    stranger = sign_in_from(app.test_client(), "192.0.2.50", "victim", "correct horse battery")
+    assert stranger.status_code == 429 and int(stranger.headers["Retry-After"]) > 0
+    # The laptop, even from an address the attack used, is exempt from the backstop.
+    assert sign_in_from(laptop, "203.0.113.0", "victim", "correct horse battery").status_code \
+        == 302
+    assert laptop.get("/inbox").status_code == 200
+
+
+def test_a_device_cookie_counts_only_for_its_own_username(
+        redis_server, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path))
+    app = create_app(app_config(redis_server.url, LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes"))
+    with app.app_context():
+        backend().accounts.create("mallory", "mallory's long password")
+    mallory = app.test_client()
+    assert sign_in_from(mallory, "203.0.113.9", "mallory",
+                        "mallory's long password").status_code == 302
+    mallory.post("/logout", data={"csrf_token": csrf_from(mallory.get("/inbox").text)})
+    for i in range(3):
+        sign_in_from(app.test_client(), f"203.0.113.{i}", "victim", "guess")
+    assert sign_in_from(mallory, "203.0.113.9", "victim", "guess").status_code == 429
+    forged = mallory.get_cookie("notifier_device", path="/login").value[:-2] + "xx"
+    mallory.set_cookie("notifier_device", forged, path="/login")
+    assert sign_in_from(mallory, "203.0.113.9", "victim", "guess").status_code == 429
+
+
+def test_device_cookie_flags(app, user):
+    client = app.test_client()
+    response = sign_in_from(client, "198.51.100.20", *user)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("notifier_device="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/login" in cookie
+    assert "Secure" not in cookie and "Max-Age=31536000" in cookie
+    assert user[0] not in cookie.split(";")[0] or "." in cookie  # signed, not a bare name
+    secure = sign_in_from(app.test_client(), "198.51.100.20", *user, scheme="https")
+    assert secure.status_code == 302, secure.text
+    cookie = next(c for c in secure.headers.getlist("Set-Cookie")
+                  if c.startswith("notifier_device="))
+    assert "Secure" in cookie
 
 
 def test_successful_sign_ins_are_not_counted(app, user):
@@ -119,7 +296,8 @@ def test_successful_sign_ins_are_not_counted(app, user):
 def test_login_is_throttled_per_ip(app, store):
     for i in range(30):
         assert sign_in(app.test_client(), f"user{i}", "wrong").status_code == 200
-    assert sign_in(app.test_client(), "user99", "wrong").status_code == 429
+    blocked = sign_in(app.test_client(), "user99", "wrong")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize("target", [

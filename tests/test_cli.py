@@ -20,9 +20,10 @@ def cli(redis_server, redis_client, tmp_path):
     env = {**os.environ, "REDIS_URL": redis_server.url, "NOTIFIER_KEY_PREFIX": TEST_PREFIX,
            "NOTIFIER_BOOTSTRAP_ADMIN": "false", "NOTIFIER_INSTANCE_PATH": str(tmp_path)}
 
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    def run(*args: str, ok: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
         result = subprocess.run([NOTIFIER, *args], env=env, capture_output=True, text=True,
-                                timeout=60, stdin=subprocess.DEVNULL)
+                                timeout=60, input=input,
+                                stdin=None if input is not None else subprocess.DEVNULL)
         assert (result.returncode == 0) == ok, result.stderr
         return result
 
@@ -37,6 +38,49 @@ def test_users_create(cli, redis_client):
                                    ok=False).stderr
     assert "Invalid value" in cli("users", "create", "bad name", "--password", "x" * 12,
                                   ok=False).stderr
+
+
+def test_users_reset_password_prompts_and_signs_out(cli, redis_client):
+    cli("users", "create", "bob", "--password", "the first password")
+    redis_client.zadd(KEYS.sessions("bob"), {"a-session": 1})
+    out = cli("users", "reset-password", "bob",
+              input="the second password\nthe second password\n").stdout
+    assert "new password set for bob" in out and "signed out" in out
+    assert not redis_client.exists(KEYS.sessions("bob"))
+    stored = redis_client.hget(KEYS.account("bob"), "password").decode()
+    from notifier.passwords import check_password
+
+    assert check_password(stored, "the second password")
+    assert "at least 10" in cli("users", "reset-password", "bob", "--password", "short",
+                                ok=False).stderr
+    assert "no account named 'nobody'" in cli("users", "reset-password", "nobody",
+                                              "--password", "x" * 12, ok=False).stderr
+
+
+def test_users_disable_enable_and_set_admin(cli, redis_client):
+    cli("users", "create", "carol", "--password", "a long password")
+    redis_client.zadd(KEYS.sessions("carol"), {"a-session": 1})
+    assert "disabled carol" in cli("users", "disable", "carol").stdout
+    assert redis_client.hget(KEYS.account("carol"), "disabled") == b"1"
+    assert not redis_client.exists(KEYS.sessions("carol"))
+    cli("users", "enable", "carol")
+    assert redis_client.hget(KEYS.account("carol"), "disabled") == b"0"
+    assert "now an admin" in cli("users", "set-admin", "carol").stdout
+    assert redis_client.hget(KEYS.account("carol"), "admin") == b"1"
+    assert "no longer an admin" in cli("users", "set-admin", "carol", "--revoke").stdout
+    assert redis_client.hget(KEYS.account("carol"), "admin") == b"0"
+    for command in (["disable"], ["enable"], ["set-admin"], ["set-admin", "--revoke"]):
+        failed = cli("users", *command, "nobody", ok=False)
+        assert "no account named 'nobody'" in failed.stderr and "Traceback" not in failed.stderr
+    assert not redis_client.exists(KEYS.account("nobody"))
+    assert "Invalid value" in cli("users", "disable", "bad name", ok=False).stderr
+
+
+def test_users_create_refuses_a_name_differing_only_in_case(cli, redis_client):
+    cli("users", "create", "Dana", "--password", "a long password")
+    assert "exists already" in cli("users", "create", "dana", "--password", "a long password",
+                                   ok=False).stderr
+    assert not redis_client.exists(KEYS.account("dana"))
 
 
 def test_api_keys_create_list_revoke(cli, redis_client):

@@ -63,3 +63,12 @@ def test_presence_keys_share_one_slot_whatever_the_user():
              *(keys.presence_entries(f"user{i}") for i in range(50))]
     assert len({key_slot(name.encode()) for name in names}) == 1
     assert all(name.startswith("notifier:") for name in [*names, keys.worker_reports()])
+
+
+def test_the_registration_scripts_keys_share_one_slot():
+    keys = Keys("notifier")
+    for user_id in ("user-1001", "alice@example.com"):
+        names = [keys.account(user_id), *keys.traces(user_id)]
+        assert len(names) == 7 and len({key_slot(name.encode()) for name in names}) == 1
+    assert keys.sign_in_link("ab").startswith("notifier:sign-in-link:")
+    assert keys.set_password_link("ab").startswith("notifier:set-password-link:")
