@@ -95,6 +95,18 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """Sign out every session, refuse the widget tokens and sign-in links issued until
+    now, and close every open stream of the user."""
+    backend().accounts.sign_out_everywhere(current_user.user_id)
+    logout_user()
+    session.clear()
+    flash("You were signed out everywhere.", "success")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     """Create an account and sign in to it."""

@@ -29,9 +29,11 @@ from .keys import Keys
 from .preferences import PreferenceStore
 from .presence import Presence
 from .receipts import Receipts
+from .revocation import Revocations
 from .scheduler import Scheduler
 from .scripts import Client
 from .stats import WorkerReports
+from .stream_caps import StreamCaps
 
 
 @dataclass
@@ -58,6 +60,10 @@ class Backend:
     devices: Devices
     #: When each notification was first seen, read and clicked.
     receipts: Receipts
+    #: Revocation stamps, and the control messages that close revoked streams.
+    revocations: Revocations
+    #: The per-user cap on open streams and sockets.
+    stream_caps: StreamCaps
     embedded: EmbeddedRedis | None = None
 
 
@@ -86,6 +92,7 @@ def init_app(app: Flask) -> Backend:
                   receipt_ttl=app.config["RECEIPT_TTL"])
     broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
+    revocations = Revocations(client, keys)
     state = Backend(
         redis_url=url,
         redis=client,
@@ -94,8 +101,9 @@ def init_app(app: Flask) -> Backend:
         broadcasts=broadcasts,
         feed=Feed(client, keys, inbox, broadcasts),
         groups=Groups(client, keys, inbox, max_members=app.config["GROUP_MAX_MEMBERS"]),
-        accounts=Accounts(client, keys, session_lifetime=lifetime),
-        api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"]),
+        accounts=Accounts(client, keys, session_lifetime=lifetime, revocations=revocations),
+        api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"],
+                         revocations=revocations),
         scheduler=Scheduler(client, keys, lease_seconds=app.config["SCHEDULER_LEASE"],
                             max_attempts=app.config["SCHEDULER_MAX_ATTEMPTS"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
@@ -107,6 +115,8 @@ def init_app(app: Flask) -> Backend:
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
         receipts=Receipts(client, keys, ttl_seconds=app.config["RECEIPT_TTL"]),
+        revocations=revocations,
+        stream_caps=StreamCaps(client, keys, per_user=app.config["STREAMS_PER_USER"]),
     )
     inbox.dispatcher = Dispatcher(client, state.delivery_queue,
                                   configured_channels(app.config))
