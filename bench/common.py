@@ -59,6 +59,8 @@ class Servers:
                     "NOTIFIER_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers),
                     # Checked on every API call like the default, never reached by a load.
                     "NOTIFIER_API_RATE_LIMIT": "100000000 per hour",
+                    # Every stream comes from loopback: the per-address cap is off.
+                    "NOTIFIER_STREAMS_PER_ADDRESS": "0",
                     **(env or {})}
         self.gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",

@@ -20,6 +20,7 @@ from flask_login import UserMixin
 from .ids import is_user_id
 from .keys import Keys
 from .passwords import check_password, hash_password
+from .revocation import Revocations
 from .scripts import load_script
 
 #: Sessions kept per account; the oldest beyond this are revoked.
@@ -44,6 +45,8 @@ class Account(UserMixin):
     session_token: str = ""
     #: False for an account made by a sign-in link or an invite not yet used.
     has_password: bool = True
+    #: When the current session started (epoch seconds).
+    session_started: float = 0.0
 
     def get_id(self) -> str:
         """What flask-login keeps in the session: the user id and session token."""
@@ -57,10 +60,12 @@ class Account(UserMixin):
 class Accounts:
     """Account storage on one Redis client."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, session_lifetime: float):
+    def __init__(self, client: redis.Redis, keys: Keys, *, session_lifetime: float,
+                 revocations: Revocations | None = None):
         self.client = client
         self.keys = keys
         self.session_lifetime = session_lifetime
+        self.revocations = revocations or Revocations(client, keys)
         self._create = load_script(client, "create_if_absent")
         self._set_flag = load_script(client, "set_account_flag")
         self._create_unclaimed = load_script(client, "create_unclaimed")
@@ -141,9 +146,18 @@ class Accounts:
         return self._flag(user_id, "admin", admin, revoke_sessions=False)
 
     def set_disabled(self, user_id: str, disabled: bool) -> bool:
-        """Disable (and sign out everywhere at once) or enable an account; False when
-        there is no such account."""
-        return self._flag(user_id, "disabled", disabled, revoke_sessions=disabled)
+        """Disable (and sign out everywhere at once: sessions, widget tokens, open
+        streams) or enable an account; False when there is no such account."""
+        changed = self._flag(user_id, "disabled", disabled, revoke_sessions=disabled)
+        if changed and disabled:
+            self.revocations.revoke_user(user_id)
+        return changed
+
+    def sign_out_everywhere(self, user_id: str) -> None:
+        """Revoke every session of the account, and every widget token and sign-in link
+        issued for the user until now; their open streams close at once."""
+        self.client.delete(self.keys.sessions(user_id))
+        self.revocations.revoke_user(user_id)
 
     def _flag(self, user_id: str, field: str, value: bool, *, revoke_sessions: bool) -> bool:
         if not is_user_id(user_id):
@@ -204,6 +218,7 @@ class Accounts:
         if keep_session:
             pipe.zadd(self.keys.sessions(user_id), {keep_session: time.time()})
         pipe.execute()
+        self.revocations.end_sessions(user_id, keep=keep_session or None)
 
     # -- sessions ---------------------------------------------------------
     def start_session(self, account: Account) -> Account:
@@ -218,6 +233,7 @@ class Accounts:
         pipe.expire(key, int(self.session_lifetime))
         pipe.execute()
         account.session_token = token
+        account.session_started = now
         return account
 
     def load_session(self, session_id: str) -> Account | None:
@@ -235,11 +251,13 @@ class Accounts:
         if account is None or not account.is_active:
             return None
         account.session_token = token
+        account.session_started = started
         return account
 
     def end_session(self, account: Account) -> None:
-        """Revoke the account's current session."""
+        """Revoke the account's current session; its open streams close."""
         self.client.zrem(self.keys.sessions(account.user_id), account.session_token)
+        self.revocations.end_session(account.user_id, account.session_token)
 
     @staticmethod
     def _from_hash(user_id: str, fields: dict) -> Account | None:

@@ -1,5 +1,5 @@
-"""Admin console, API keys: create (the secret is shown once), list, revoke, and set the
-web origins whose pages may use the widget tokens a key mints."""
+"""Admin console, API keys: create (the secret is shown once), list, revoke, and set a
+key's scopes and the web origins whose pages may use the widget tokens it mints."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from .admin import bp
 from .backend import backend
-from .forms import ApiKeyForm, ApiKeyOriginsForm
+from .forms import ApiKeyForm, ApiKeyOriginsForm, ApiKeyScopesForm
 from .origins import MAX_KEY_ORIGINS, parse_origins
 
 
@@ -35,7 +35,8 @@ def api_keys_create():
             form.request_id.data = secrets.token_urlsafe(16)
         return _keys_page(form, 422)
     made = backend().api_keys.create_once(form.request_id.data, form.name.data,
-                                          created_by=current_user.user_id)
+                                          created_by=current_user.user_id,
+                                          scopes=form.chosen_scopes())
     if made is None:
         flash("That form was sent already and its key exists (listed below). "
               "Its secret was shown once and cannot be shown again.", "info")
@@ -65,7 +66,8 @@ def api_keys_revoke(key_id: str):
     if key is None or not store.revoke(key_id):
         abort(404, description="There is no API key with that id.")
     flash(f"Revoked “{key.name}” ({key.key_id}). Calls made with it get 401 "
-          f"{_within(current_app.config['API_KEY_CACHE_SECONDS'])}.", "success")
+          f"{_within(current_app.config['API_KEY_CACHE_SECONDS'])}; the widget tokens it "
+          f"minted are refused, and their open streams closed, at once.", "success")
     return redirect(url_for(".api_keys"))
 
 
@@ -105,6 +107,28 @@ def api_keys_origins_save(key_id: str):
         else "no allowed origins: its widget tokens work on this site only"
     flash(f"“{key.name}” now has {count}. Tokens minted before keep their origins until "
           f"they expire.", "success")
+    return redirect(url_for(".api_keys"))
+
+
+@bp.get("/api-keys/<key_id>/scopes")
+def api_keys_scopes(key_id: str):
+    """What the key may do, in a form to change it."""
+    key = _live_key(key_id)
+    form = ApiKeyScopesForm(data={f"scope_{s}": s in key.scopes for s in
+                                  ("send", "read", "manage", "widget")})
+    return render_template("admin/api_key_scopes.html", key=key, form=form)
+
+
+@bp.post("/api-keys/<key_id>/scopes")
+def api_keys_scopes_save(key_id: str):
+    """Replace the key's scopes; every worker applies them at once."""
+    key = _live_key(key_id)
+    form = ApiKeyScopesForm()
+    if not form.validate_on_submit():
+        return render_template("admin/api_key_scopes.html", key=key, form=form), 422
+    scopes = form.chosen_scopes()
+    backend().api_keys.set_scopes(key_id, scopes)
+    flash(f"“{key.name}” may now: {', '.join(scopes)}.", "success")
     return redirect(url_for(".api_keys"))
 
 

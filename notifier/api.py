@@ -1,6 +1,7 @@
 """HTTP API v1 for services: send notifications and manage users' inboxes.
 
-Every route but the OpenAPI document takes ``Authorization: Bearer <api key>``.
+Every route but the OpenAPI document takes ``Authorization: Bearer <api key>`` of a key
+with the scope the route needs (:mod:`notifier.api_scopes`).
 The routes of scheduled sends are in ``notifier.api_scheduled``.
 """
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from . import tokens
 from .api_errors import ApiError, from_validation_error
 from .api_keys import ApiKey
+from .api_scopes import require_scope
 from .backend import backend
 from .ids import is_item_id, is_user_id
 from .inbox import IdempotencyConflict, SendOutcome, iso_utc
@@ -52,7 +54,9 @@ def authenticated_key() -> ApiKey:
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint != "api.openapi":
-        authenticated_key()
+        key = authenticated_key()
+        method = "GET" if request.method == "HEAD" else request.method
+        require_scope(method, request.url_rule.rule, key.scopes)
 
 
 # Sender limits: one budget per API key across every route of the API. Flask-Limiter
@@ -247,7 +251,7 @@ def create_widget_token():
                        f"origins: {refused[0]} is not among this API key's allowed origins "
                        f"({hint})", "origins")
     token, grant = tokens.mint(current_app.config["SECRET_KEY"], body.user_id,
-                               body.ttl_seconds, origins)
+                               body.ttl_seconds, origins, key_id=g.api_key.key_id)
     response = jsonify(token=token, user_id=grant.user_id,
                        expires_at=iso_utc(datetime.fromtimestamp(grant.expires_at, UTC)),
                        expires_in=body.ttl_seconds, origins=origins)

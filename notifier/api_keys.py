@@ -12,6 +12,14 @@ the minute: at most one write per key per minute, never on a cached call.
 Each key has an allow-list of web origins (``origins``, a JSON list in its hash):
 the sites whose pages may use the widget tokens the key mints. A key with an
 empty list mints tokens for the service's own origin only.
+
+Each key also has scopes (``scopes``, space-separated in its hash): ``send``,
+``read``, ``manage`` and ``widget`` (:mod:`notifier.api_scopes` says which routes
+each opens). A key stored without the field has every scope.
+
+Revoking a key, or changing its scopes or origins, is published on the control
+channel: every worker with a hub forgets its cached copy at once, and the open
+streams of the tokens a revoked key minted close (:mod:`notifier.revocation`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 import redis
 
 from .keys import Keys
+from .revocation import Revocations
 
 _KEY = re.compile(r"^nk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -36,6 +45,20 @@ LAST_USED_PRECISION = 60
 
 #: How long a create form's request id is remembered, in seconds.
 REQUEST_ID_TTL = 24 * 3600
+
+#: What a key may be allowed to do; a new key gets every scope unless told otherwise.
+SCOPES = ("send", "read", "manage", "widget")
+
+
+def parse_scopes(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes named (in their canonical order); ValueError naming an unknown one or
+    when none is named."""
+    unknown = [v for v in values if v not in SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope {unknown[0]!r} (scopes: {', '.join(SCOPES)})")
+    if not values:
+        raise ValueError("a key needs at least one scope")
+    return tuple(s for s in SCOPES if s in values)
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,8 @@ class ApiKey:
     created_by: str | None = None
     #: Origins whose pages may use the widget tokens this key mints.
     origins: tuple[str, ...] = ()
+    #: What the key may do (``SCOPES``).
+    scopes: tuple[str, ...] = SCOPES
 
 
 def _digest(secret: str) -> str:
@@ -59,19 +84,23 @@ def _digest(secret: str) -> str:
 class ApiKeys:
     """API key storage on one Redis client."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, cache_seconds: float = 5.0):
+    def __init__(self, client: redis.Redis, keys: Keys, *, cache_seconds: float = 5.0,
+                 revocations: Revocations | None = None):
         self.client = client
         self.keys = keys
         self.cache_seconds = cache_seconds
+        self.revocations = revocations or Revocations(client, keys)
         self._verified: dict[str, tuple[float, ApiKey]] = {}
         self._all_origins: tuple[float, frozenset[str]] | None = None
 
     def create(self, name: str, *, created_by: str | None = None,
                key_id: str | None = None,
-               origins: tuple[str, ...] | list[str] = ()) -> tuple[ApiKey, str]:
+               origins: tuple[str, ...] | list[str] = (),
+               scopes: tuple[str, ...] | list[str] = SCOPES) -> tuple[ApiKey, str]:
         """A new key and its full secret value, which is not kept.
 
-        ``origins`` must be parsed already (:func:`notifier.origins.parse_origins`).
+        ``origins`` must be parsed already (:func:`notifier.origins.parse_origins`),
+        ``scopes`` too (:func:`parse_scopes`).
         """
         key_id = key_id or secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
@@ -81,13 +110,14 @@ class ApiKeys:
             fields["created_by"] = created_by
         if origins:
             fields["origins"] = json.dumps(list(origins))
+        fields["scopes"] = " ".join(scopes)
         pipe = self.client.pipeline()
         pipe.hset(self.keys.api_key(key_id), mapping=fields)
         pipe.zadd(self.keys.api_keys(), {key_id: now})
         pipe.execute()
         self._all_origins = None
-        return (ApiKey(key_id, name, now, False, created_by=created_by, origins=tuple(origins)),
-                f"nk_{key_id}_{secret}")
+        return (ApiKey(key_id, name, now, False, created_by=created_by, origins=tuple(origins),
+                       scopes=tuple(scopes)), f"nk_{key_id}_{secret}")
 
     def set_origins(self, key_id: str, origins: tuple[str, ...] | list[str]) -> bool:
         """Replace a key's allowed origins (parsed already); False when there is no such key.
@@ -104,9 +134,36 @@ class ApiKeys:
             self.client.hset(key, "origins", json.dumps(list(origins)))
         else:
             self.client.hdel(key, "origins")
+        self._changed(key_id)
+        return True
+
+    def set_scopes(self, key_id: str, scopes: tuple[str, ...] | list[str]) -> bool:
+        """Replace a key's scopes (parsed already); False when there is no such key.
+
+        Every worker with a hub forgets its cached copy at once; tokens the key
+        minted before keep working until they expire.
+        """
+        if not _KEY_ID.fullmatch(key_id):
+            return False
+        key = self.keys.api_key(key_id)
+        if not self.client.exists(key):
+            return False
+        self.client.hset(key, "scopes", " ".join(scopes))
+        self._changed(key_id)
+        return True
+
+    def on_control(self, message: dict) -> None:
+        """Forget a key another process changed or revoked (a hub's control listener)."""
+        if message.get("k") in ("key", "key_changed"):
+            self._forget(str(message.get("key")))
+
+    def _changed(self, key_id: str) -> None:
+        self._forget(key_id)
+        self.revocations.key_changed(key_id)
+
+    def _forget(self, key_id: str) -> None:
         self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
         self._all_origins = None
-        return True
 
     def allowed_origins(self) -> frozenset[str]:
         """Every origin some live key allows (what a CORS preflight may be answered for),
@@ -119,8 +176,9 @@ class ApiKeys:
             self._all_origins = (time.monotonic() + self.cache_seconds, found)
         return found
 
-    def create_once(self, request_id: str, name: str, *,
-                    created_by: str | None = None) -> tuple[ApiKey, str] | None:
+    def create_once(self, request_id: str, name: str, *, created_by: str | None = None,
+                    scopes: tuple[str, ...] | list[str] = SCOPES,
+                    ) -> tuple[ApiKey, str] | None:
         """Like :meth:`create`, but None when ``request_id`` already made a key: a form
         submitted twice (reload, back button) makes one key, whose secret is never
         shown again."""
@@ -129,7 +187,7 @@ class ApiKeys:
                                   nx=True, ex=REQUEST_ID_TTL)
         if not claimed:
             return None
-        return self.create(name, created_by=created_by, key_id=key_id)
+        return self.create(name, created_by=created_by, key_id=key_id, scopes=scopes)
 
     def get(self, key_id: str) -> ApiKey | None:
         """The key with id ``key_id``, revoked or not."""
@@ -178,8 +236,8 @@ class ApiKeys:
         if not self.client.exists(key):
             return False
         self.client.hset(key, "revoked", 1)
-        self._verified = {k: v for k, v in self._verified.items() if v[1].key_id != key_id}
-        self._all_origins = None
+        self._forget(key_id)
+        self.revocations.revoke_key(key_id)
         return True
 
     @staticmethod
@@ -192,4 +250,5 @@ class ApiKeys:
             last_used_at=float(fields[b"last_used_at"]) if b"last_used_at" in fields else None,
             created_by=fields[b"created_by"].decode() if b"created_by" in fields else None,
             origins=tuple(json.loads(fields[b"origins"])) if b"origins" in fields else (),
+            scopes=tuple(fields[b"scopes"].decode().split()) if b"scopes" in fields else SCOPES,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, jsonify, url_for
+from flask import current_app, g, jsonify, url_for
 
 from .api import bp, parse_body
 from .api_errors import ApiError
@@ -28,7 +28,7 @@ def create_sign_in_link():
         raise ApiError(422, "not_allowed", "user_id: sign-in links are not made for admin "
                        "or disabled accounts", "user_id")
     links = backend().sign_in_links
-    token, expires_at = links.mint(body.user_id, body.next or "")
+    token, expires_at = links.mint(body.user_id, body.next or "", key_id=g.api_key.key_id)
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     response = jsonify(url=base + url_for("sign_in.sign_in", token=token),
                        user_id=body.user_id,

@@ -122,6 +122,18 @@ def _too_many_registrations(limit: RequestLimit):
     return response
 
 
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """Sign out every session, refuse the widget tokens and sign-in links issued until
+    now, and close every open stream of the user."""
+    backend().accounts.sign_out_everywhere(current_user.user_id)
+    logout_user()
+    session.clear()
+    flash("You were signed out everywhere.", "success")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"], on_breach=_too_many_registrations,
                exempt_when=lambda: not current_app.config["ALLOW_REGISTRATION"])

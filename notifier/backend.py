@@ -29,11 +29,13 @@ from .keys import Keys
 from .preferences import PreferenceStore
 from .presence import Presence
 from .receipts import Receipts
+from .revocation import Revocations
 from .scheduler import Scheduler
 from .scripts import Client
 from .set_password_links import SetPasswordLinks
 from .sign_in_links import SignInLinks
 from .stats import WorkerReports
+from .stream_caps import StreamCaps
 
 
 @dataclass
@@ -64,6 +66,10 @@ class Backend:
     set_password_links: SetPasswordLinks
     #: Sign-in links minted by host applications through the API.
     sign_in_links: SignInLinks
+    #: Revocation stamps, and the control messages that close revoked streams.
+    revocations: Revocations
+    #: The per-user cap on open streams and sockets.
+    stream_caps: StreamCaps
     embedded: EmbeddedRedis | None = None
 
 
@@ -92,6 +98,7 @@ def init_app(app: Flask) -> Backend:
                   receipt_ttl=app.config["RECEIPT_TTL"])
     broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
+    revocations = Revocations(client, keys)
     state = Backend(
         redis_url=url,
         redis=client,
@@ -100,8 +107,9 @@ def init_app(app: Flask) -> Backend:
         broadcasts=broadcasts,
         feed=Feed(client, keys, inbox, broadcasts),
         groups=Groups(client, keys, inbox, max_members=app.config["GROUP_MAX_MEMBERS"]),
-        accounts=Accounts(client, keys, session_lifetime=lifetime),
-        api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"]),
+        accounts=Accounts(client, keys, session_lifetime=lifetime, revocations=revocations),
+        api_keys=ApiKeys(client, keys, cache_seconds=app.config["API_KEY_CACHE_SECONDS"],
+                         revocations=revocations),
         scheduler=Scheduler(client, keys, lease_seconds=app.config["SCHEDULER_LEASE"],
                             max_attempts=app.config["SCHEDULER_MAX_ATTEMPTS"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
@@ -115,7 +123,10 @@ def init_app(app: Flask) -> Backend:
         receipts=Receipts(client, keys, ttl_seconds=app.config["RECEIPT_TTL"]),
         set_password_links=SetPasswordLinks(client, keys,
                                             ttl=int(app.config["INVITE_LINK_TTL"])),
-        sign_in_links=SignInLinks(client, keys, ttl=int(app.config["SIGN_IN_LINK_TTL"])),
+        sign_in_links=SignInLinks(client, keys, ttl=int(app.config["SIGN_IN_LINK_TTL"]),
+                                  revocations=revocations),
+        revocations=revocations,
+        stream_caps=StreamCaps(client, keys, per_user=app.config["STREAMS_PER_USER"]),
     )
     inbox.dispatcher = Dispatcher(client, state.delivery_queue,
                                   configured_channels(app.config))

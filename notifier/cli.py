@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from .api_keys import SCOPES, parse_scopes
 from .backend import backend
 from .forms import MIN_PASSWORD
 from .ids import is_user_id
@@ -110,14 +111,24 @@ def _origins(values: tuple[str, ...], hint: str) -> list[str]:
         raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
+def _scopes(values: tuple[str, ...], hint: str) -> tuple[str, ...]:
+    try:
+        return parse_scopes(list(values))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
 @api_keys.command("create")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, metavar="ORIGIN",
               help="A site (https://host[:port]) whose pages may use the widget tokens "
                    "this key mints; repeat for more.")
-def create_api_key(name: str, origins: tuple[str, ...]) -> None:
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
+              help="What the key may do; repeat for more (default: every scope).")
+def create_api_key(name: str, origins: tuple[str, ...], scopes: tuple[str, ...]) -> None:
     """Create an API key and print it (only this once)."""
-    key, secret = backend().api_keys.create(name, origins=_origins(origins, "--origin"))
+    key, secret = backend().api_keys.create(name, origins=_origins(origins, "--origin"),
+                                            scopes=_scopes(scopes or SCOPES, "--scope"))
     click.echo(secret)
     click.echo(f"key id {key.key_id} ({name}): store it now, it is not shown again", err=True)
 
@@ -128,7 +139,20 @@ def list_api_keys() -> None:
     for key in backend().api_keys.list():
         state = "revoked" if key.revoked else "active"
         origins = " ".join(key.origins) or "-"
-        click.echo(f"{key.key_id}  {state:8}  {key.name}  origins: {origins}")
+        click.echo(f"{key.key_id}  {state:8}  {key.name}  scopes: {','.join(key.scopes)}  "
+                   f"origins: {origins}")
+
+
+@api_keys.command("set-scopes")
+@click.argument("key_id")
+@click.argument("scopes", nargs=-1, required=True, type=click.Choice(SCOPES))
+def set_api_key_scopes(key_id: str, scopes: tuple[str, ...]) -> None:
+    """Replace what KEY_ID may do (send, read, manage, widget); every server applies it
+    at once."""
+    parsed = _scopes(scopes, "SCOPES")
+    if not backend().api_keys.set_scopes(key_id, parsed):
+        raise click.ClickException(f"no API key with id {key_id!r}")
+    click.echo(f"{key_id}: {' '.join(parsed)}")
 
 
 @api_keys.command("set-origins")

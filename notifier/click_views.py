@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from .backend import backend
-from .clicks import NotFollowable, follow, read_click_token
+from .clicks import LinkExpired, NotFollowable, follow, read_click_token
 from .ids import is_notification_id
 
 bp = Blueprint("clicks", __name__)
@@ -33,7 +33,12 @@ def click(notification_id: str):
 @bp.get("/r/<token>")
 def click_link(token: str):
     """A click link from a push notification: record the click, then go where it leads."""
-    found = read_click_token(current_app.config["SECRET_KEY"], token)
+    try:
+        found = read_click_token(current_app.config["SECRET_KEY"], token,
+                                 current_app.config["CLICK_LINK_TTL"])
+    except LinkExpired:
+        abort(410, description="This link has expired. Open the notification from your "
+                               "inbox instead.")
     if found is None:
         abort(404)
     return _go(*found, request.args.get("target", "link"))

@@ -3,14 +3,15 @@
 Every way in ends here: the inbox page's action forms and link beacon, the widget
 API, and the signed click links web push carries (a push's service worker has no
 session or token, so the link itself says whose notification it is, signed with
-the app's secret). The URL followed is always the stored one, never the request's.
+the app's secret, and expiring after ``CLICK_LINK_TTL``). The URL followed is always
+the stored one, never the request's.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .ids import is_notification_id, is_user_id
 
@@ -27,15 +28,23 @@ class NotFollowable(Exception):
     """The notification is gone, or has no such link or action."""
 
 
+class LinkExpired(Exception):
+    """A well-signed click link older than its lifetime."""
+
+
 def click_token(secret: str, user_id: str, notification_id: str) -> str:
-    """The signed part of a click link for one user's notification."""
-    return URLSafeSerializer(secret, salt=_SALT).dumps([user_id, notification_id])
+    """The signed, timestamped part of a click link for one user's notification."""
+    return URLSafeTimedSerializer(secret, salt=_SALT).dumps([user_id, notification_id])
 
 
-def read_click_token(secret: str, token: str) -> tuple[str, str] | None:
-    """``(user_id, notification_id)`` of a click link, or None when it is not ours."""
+def read_click_token(secret: str, token: str, max_age: float) -> tuple[str, str] | None:
+    """``(user_id, notification_id)`` of a click link, or None when it is not ours;
+    :class:`LinkExpired` when it is older than ``max_age`` seconds."""
     try:
-        user_id, notification_id = URLSafeSerializer(secret, salt=_SALT).loads(token)
+        user_id, notification_id = URLSafeTimedSerializer(secret, salt=_SALT).loads(
+            token, max_age=max_age)
+    except SignatureExpired:
+        raise LinkExpired(token) from None
     except (BadSignature, ValueError, TypeError):
         return None
     if not (is_user_id(user_id) and is_notification_id(notification_id)):

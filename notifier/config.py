@@ -107,6 +107,16 @@ SSE_QUEUE_SIZE = 256
 #: gevent worker over plain HTTP/1.x), instead of waking each stream's greenlet.
 SSE_DIRECT_WRITES = True
 
+#: Streams and sockets one user may hold open at once, over every worker and node;
+#: when one more opens, the oldest is closed (with a ``retry:`` of a minute), so
+#: the newest tab wins. 0: no cap.
+STREAMS_PER_USER = 20
+
+#: Streams and sockets one client address may hold open on each worker; beyond it
+#: new ones are turned away (with a ``retry:`` of a minute). Behind a reverse proxy
+#: set TRUSTED_PROXIES, or every client has the proxy's address. 0: no cap.
+STREAMS_PER_ADDRESS = 1000
+
 #: Streams a worker sets up (subscribe, replay) at once; in a reconnect storm the
 #: others wait their turn, which keeps every stream's setup fast.
 SSE_SETUP_CONCURRENCY = 64
@@ -182,6 +192,9 @@ DELIVERY_MAX_DELIVERIES = 5
 #: Seconds a notification's receipts (seen, read, clicked) are kept after their
 #: last change; deleting the notification deletes them at once.
 RECEIPT_TTL = 90 * 86400
+
+#: Seconds the click links in push notifications (``/r/...``) work after they were made.
+CLICK_LINK_TTL = 30 * 86400
 
 #: Seconds delivery records (which targets accepted a job) and timelines are kept.
 DELIVERY_RECORD_TTL = 7 * 86400

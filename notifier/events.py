@@ -27,7 +27,9 @@ def get_hub() -> Hub:
         hub = Hub(state.redis_url, state.keys, queue_size=config["SSE_QUEUE_SIZE"],
                   ping_interval=config["SSE_HUB_PING"],
                   setup_concurrency=config["SSE_SETUP_CONCURRENCY"],
-                  wake_interval=min(1.0, config["SSE_HEARTBEAT"] / 4))
+                  wake_interval=min(1.0, config["SSE_HEARTBEAT"] / 4),
+                  streams_per_address=config["STREAMS_PER_ADDRESS"])
+        hub.control_listeners.append(state.api_keys.on_control)
         current_app.extensions["notifier.hub"] = hub
     return hub
 
@@ -63,7 +65,8 @@ def stream():
     events = LiveStream(
         user_id=access.user_id, feed=backend().feed, hub=get_hub(), settings=stream_settings(),
         cursor=request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None,
-        stream_filter=shown, expires_at=access.expires_at,
+        stream_filter=shown, expires_at=access.expires_at, credential=access.credential,
+        caps=backend().stream_caps, address=request.remote_addr,
         # gunicorn's gevent worker names it gunicorn.socket; its pywsgi worker, gunicorn.sock.
         client_socket=(request.environ.get("gunicorn.socket")
                        or request.environ.get("gunicorn.sock")),

@@ -82,7 +82,34 @@ def _strip(value: str | None) -> str | None:
 MAX_API_KEY_NAME = 100
 
 
-class ApiKeyForm(FlaskForm):
+class ScopeFields(FlaskForm):
+    """One checkbox per API key scope (``notifier.api_keys.SCOPES``), all ticked at first."""
+
+    scope_send = BooleanField("Send: notifications, broadcasts, group and scheduled sends",
+                              default=True)
+    scope_read = BooleanField("Read: inboxes, receipts, preferences, devices, groups, presence",
+                              default=True)
+    scope_manage = BooleanField("Manage: mark read, delete, preferences, devices, groups",
+                                default=True)
+    scope_widget = BooleanField("Widget: mint widget tokens and sign-in links for users",
+                                default=True)
+
+    def chosen_scopes(self) -> list[str]:
+        """The ticked scopes' names."""
+        return [name.removeprefix("scope_") for name in
+                ("scope_send", "scope_read", "scope_manage", "scope_widget")
+                if self[name].data]
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.chosen_scopes():
+            self.form_errors.append("Tick at least one scope.")
+            return False
+        return True
+
+
+class ApiKeyForm(ScopeFields):
     name = StringField("Name", filters=[_strip], validators=[
         DataRequired(message="Name the key after what will use it."),
         Length(max=MAX_API_KEY_NAME, message=f"At most {MAX_API_KEY_NAME} characters."),
@@ -90,6 +117,10 @@ class ApiKeyForm(FlaskForm):
     ])
     # One per rendered form, so a resubmitted form cannot create a second key.
     request_id = HiddenField(validators=[InputRequired(), Regexp(r"^[A-Za-z0-9_-]{22}$")])
+
+
+class ApiKeyScopesForm(ScopeFields):
+    """What an existing API key may do."""
 
 
 class ApiKeyOriginsForm(FlaskForm):

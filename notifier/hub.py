@@ -34,8 +34,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import sse
-from .ids import parse_notification_id
+from .ids import is_user_id, parse_notification_id
 from .keys import Keys
+from .revocation import Credential
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class HubUnavailable(Exception):
     """The hub has no working Redis connection right now."""
 
 
+class TooManyStreams(Exception):
+    """The client's address holds as many streams on this worker as it may."""
+
+
 def require_gevent() -> None:
     """Fail loudly when gevent's monkey-patching has not run in this process."""
     if not monkey.is_module_patched("socket"):
@@ -73,7 +78,9 @@ def require_gevent() -> None:
 class Delivery:
     """One message for streams, already encoded (without the stream's own event id)."""
 
-    kind: str  # notification | broadcast | read | deleted | resync | shutdown | wake | wire
+    # notification | broadcast | read | deleted | resync | shutdown | wake | wire | revoked
+    # | evicted
+    kind: str
     frames: bytes = b""
     id: str | None = None  # notification id, or the broadcast's log position
     position: tuple[int, int] | None = None  # ``id`` parsed, once for every stream
@@ -89,6 +96,8 @@ class Delivery:
 RESYNC = Delivery("resync")
 SHUTDOWN = Delivery("shutdown")
 WAKE = Delivery("wake")  # nothing arrived before the stream's wake_at
+REVOKED = Delivery("revoked")  # its session or token was taken back
+EVICTED = Delivery("evicted")  # newer streams of the same user took its place
 
 
 def wire(rest: bytes) -> Delivery:
@@ -113,6 +122,12 @@ class Subscriber:
     #: Writes a delivery to the idle stream's socket from the hub greenlet, without
     #: blocking; False when the delivery must go through the queue instead.
     direct: Callable[[Delivery], bool] | None = None
+    #: The session or token that opened the stream, for revocations.
+    credential: Credential | None = None
+    #: The stream's id in the user's open streams (notifier.stream_caps).
+    stream_id: str = ""
+    #: The client's address, counted against the per-address cap.
+    address: str | None = None
 
 
 def encode(data: bytes, user_id: str) -> Delivery | None:
@@ -166,7 +181,7 @@ class Hub:
     def __init__(self, redis_url: str, keys: Keys, *, queue_size: int = 256,
                  subscribe_timeout: float = 15.0, ping_interval: float = 5.0,
                  backoff_cap: float = 30.0, setup_concurrency: int = 64,
-                 wake_interval: float = 1.0):
+                 wake_interval: float = 1.0, streams_per_address: int = 0):
         require_gevent()
         self.redis_url = redis_url
         self.keys = keys
@@ -190,6 +205,13 @@ class Hub:
         #: the hub greenlet keeps reading confirmations promptly.
         self.admission = gevent.lock.BoundedSemaphore(setup_concurrency)
         self._broadcast_channel = keys.broadcast_channel()
+        self._control_channel = keys.control_channel()
+        #: Streams per client address on this worker, and the most allowed (0: no cap).
+        self._per_address: dict[str, int] = {}
+        self.streams_per_address = streams_per_address
+        #: Called with every control message (notifier.revocation) after the hub has
+        #: acted on it, e.g. to forget a revoked API key; must not block.
+        self.control_listeners: list[Callable[[dict], None]] = []
         #: Called as (user_id, True) when a user's first stream on this worker opens
         #: and (user_id, False) when the last closes (presence); must not block.
         self.presence_listener: Callable[[str, bool], None] | None = None
@@ -207,18 +229,27 @@ class Hub:
         return sum(len(subscribers) for subscribers in self._subscribers.values())
 
     # -- for streams ------------------------------------------------------
-    def subscribe(self, user_id: str) -> Subscriber:
+    def subscribe(self, user_id: str, *, credential: Credential | None = None,
+                  stream_id: str = "", address: str | None = None) -> Subscriber:
         """A mailbox for ``user_id``'s events, once Redis has confirmed the subscription.
 
-        Raises :class:`HubUnavailable` when that takes longer than the timeout.
+        Raises :class:`HubUnavailable` when that takes longer than the timeout,
+        and :class:`TooManyStreams` when ``address`` holds its share of streams.
         While the hub is reconnecting, a channel it had confirmed counts as
         confirmed: its streams replay (RESYNC) once the hub is back.
         """
         channel = self.keys.user_channel(user_id)
-        subscriber = Subscriber(channel, gevent.queue.Queue(self.queue_size))
+        subscriber = Subscriber(channel, gevent.queue.Queue(self.queue_size),
+                                credential=credential, stream_id=stream_id)
         # State and the command change together under the write lock, so the
         # order of SUBSCRIBE/UNSUBSCRIBE on the wire is the order of the state.
         with self._write_lock:
+            if address is not None and self.streams_per_address > 0:
+                held = self._per_address.get(address, 0)
+                if held >= self.streams_per_address:
+                    raise TooManyStreams(address)
+                self._per_address[address] = held + 1
+                subscriber.address = address
             subscribers = self._subscribers.setdefault(channel, set())
             if not subscribers and self.presence_listener is not None:
                 self.presence_listener(user_id, True)
@@ -241,8 +272,13 @@ class Hub:
         """Forget a closed stream; the last one of a user unsubscribes the channel."""
         channel = subscriber.channel
         with self._write_lock:
+            address, subscriber.address = subscriber.address, None
+            if address is not None:
+                held = self._per_address.pop(address, 1) - 1
+                if held > 0:
+                    self._per_address[address] = held
             subscribers = self._subscribers.get(channel)
-            if subscribers is None:
+            if subscribers is None or subscriber not in subscribers:
                 return
             subscribers.discard(subscriber)
             if not subscribers:
@@ -302,7 +338,8 @@ class Hub:
         pubsub = HubPubSub(client.connection_pool, ignore_subscribe_messages=False)
         # Always subscribed to the broadcast channel (so replies such as PONGs are
         # always read, too).
-        pubsub.subscribe(self.keys.broadcast_channel())  # connects; a failure raises here
+        # connects; a failure raises here
+        pubsub.subscribe(self._broadcast_channel, self._control_channel)
         with self._write_lock:
             self._pubsub = pubsub
             self._broken = False
@@ -339,6 +376,9 @@ class Hub:
             channel = message["channel"].decode()
             if channel == self._broadcast_channel:
                 self._fan_out(message["data"])
+                return
+            if channel == self._control_channel:
+                self._on_control(message["data"])
                 return
             subscribers = self._subscribers.get(channel)
             if not subscribers:
@@ -380,6 +420,33 @@ class Hub:
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 self._offer(subscriber, delivery)
+
+    def _on_control(self, data: bytes) -> None:
+        """Close the streams a revocation or an eviction names, then tell the listeners."""
+        try:
+            message = json.loads(data)
+            user_id = message.get("u")
+            if user_id is not None and not is_user_id(user_id):
+                raise ValueError("not a user id")
+        except (ValueError, AttributeError):
+            log.warning("ignoring a malformed control message")
+            return
+        if user_id is not None:
+            streams = list(self._subscribers.get(self.keys.user_channel(user_id), ()))
+        else:  # an API key's tokens may open streams of any user
+            streams = [s for subscribers in self._subscribers.values() for s in subscribers]
+        if message.get("k") == "evict":
+            ids = set(message.get("ids") or ())
+            for subscriber in streams:
+                if subscriber.stream_id in ids:
+                    self._offer(subscriber, EVICTED)
+        else:
+            for subscriber in streams:
+                if subscriber.credential is not None and \
+                        subscriber.credential.revoked_by(message):
+                    self._offer(subscriber, REVOKED)
+        for listener in self.control_listeners:
+            listener(message)
 
     def _offer(self, subscriber: Subscriber, delivery: Delivery) -> None:
         if subscriber.overflowed:

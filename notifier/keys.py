@@ -53,6 +53,16 @@ class Keys:
         """Sorted set of the account's live session tokens scored by creation time."""
         return self._user(user_id, "sessions")
 
+    def revoked_before(self, user_id: str) -> str:
+        """Epoch ms of the user's latest "sign out everywhere" (or disabling): widget
+        tokens and sign-in links issued at or before it are refused."""
+        return self._user(user_id, "revoked")
+
+    def open_streams(self, user_id: str) -> str:
+        """Sorted set of the user's open streams and sockets, ``<worker>:<n>`` scored by
+        when each opened (ms): beyond the per-user cap the oldest are told to close."""
+        return self._user(user_id, "streams")
+
     def broadcast_state(self, user_id: str) -> str:
         """Hash of the user's view of broadcasts.
 
@@ -222,6 +232,10 @@ class Keys:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return self._sched(f"idem:{scope}:{digest}")
 
+
+    def control_channel(self) -> str:
+        """Channel every worker's hub listens on for revocations and stream evictions."""
+        return f"{self.prefix}:control"
 
     def rate_limit_prefix(self) -> str:
         """Prefix under which Flask-Limiter keeps its counters."""

@@ -28,11 +28,13 @@ from gevent import monkey
 from . import sse
 from .broadcasts import Broadcast, BroadcastChunk, newest_position
 from .feed import BroadcastView, Feed, count_live, format_position, parse_position
-from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable, wire
+from .hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable, TooManyStreams, wire
 from .ids import format_id, parse_notification_id
 from .inbox import Notification, ReplayChunk, clock_position, now_ms
+from .revocation import Credential
 from .socket_writer import SocketWriter
 from .stats import COUNTERS
+from .stream_caps import StreamCaps
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ class StreamSettings:
     heartbeat: float = 15.0
     retry_ms: int = 3000
     replay_chunk: int = 200
+    #: The ``retry:`` of a stream closed to make room for the user's newer ones.
+    evicted_retry_ms: int = 60_000
 
 
 # The real poll(2), not gevent's: a zero-timeout check needs no hub round trip,
@@ -116,14 +120,16 @@ class LiveStream:
     """
 
     # One per open stream, 20,000 a machine: no per-instance dict.
-    __slots__ = ("_subscriber", "bcast_sent", "bcast_unread", "client_socket", "cursor",
-                 "ended", "expires_at", "feed", "filter", "hub", "own_sent", "own_unread",
-                 "settings", "user_id", "view", "writer")
+    __slots__ = ("_subscriber", "address", "bcast_sent", "bcast_unread", "caps",
+                 "client_socket", "credential", "cursor", "ended", "expires_at", "feed",
+                 "filter", "hub", "own_sent", "own_unread", "settings", "user_id", "view",
+                 "writer")
 
     def __init__(self, *, user_id: str, feed: Feed, hub: Hub, settings: StreamSettings,
                  cursor: str | None, stream_filter: StreamFilter,
                  expires_at: float | None = None, client_socket: socket.socket | None = None,
-                 writer: SocketWriter | None = None):
+                 writer: SocketWriter | None = None, credential: Credential | None = None,
+                 caps: StreamCaps | None = None, address: str | None = None):
         self.user_id = user_id
         self.feed = feed
         self.hub = hub
@@ -134,6 +140,11 @@ class LiveStream:
         self.client_socket = client_socket
         #: Lets the hub write live events while this stream is idle (SSE under gunicorn).
         self.writer = writer
+        #: What opened the stream (revocations close it), the per-user cap it counts
+        #: against, and the client's address (the per-address cap).
+        self.credential = credential
+        self.caps = caps
+        self.address = address
         self._subscriber = None
         #: How far this stream has sent, in the inbox and in the broadcast log.
         self.own_sent: tuple[int, int] | None = None
@@ -142,18 +153,25 @@ class LiveStream:
         #: Broadcasts the user has not read: Redis id -> expiry (ms).
         self.bcast_unread: dict[str, float] = {}
         self.own_unread = 0
-        #: Why the stream ended by itself: "expired", "shutdown", "outage" or "client gone".
+        #: Why the stream ended by itself: "expired", "shutdown", "outage", "client gone",
+        #: "revoked" or "evicted".
         self.ended: str | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         subscriber = None
+        stream_id = self.caps.new_id() if self.caps is not None else ""
+        counted = False
         try:
             yield sse.frame(retry=self.settings.retry_ms) + sse.comment("connected")
             with self.hub.admission:
                 # A stream with no cursor starts from "now", read *before*
                 # subscribing, so whatever is published in between is replayed.
                 cursor = self.cursor or self.feed.position(self.user_id)
-                subscriber = self.hub.subscribe(self.user_id)
+                subscriber = self.hub.subscribe(self.user_id, credential=self.credential,
+                                                stream_id=stream_id, address=self.address)
+                if self.caps is not None:
+                    counted = True
+                    self.caps.opened(self.user_id, stream_id)
                 if self.writer is not None:
                     self._subscriber = subscriber
                     subscriber.direct = self._deliver_now  # only once parked, after this setup
@@ -182,11 +200,20 @@ class LiveStream:
                 elif delivery.kind == "resync":
                     yield from self._catch_up(self._position())
                     yield self._unread_frame()
+                elif delivery.kind == "revoked":
+                    self.ended = "revoked"
+                    yield sse.json_frame("revoked", {"reason": "signed out"})
+                    return
+                elif delivery.kind == "evicted":
+                    yield self._evicted("the user opened newer streams")
+                    return
                 elif delivery.kind == "shutdown":
                     # Spread the reconnects of a worker's streams over a few seconds.
                     self.ended = "shutdown"
                     yield sse.frame(retry=random.randint(500, 5000))
                     return
+        except TooManyStreams:
+            yield self._evicted("too many streams from this address")
         except (redis.ConnectionError, redis.TimeoutError, HubUnavailable) as exc:
             log.info("stream for %s ends during an outage: %s", self.user_id, exc)
             self.ended = "outage"
@@ -194,6 +221,14 @@ class LiveStream:
         finally:
             if subscriber is not None:
                 self.hub.unsubscribe(subscriber)
+            if counted:
+                self.caps.closed(self.user_id, stream_id)
+
+    def _evicted(self, reason: str) -> bytes:
+        """The last frames of a stream closed for newer ones: come back much later."""
+        self.ended = "evicted"
+        return sse.frame(event="evicted", retry=self.settings.evicted_retry_ms,
+                         data=json.dumps({"reason": reason}))
 
     # -- live -------------------------------------------------------------
     def _live(self, delivery: Delivery) -> bytes:

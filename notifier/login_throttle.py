@@ -88,5 +88,5 @@ def wait_text(seconds: int) -> str:
     """``seconds`` for people: "45 seconds", "1 minute", "15 minutes"."""
     if seconds < 60:
         return f"{seconds} second{'' if seconds == 1 else 's'}"
-    minutes = math.ceil(seconds / 60)
+    minutes = max(1, round(seconds / 60))  # the limiter's whole-second clock may add 1 s
     return f"{minutes} minute{'' if minutes == 1 else 's'}"

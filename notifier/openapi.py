@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from .api_scopes import ROUTE_SCOPES
 from .channels.base import DELIVERY_CHANNELS
 from .deliveries import OUTCOMES
 from .devices import DEVICE_ID_PATTERN, PLATFORMS
@@ -674,10 +675,16 @@ def openapi_document() -> dict[str, Any]:
                               errors=(400, 401, 413, 422, 503)),
         },
     }
-    # Every call with an API key spends that key's budget (API_RATE_LIMIT).
+    # Every call with an API key spends that key's budget (API_RATE_LIMIT) and needs
+    # one of its scopes.
     for path, operations in paths.items():
         if path != "/openapi.json":
-            for operation in operations.values():
+            for method, operation in operations.items():
+                scope = ROUTE_SCOPES[(method.upper(), path)]
+                operation["x-required-scope"] = scope
+                operation["responses"]["403"] = {
+                    "description": f"The API key lacks the '{scope}' scope "
+                    "(error.code insufficient_scope)", **_json("Error")}
                 operation["responses"].update(_errors(429))
                 operation["responses"]["429"]["headers"] = {"Retry-After": {
                     "description": "Seconds until a request is let through again",

@@ -14,7 +14,7 @@ from typing import Any
 
 #: Event names this service sends (the protocol in the README).
 EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "reset",
-                    "expired",
+                    "expired", "revoked", "evicted",
                     # the admin console's stream (notifier.admin_events)
                     "stats", "presence"})
 

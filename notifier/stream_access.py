@@ -17,6 +17,7 @@ from . import widget_access
 from .api_errors import ApiError
 from .hub import PRIORITY_RANK
 from .live_stream import StreamFilter
+from .revocation import Credential
 from .schemas import PRIORITIES
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -30,6 +31,8 @@ class StreamAccess:
     #: The token's expiry (epoch seconds); None for a signed-in session.
     expires_at: float | None
     by_token: bool
+    #: The session or token behind it, which revocations name.
+    credential: Credential | None = None
 
 
 def authenticate(*, same_origin_session: bool = False) -> StreamAccess:
@@ -48,14 +51,17 @@ def authenticate(*, same_origin_session: bool = False) -> StreamAccess:
             if exc.status == 401:
                 exc.message = "The token is invalid or expired."
             raise
-        return StreamAccess(grant.user_id, grant.expires_at, by_token=True)
+        return StreamAccess(grant.user_id, grant.expires_at, by_token=True,
+                            credential=Credential(grant.issued_at, key_id=grant.key_id))
     if not current_user.is_authenticated:
         raise ApiError(401, "unauthorized", "Sign in, or pass a token.")
     origin = request.headers.get("Origin")
     if same_origin_session and origin is not None and origin != widget_access.own_origin():
         raise ApiError(403, "forbidden_origin",
                        "A signed-in session's socket opens only from this service's own pages.")
-    return StreamAccess(current_user.user_id, None, by_token=False)
+    account = current_user._get_current_object()
+    return StreamAccess(account.user_id, None, by_token=False, credential=Credential(
+        int(account.session_started * 1000), session=account.session_token))
 
 
 def stream_filter() -> StreamFilter:

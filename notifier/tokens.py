@@ -9,6 +9,7 @@ see :mod:`notifier.widget_access`.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .ids import is_user_id
 
 _SALT = "notifier.widget-token.v1"
+_KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 
 #: Default and longest lifetime of a token, in seconds (the shortest is the
 #: setting ``WIDGET_TOKEN_MIN_TTL``).
@@ -31,6 +33,10 @@ class WidgetToken:
     user_id: str
     expires_at: float
     origins: tuple[str, ...] = ()
+    #: When it was minted (epoch ms; 0 for tokens minted before this was recorded).
+    issued_at: int = 0
+    #: The API key that minted it: revoking the key revokes the token.
+    key_id: str | None = None
 
     @property
     def expired(self) -> bool:
@@ -39,13 +45,19 @@ class WidgetToken:
 
 
 def mint(secret_key: str, user_id: str, ttl_seconds: float,
-         origins: tuple[str, ...] | list[str] = ()) -> tuple[str, WidgetToken]:
+         origins: tuple[str, ...] | list[str] = (), *,
+         key_id: str | None = None) -> tuple[str, WidgetToken]:
     """A token for ``user_id`` valid ``ttl_seconds`` from now, from ``origins``
-    (already in the form :func:`notifier.origins.parse_origin` gives)."""
-    grant = WidgetToken(user_id, round(time.time() + ttl_seconds, 3), tuple(origins))
-    claims: dict = {"u": user_id, "e": grant.expires_at}
+    (already in the form :func:`notifier.origins.parse_origin` gives), minted by the
+    API key ``key_id``."""
+    now = time.time()
+    grant = WidgetToken(user_id, round(now + ttl_seconds, 3), tuple(origins),
+                        issued_at=int(now * 1000), key_id=key_id)
+    claims: dict = {"u": user_id, "e": grant.expires_at, "i": grant.issued_at}
     if grant.origins:
         claims["o"] = list(grant.origins)
+    if key_id:
+        claims["k"] = key_id
     return URLSafeSerializer(secret_key, salt=_SALT).dumps(claims), grant
 
 
@@ -58,11 +70,15 @@ def read(secret_key: str, token: str) -> WidgetToken | None:
     if not isinstance(claims, dict):
         return None
     user_id, expires_at, origins = claims.get("u"), claims.get("e"), claims.get("o", [])
+    issued_at, key_id = claims.get("i", 0), claims.get("k")
     if not is_user_id(user_id) or not isinstance(expires_at, int | float):
         return None
     if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
         return None
-    return WidgetToken(user_id, float(expires_at), tuple(origins))
+    if not isinstance(issued_at, int) or not (key_id is None or _KEY_ID.fullmatch(str(key_id))):
+        return None
+    return WidgetToken(user_id, float(expires_at), tuple(origins), issued_at=issued_at,
+                       key_id=key_id)
 
 
 def verify(secret_key: str, token: str) -> WidgetToken | None:

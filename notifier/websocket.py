@@ -32,6 +32,8 @@ from .limiter import spend_widget_budget
 from .live_stream import LiveStream
 from .stream_access import StreamAccess, authenticate, stream_filter
 from .ws_protocol import (
+    CLOSE_EVICTED,
+    CLOSE_REVOKED,
     CLOSE_SERVICE_RESTART,
     CLOSE_TOKEN_EXPIRED,
     CLOSE_TRY_AGAIN_LATER,
@@ -55,6 +57,8 @@ _CLOSE = {
     "expired": (CLOSE_TOKEN_EXPIRED, "token expired"),
     "shutdown": (CLOSE_SERVICE_RESTART, "service restart"),
     "outage": (CLOSE_TRY_AGAIN_LATER, "try again later"),
+    "revoked": (CLOSE_REVOKED, "revoked"),
+    "evicted": (CLOSE_EVICTED, "too many streams"),
 }
 
 
@@ -119,7 +123,8 @@ def socket_events(ws) -> None:
     stream = LiveStream(
         user_id=access.user_id, feed=backend().feed, hub=get_hub(), settings=stream_settings(),
         cursor=request.args.get("last_event_id") or None, stream_filter=g.stream_filter,
-        expires_at=access.expires_at,
+        expires_at=access.expires_at, credential=access.credential, caps=backend().stream_caps,
+        address=request.remote_addr,
     )
     sender = gevent.spawn(_send_events, ws, stream)
     answerer = gevent.spawn(_answer_client, current_app._get_current_object(), ws, access)

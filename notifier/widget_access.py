@@ -49,8 +49,8 @@ def allows(grant: WidgetToken, origin: str | None) -> bool:
 
 
 def authorize(token: str | None) -> WidgetToken:
-    """The grant of ``token`` for this request; ApiError 401 (no valid token) or 403 (the
-    token does not allow the request's origin).
+    """The grant of ``token`` for this request; ApiError 401 (no valid token, or one
+    revoked since) or 403 (the token does not allow the request's origin).
 
     An allowed cross-origin request is remembered in ``g`` for :func:`add_cors_headers`.
     So is an expired token's origin when the token allowed it, so that the page
@@ -71,6 +71,8 @@ def authorize(token: str | None) -> WidgetToken:
     if not permitted:
         raise ApiError(403, "forbidden_origin",
                        f"This token may not be used from {origin or 'this origin'}.")
+    if not backend().revocations.token_is_live(grant):
+        raise ApiError(401, "token_revoked", "The widget token was revoked: fetch a new one.")
     return grant
 
 

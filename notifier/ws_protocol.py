@@ -37,8 +37,12 @@ MAX_IDS = 100
 CLOSE_TOKEN_EXPIRED = 4001
 #: ... the worker is restarting (reconnect, to another worker) ...
 CLOSE_SERVICE_RESTART = 1012
-#: ... the store is unreachable, or the client fell behind (reconnect after a wait).
+#: ... the store is unreachable, or the client fell behind (reconnect after a wait) ...
 CLOSE_TRY_AGAIN_LATER = 1013
+#: ... the session or token was revoked (sign in again, or fetch a new token) ...
+CLOSE_REVOKED = 4003
+#: ... newer streams of the same user took this one's place (reconnect much later).
+CLOSE_EVICTED = 4029
 
 Ref = Annotated[str, StringConstraints(max_length=64)]
 Ids = Annotated[list[ItemId], Field(min_length=1, max_length=MAX_IDS)]

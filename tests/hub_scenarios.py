@@ -73,9 +73,9 @@ def fresh_window():
     gevent.sleep(0.3)
     real_subscribe, sent = hub.subscribe, []
 
-    def racing_subscribe(user_id):
+    def racing_subscribe(user_id, **options):
         sent.append(send(user_id, "between position and subscribe"))
-        return real_subscribe(user_id)
+        return real_subscribe(user_id, **options)
 
     hub.subscribe = racing_subscribe
     stream = Collector(hub, "fresh")

@@ -304,7 +304,8 @@ def create_key(client, name, request_id=None):
     page = client.get("/admin/api-keys").text
     return client.post("/admin/api-keys", data={
         "csrf_token": csrf_from(page), "name": name,
-        "request_id": request_id or request_id_of(page)})
+        "request_id": request_id or request_id_of(page),
+        "scope_send": "y", "scope_read": "y", "scope_manage": "y", "scope_widget": "y"})
 
 
 def test_a_new_key_is_shown_once_then_only_its_id(admin_client, store, redis_client):

@@ -102,3 +102,19 @@ def test_send(cli, redis_client):
     [(entry_id, fields)] = redis_client.xrange(KEYS.inbox("bob"))
     assert entry_id.decode() == notification_id and b"From the shell" in fields[b"n"]
     assert "Invalid value" in cli("send", "bad id", "--title", "x", ok=False).stderr
+
+
+def test_api_key_scopes(cli, redis_client):
+    created = cli("api-keys", "create", "mailer", "--scope", "send")
+    key_id = created.stderr.split("key id ")[1].split()[0]
+    assert redis_client.hget(KEYS.api_key(key_id), "scopes") == b"send"
+    assert f"{key_id}  active    mailer  scopes: send  origins: -" in cli("api-keys",
+                                                                          "list").stdout
+    assert cli("api-keys", "set-scopes", key_id, "widget", "read").stdout.strip() == \
+        f"{key_id}: read widget"
+    assert "Invalid value" in cli("api-keys", "set-scopes", key_id, "everything",
+                                  ok=False).stderr
+    assert "no API key" in cli("api-keys", "set-scopes", "0" * 16, "send", ok=False).stderr
+    every = cli("api-keys", "create", "all")
+    every_id = every.stderr.split("key id ")[1].split()[0]
+    assert redis_client.hget(KEYS.api_key(every_id), "scopes") == b"send read manage widget"

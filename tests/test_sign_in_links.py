@@ -98,8 +98,8 @@ def test_the_account_is_checked_again_when_the_link_is_used(app, client, auth, s
     assert refused.status_code == 403 and "cannot sign you in" in refused.text
     assert browser.get("/admin").status_code == 302  # not signed in
     store.accounts.set_admin("carol", False)
-    store.accounts.set_disabled("carol", True)
-    assert browser.get(disabled_link).status_code == 403
+    store.accounts.set_disabled("carol", True)  # which also revokes the links issued before
+    assert browser.get(disabled_link).status_code == 410
     assert browser.get("/inbox").status_code == 302
 
 
