@@ -221,7 +221,7 @@ def mark_read(user_id: str):
     return feed_mark_read(_user_id(user_id))
 
 
-@bp.delete("/users/<user_id>/notifications/<notification_id>")
+@bp.delete("/users/<user_id>/notifications/<item_id:notification_id>")
 def delete_notification(user_id: str, notification_id: str):
     """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
     return feed_delete(_user_id(user_id), notification_id)
