@@ -258,4 +258,4 @@ def create_widget_token():
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 document of this API."""
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(int(current_app.config["WIDGET_TOKEN_MIN_TTL"])))

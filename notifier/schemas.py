@@ -176,6 +176,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+def _given(name: str, json_type: str) -> dict[str, Any]:
+    """JSON Schema: ``name`` is there and not null (null is the same as leaving it out)."""
+    return {"required": [name], "properties": {name: {"type": json_type}}}
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    """JSON Schema: each of ``names`` is left out or null."""
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
 #: Buttons a notification may carry.
 MAX_ACTIONS = 3
 
@@ -217,6 +227,10 @@ class NotificationContent(_Strict):
 
 class SendRequest(NotificationContent):
     """Body of ``POST /api/v1/notifications``: one notification, one or many users."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Exactly one of user_id and user_ids.",
+        "oneOf": [_given("user_id", "string"), _given("user_ids", "array")]})
 
     user_id: UserId | None = None
     user_ids: Annotated[list[UserId], Field(min_length=1, max_length=MAX_RECIPIENTS)] | None = None
@@ -265,6 +279,16 @@ class BatchRequest(_Strict):
 class BroadcastRequest(NotificationContent):
     """Body of ``POST /api/v1/broadcasts``: an announcement to every user."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "description": "A window is both starts_at and ends_at, or neither; a maintenance "
+                       "broadcast has one.",
+        "anyOf": [{"required": ["starts_at", "ends_at"],
+                   "properties": {"starts_at": {"type": "string"},
+                                  "ends_at": {"type": "string"}}},
+                  _absent("starts_at", "ends_at")],
+        "if": {"required": ["type"], "properties": {"type": {"const": "maintenance"}}},
+        "then": _given("starts_at", "string")})
+
     type: TypeSlug = Field(
         "system", description="Slug naming the announcement, e.g. system or maintenance.")
     starts_at: Moment | None = Field(
@@ -274,6 +298,9 @@ class BroadcastRequest(NotificationContent):
                           "expires then.")
     idempotency_key: IdempotencyKey | None = None
     send_at: SendAt = Field(None, description=SEND_AT_DOC)
+
+    actions: Annotated[list[Action], Field(json_schema_extra={"maxItems": 0})] = Field(
+        default_factory=list, description="None: broadcasts carry a link, not actions.")
 
     @field_validator("actions")
     @classmethod
@@ -323,6 +350,13 @@ class GroupSendRequest(NotificationContent):
 
 class MarkReadRequest(_Strict):
     """Body of ``POST /api/v1/users/<user_id>/notifications/read``."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "description": 'Either "ids", or "all": true (with "up_to" or not).',
+        "oneOf": [_given("ids", "array"),
+                  {"required": ["all"], "properties": {"all": {"const": True}}}],
+        "if": _given("up_to", "string"),
+        "then": {"required": ["all"], "properties": {"all": {"const": True}}}})
 
     ids: Annotated[list[ItemId], Field(min_length=1, max_length=1000)] | None = None
     all: bool | None = None
