@@ -33,10 +33,10 @@ RUNS = [
     # (name, operations, phases, examples per operation)
     ("API key, parameters", ["--include-method", "GET", "--include-method", "DELETE",
                              "--include-method", "PUT", "--exclude-path-regex", "^/(me|ws)"],
-     "examples,coverage,fuzzing", 25),
+     "examples,coverage,fuzzing", 50),
     ("API key, bodies", ["--include-method", "POST", "--exclude-path-regex", "^/(me|ws)"],
-     "examples,fuzzing", 40),
-    ("widget token", ["--include-path-regex", "^/me/"], "examples,coverage,fuzzing", 25),
+     "examples,fuzzing", 150),
+    ("widget token", ["--include-path-regex", "^/me/"], "examples,coverage,fuzzing", 50),
 ]
 
 
@@ -52,24 +52,27 @@ def fuzz_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
     server.stop()
 
 
-def schemathesis(url: str, secret: str, name: str, select: list[str], phases: str,
-                 examples: int) -> tuple[int, str]:
+def schemathesis(url: str, secret: str, select: list[str], phases: str, examples: int,
+                 workdir: Path) -> tuple[int, str]:
+    """Run ``st`` in ``workdir`` (it keeps a cache of crashes there, which would replay
+    in later runs)."""
     command = [ST, "run", f"{url}/api/v1/openapi.json", "--url", f"{url}/api/v1",
                "-H", f"Authorization: Bearer {secret}", "--checks", CHECKS, *select,
                "--phases", phases, "--max-examples", str(examples), "--seed", "20261121",
                "--generation-database", "none", "--workers", "1", "--no-color",
                "--request-timeout", "10"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=workdir)
     return done.returncode, done.stdout + done.stderr
 
 
-def test_the_api_behaves_as_its_openapi_document_says(fuzz_server, store, api_key):
+def test_the_api_behaves_as_its_openapi_document_says(fuzz_server, store, api_key, tmp_path):
     widget_token = tokens.mint("test-secret", "fuzz-user", 3600, [])[0]
     summaries, failed = [], []
     started = time.monotonic()
     for name, select, phases, examples in RUNS:
         secret = widget_token if name == "widget token" else api_key
-        code, output = schemathesis(fuzz_server.url, secret, name, select, phases, examples)
+        code, output = schemathesis(fuzz_server.url, secret, select, phases, examples,
+                                    tmp_path)
         summary = [line.strip() for line in output.splitlines()
                    if "generated" in line or "Selected:" in line or " in " in line[-12:]]
         summaries.append(f"{name}: {' | '.join(summary)}")
