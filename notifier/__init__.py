@@ -46,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         backend,
         cli,
         click_views,
+        converters,
         device_views,
         events,
         inbox_views,
@@ -68,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
     csrf.exempt(api_me.bp)  # the widget API: bearer widget tokens, never cookies
     app.session_interface = SessionInterface()
+    converters.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_me.bp)
     app.register_blueprint(auth.bp)

@@ -225,7 +225,7 @@ def mark_read(user_id: str):
     return feed_mark_read(_user_id(user_id))
 
 
-@bp.delete("/users/<user_id>/notifications/<notification_id>")
+@bp.delete("/users/<user_id>/notifications/<item_id:notification_id>")
 def delete_notification(user_id: str, notification_id: str):
     """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
     return feed_delete(_user_id(user_id), notification_id)
@@ -262,4 +262,4 @@ def create_widget_token():
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 document of this API."""
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(int(current_app.config["WIDGET_TOKEN_MIN_TTL"])))

@@ -55,7 +55,7 @@ def mark_read():
     return feed_mark_read(g.widget.user_id)
 
 
-@bp.delete("/notifications/<notification_id>")
+@bp.delete("/notifications/<item_id:notification_id>")
 def delete_notification(notification_id: str):
     """Delete one of the user's notifications (dismiss a broadcast for them)."""
     return feed_delete(g.widget.user_id, notification_id)

@@ -23,6 +23,8 @@ from .scripts import load_script
 
 Pos = tuple[int, int]
 
+#: The largest part of an entry id.
+_MAX_PART = 2**64 - 1
 #: Marks of broadcasts older than this many ms that are not alive are pruned.
 _PRUNE_GRACE_MS = 60_000
 
@@ -175,8 +177,8 @@ class Feed:
         # Feed order is by id time; a notification before a broadcast of the same id.
         bcast_before = own_before = None
         if before is not None and before.startswith("b"):
-            ms, seq = bcast_before = parse_broadcast_id(before)
-            own_before = format_id((ms, seq + 1))  # a notification of the same id is older
+            bcast_before = parse_broadcast_id(before)
+            own_before = _just_after(bcast_before)  # a notification of the same id is older
         elif before is not None:
             own_before, bcast_before = before, parse_notification_id(before)
         own_items, own_more = self.inbox.page(user_id, limit=limit, before=own_before,
@@ -275,6 +277,16 @@ class Feed:
         own_chunk = self.inbox.parse_replay(user_id, results.pop(0)) if own else None
         (_, flat), bcast_result = results
         return own_chunk, Broadcasts.parse_replay(bcast_result), BroadcastView.from_flat(flat)
+
+
+def _just_after(position: Pos) -> str | None:
+    """The smallest entry id after ``position``; None when it is the largest one."""
+    ms, seq = position
+    if seq < _MAX_PART:
+        return format_id((ms, seq + 1))
+    if ms < _MAX_PART:
+        return format_id((ms + 1, 0))
+    return None
 
 
 def _order(item: Notification) -> tuple[int, int, int]:

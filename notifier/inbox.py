@@ -377,6 +377,8 @@ class Inbox:
         Returns the page and the cursor of the next one (None at the end).
         Expired notifications are skipped.
         """
+        if before is not None and parse_notification_id(before) == (0, 0):
+            return [], None  # nothing is older than the smallest id
         found: list[Notification] = []
         bound = f"({before}" if before else "+"
         chunk = max(limit + 1, 50)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from . import config
 from .api_scopes import ROUTE_SCOPES
 from .channels.base import DELIVERY_CHANNELS
 from .deliveries import OUTCOMES
@@ -24,7 +25,7 @@ from .ids import (
     SCHEDULE_ID_PATTERN,
     USER_ID_PATTERN,
 )
-from .scheduler import KIND_PATTERN
+from .scheduler import CURSOR_PATTERN, KIND_PATTERN
 from .schemas import (
     PRIORITIES,
     BatchRequest,
@@ -498,9 +499,15 @@ def _no_content(summary: str, *, params: list) -> dict[str, Any]:
             "responses": {"204": {"description": "Done"}, **_errors(401, 404, 422, 503)}}
 
 
+def _or_empty(pattern: str) -> str:
+    """``pattern`` (anchored) or the empty string: an empty query argument means none."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')})?$"
+
+
 @cache
-def openapi_document() -> dict[str, Any]:
-    """The whole document (built once per process)."""
+def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) -> dict[str, Any]:
+    """The whole document (built once per process and setting); ``widget_token_min_ttl``
+    is the setting WIDGET_TOKEN_MIN_TTL."""
     _, defs = models_json_schema(
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
@@ -510,18 +517,21 @@ def openapi_document() -> dict[str, Any]:
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
+    schemas["WidgetTokenRequest"]["properties"]["ttl_seconds"]["minimum"] = widget_token_min_ttl
     send_errors = (400, 401, 413, 422, 503)
     query = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": 100, "default": 50}},
-        {"name": "before", "in": "query", "schema": {"type": "string"},
+        {"name": "before", "in": "query",
+         "schema": {"type": "string", "pattern": _or_empty(ITEM_ID_PATTERN)},
          "description": "Cursor: the `next` of the previous page."},
         {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]}},
     ]
     presence_query = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": 1000, "default": 100}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"},
+        {"name": "cursor", "in": "query",
+         "schema": {"type": "string", "pattern": _or_empty(USER_ID_PATTERN)},
          "description": "The `next` of the previous page."},
     ]
     notification_id = {"name": "notification_id", "in": "path", "required": True,
@@ -538,9 +548,11 @@ def openapi_document() -> dict[str, Any]:
                    "schema": {"type": "string", "pattern": SCHEDULE_ID_PATTERN}}
     scheduled_query = [
         query[0],
-        {"name": "after", "in": "query", "schema": {"type": "string"},
+        {"name": "after", "in": "query",
+         "schema": {"type": "string", "pattern": _or_empty(CURSOR_PATTERN)},
          "description": "Cursor: the `next` of the previous page."},
-        {"name": "kind", "in": "query", "schema": {"type": "string", "pattern": KIND_PATTERN},
+        {"name": "kind", "in": "query",
+         "schema": {"type": "string", "pattern": _or_empty(KIND_PATTERN)},
          "description": "Only scheduled sends of this kind."},
     ]
     send = _operation(
@@ -736,6 +748,9 @@ def _socket_path() -> dict[str, Any]:
          "schema": {"enum": ["low", "normal", "high", "urgent"]}},
     ]
     refused = {
+        "400": {"description": "Not a WebSocket upgrade (no Upgrade: websocket and "
+                               "Sec-WebSocket-Key headers): an HTML error page",
+                "content": {"text/html": {"schema": {"type": "string"}}}},
         "401": {"description": "No session and no valid token", **_json("Error")},
         "403": {"description": "The token does not allow the request's Origin, or a "
                                "session cookie came from another origin (cross-site "

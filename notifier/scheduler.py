@@ -48,7 +48,9 @@ KIND_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 _KIND = re.compile(KIND_PATTERN)
 
 #: Listing cursor: the index member of the last item shown.
-_CURSOR = re.compile(r"^[0-9]{13}:" + SCHEDULE_ID_PATTERN[1:])
+#: A listing cursor (the ``next`` of a page): ``<send_at ms>:<schedule id>``.
+CURSOR_PATTERN = r"^[0-9]{13}:" + SCHEDULE_ID_PATTERN[1:]
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 #: Items a runner claims at a time; small, so simultaneous items spread over runners.
 CLAIM_BATCH = 20

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,7 +27,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
+from . import text_rules
 from .channels.base import Channel
 from .ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
 from .origins import MAX_TOKEN_ORIGINS, parse_origin
@@ -63,22 +66,80 @@ TypeSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")]
 
 
-def _title(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must contain visible text")
-    return value
+def _pattern(pattern: str) -> Field:
+    return Field(json_schema_extra={"pattern": pattern})
 
 
-def _link(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an absolute http:// or https:// URL")
-    return value
+def visible_line(max_length: int) -> Any:
+    """One line of visible text of up to ``max_length`` characters: a title, a label (see
+    :mod:`notifier.text_rules`)."""
+    return Annotated[str, Field(min_length=1, max_length=max_length),
+                     AfterValidator(text_rules.visible_line),
+                     _pattern(text_rules.VISIBLE_LINE_PATTERN)]
+
+
+def optional_line(max_length: int) -> Any:
+    """Empty, or one line of visible text: a device's label, a group's description."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(text_rules.line),
+                     AfterValidator(text_rules.visible),
+                     _pattern(text_rules.OPTIONAL_VISIBLE_LINE_PATTERN)]
+
+
+def visible_lines(max_length: int) -> Any:
+    """Empty, or lines of visible text (line feeds and tabs allowed): a body."""
+    return Annotated[str, Field(max_length=max_length),
+                     AfterValidator(text_rules.visible_lines),
+                     _pattern(text_rules.VISIBLE_LINES_PATTERN)]
+
+
+#: An absolute http(s) URL (see :mod:`notifier.text_rules`).
+Link = Annotated[str, Field(max_length=2048), AfterValidator(text_rules.http_url),
+                 _pattern(text_rules.URL_PATTERN)]
+
+#: Date-times a request may give: RFC 3339 with a UTC offset, in the years 2000 to 9998
+#: (so that every one converts to UTC and to epoch milliseconds).
+DATE_TIME_PATTERN = (
+    r"^(?:2[0-9]{3}|[3-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+_NO_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+$")
+
+
+def _date_time_text(value: object) -> object:
+    """Parse a date-time string of the documented form (other values go to pydantic)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if _DATE_TIME.match(value):
+            return datetime.fromisoformat(value)
+    except ValueError:
+        pass  # e.g. February 30: the message below
+    if _NO_OFFSET.match(value):
+        raise ValueError("must have a timezone: a UTC offset such as Z or +02:00")
+    raise ValueError("must be a datetime such as 2026-11-21T12:00:00Z (RFC 3339 with a UTC "
+                     "offset, in the years 2000 to 9998)")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_date_time_text), WithJsonSchema(
+    {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})]
+
+
+def _finite(value: Any, path: str) -> None:
+    """Raise ValueError naming the first NaN or infinity in the JSON value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path} is not a finite number (JSON has no NaN or Infinity)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _finite(item, f"{path}[{index}]")
 
 
 def _data(value: dict[str, Any]) -> dict[str, Any]:
+    _finite(value, "data")
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_DATA_BYTES:
         raise ValueError(f"must be at most {MAX_DATA_BYTES} bytes of JSON, got {size}")
@@ -107,13 +168,23 @@ def _expires_after(send_at: datetime | None, expires: list[datetime | None]) -> 
         raise ValueError("must be before expires_at")
 
 
-SendAt = Annotated[AwareDatetime | None, AfterValidator(_send_at)]
+SendAt = Annotated[Moment | None, AfterValidator(_send_at)]
 SEND_AT_DOC = ("Schedule the send for this time (with a UTC offset), instead of now: "
                "the response is 202 with the schedule's id.")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _given(name: str, json_type: str) -> dict[str, Any]:
+    """JSON Schema: ``name`` is there and not null (null is the same as leaving it out)."""
+    return {"required": [name], "properties": {name: {"type": json_type}}}
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    """JSON Schema: each of ``names`` is left out or null."""
+    return {"properties": {name: {"type": "null"} for name in names}}
 
 
 #: Buttons a notification may carry.
@@ -123,8 +194,8 @@ MAX_ACTIONS = 3
 class Action(_Strict):
     """A button on a notification: a label and where it leads (a click is recorded)."""
 
-    label: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_title)]
-    url: Annotated[str, Field(max_length=2048), AfterValidator(_link)]
+    label: visible_line(40)
+    url: Link
 
 
 class NotificationContent(_Strict):
@@ -134,14 +205,19 @@ class NotificationContent(_Strict):
         DEFAULT_TYPE,
         description="Slug naming the kind of notification (lowercase letters, digits, _ . -).",
     )
-    title: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_title)]
-    body: Annotated[str, Field(max_length=2000)] = ""
+    title: visible_line(200) = Field(
+        description="One line of visible text.")
+    body: visible_lines(2000) = Field(
+        "", description="Lines of text (line feeds and tabs allowed, no other control "
+                        "characters).")
     data: Annotated[dict[str, Any], AfterValidator(_data)] = Field(
         default_factory=dict, description="Free JSON object for the receiving app, at most 8 KB."
     )
     priority: Priority = "normal"
-    link: Annotated[str | None, Field(max_length=2048), AfterValidator(_link)] = None
-    expires_at: Annotated[AwareDatetime | None, AfterValidator(_future)] = Field(
+    link: Link | None = Field(
+        None, description="Absolute http(s) URL: a host, no user name, no spaces or "
+                          "backslashes.")
+    expires_at: Annotated[Moment | None, AfterValidator(_future)] = Field(
         None, description="When the notification disappears from inboxes, counts and replays."
     )
     actions: Annotated[list[Action], Field(max_length=MAX_ACTIONS)] = Field(
@@ -152,6 +228,10 @@ class NotificationContent(_Strict):
 
 class SendRequest(NotificationContent):
     """Body of ``POST /api/v1/notifications``: one notification, one or many users."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Exactly one of user_id and user_ids.",
+        "oneOf": [_given("user_id", "string"), _given("user_ids", "array")]})
 
     user_id: UserId | None = None
     user_ids: Annotated[list[UserId], Field(min_length=1, max_length=MAX_RECIPIENTS)] | None = None
@@ -200,15 +280,28 @@ class BatchRequest(_Strict):
 class BroadcastRequest(NotificationContent):
     """Body of ``POST /api/v1/broadcasts``: an announcement to every user."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "description": "A window is both starts_at and ends_at, or neither; a maintenance "
+                       "broadcast has one.",
+        "anyOf": [{"required": ["starts_at", "ends_at"],
+                   "properties": {"starts_at": {"type": "string"},
+                                  "ends_at": {"type": "string"}}},
+                  _absent("starts_at", "ends_at")],
+        "if": {"required": ["type"], "properties": {"type": {"const": "maintenance"}}},
+        "then": _given("starts_at", "string")})
+
     type: TypeSlug = Field(
         "system", description="Slug naming the announcement, e.g. system or maintenance.")
-    starts_at: AwareDatetime | None = Field(
+    starts_at: Moment | None = Field(
         None, description="Start of the window it announces (required for maintenance).")
-    ends_at: Annotated[AwareDatetime | None, AfterValidator(_future)] = Field(
+    ends_at: Annotated[Moment | None, AfterValidator(_future)] = Field(
         None, description="End of the window; a maintenance notice with no expires_at "
                           "expires then.")
     idempotency_key: IdempotencyKey | None = None
     send_at: SendAt = Field(None, description=SEND_AT_DOC)
+
+    actions: Annotated[list[Action], Field(json_schema_extra={"maxItems": 0})] = Field(
+        default_factory=list, description="None: broadcasts carry a link, not actions.")
 
     @field_validator("actions")
     @classmethod
@@ -240,7 +333,7 @@ class GroupRequest(_Strict):
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")] = Field(
         description="Lowercase letters, digits and _ . - (up to 64).")
-    description: Annotated[str, Field(max_length=500)] = ""
+    description: optional_line(500) = ""
 
 
 class GroupSendRequest(NotificationContent):
@@ -258,6 +351,13 @@ class GroupSendRequest(NotificationContent):
 
 class MarkReadRequest(_Strict):
     """Body of ``POST /api/v1/users/<user_id>/notifications/read``."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "description": 'Either "ids", or "all": true (with "up_to" or not).',
+        "oneOf": [_given("ids", "array"),
+                  {"required": ["all"], "properties": {"all": {"const": True}}}],
+        "if": _given("up_to", "string"),
+        "then": {"required": ["all"], "properties": {"all": {"const": True}}}})
 
     ids: Annotated[list[ItemId], Field(min_length=1, max_length=1000)] | None = None
     all: bool | None = None
@@ -427,14 +527,11 @@ _FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{20,1000}$")
 _APNS_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")
 
 
-def _label(value: str) -> str:
-    value = " ".join(value.split())
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
-        raise ValueError("must not contain control characters")
-    return value
+def _collapse_spaces(value: str) -> str:
+    return " ".join(value.split())
 
 
-DeviceLabel = Annotated[str, Field(max_length=MAX_DEVICE_LABEL), AfterValidator(_label)]
+DeviceLabel = Annotated[optional_line(MAX_DEVICE_LABEL), AfterValidator(_collapse_spaces)]
 
 
 class DeviceRequest(_Strict):

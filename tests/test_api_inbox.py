@@ -102,8 +102,12 @@ def test_delete(client, auth):
     assert [n["id"] for n in listing(client, auth, "u")["notifications"]] == [ids[2], ids[0]]
     gone = client.delete(f"/api/v1/users/u/notifications/{ids[1]}", headers=auth)
     assert gone.status_code == 404 and gone.json["error"]["code"] == "not_found"
+    # Only ids match the route: anything else names no notification at all.
     bad = client.delete("/api/v1/users/u/notifications/not-an-id", headers=auth)
-    assert bad.status_code == 422 and bad.json["error"]["field"] == "id"
+    assert bad.status_code == 404 and bad.json["error"]["code"] == "not_found"
+    too_big = client.delete("/api/v1/users/u/notifications/99999999999999999999-0",
+                            headers=auth)
+    assert too_big.status_code == 422 and too_big.json["error"]["field"] == "id"
 
 
 def test_cannot_delete_through_another_user(client, auth):

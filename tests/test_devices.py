@@ -105,7 +105,7 @@ def test_a_device_belongs_to_one_user_at_a_time(store, redis_client):
 def test_register_list_and_remove_through_the_api(client, auth):
     url = "/api/v1/users/alice/devices"
     made = client.post(url, headers=auth, json={"platform": "fcm", "token": FCM_TOKEN,
-                                                "label": "  Pixel\t8 "})
+                                                "label": "  Pixel  8 "})
     assert made.status_code == 201, made.json
     device = made.json["device"]
     assert made.json["created"] is True and made.json["evicted"] == []
@@ -137,6 +137,10 @@ def test_register_list_and_remove_through_the_api(client, auth):
     ({"platform": "fcm", "token": 12345}, "token"),
     ({"platform": "fcm", "token": FCM_TOKEN, "label": "x" * 101}, "label"),
     ({"platform": "fcm", "token": FCM_TOKEN, "label": "a\x00b"}, "label"),
+    ({"platform": "fcm", "token": FCM_TOKEN, "label": "Pixel\t8"}, "label"),
+    ({"platform": "fcm", "token": FCM_TOKEN, "label": "Pixel\n8"}, "label"),
+    ({"platform": "fcm", "token": FCM_TOKEN, "label": "Pixel \u202e8"}, "label"),
+    ({"platform": "fcm", "token": FCM_TOKEN, "label": "\u200b\u200b"}, "label"),
     ({"platform": "fcm", "token": FCM_TOKEN, "colour": "red"}, "colour"),
 ])
 def test_bad_registrations_name_the_field(client, auth, body, field, redis_client):

@@ -259,7 +259,9 @@ def test_mark_read_by_ids_and_dismiss_a_broadcast(client, auth):
     ("POST", "/notifications/read", {"ids": []}, 422, "ids"),
     ("POST", "/notifications/read", {"all": True, "user_id": "bob"}, 422, "user_id"),
     ("POST", "/notifications/read", {}, 422, "ids"),
-    ("DELETE", "/notifications/nope", None, 422, "id"),
+    ("DELETE", "/notifications/nope", None, 404, None),
+    ("DELETE", "/notifications/99999999999999999999-0", None, 422, "id"),
+    ("GET", "/notifications/read", None, 405, None),
     ("DELETE", "/notifications/1-0", None, 404, None),
     ("PUT", "/notifications/1-0", None, 405, None),
 ])
