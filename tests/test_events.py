@@ -38,12 +38,15 @@ def test_headers_retry_and_live_delivery(live_server, redis_client, token_for, s
         first = stream.next_event(include_comments=True)
         assert first.retry == 3000
         assert stream.next_of("unread").json() == {"unread": 0}
-        sent = sender("ann", "Hi\nthere", data={"x": "a\r\nevent: forged\n\ndata: x"},
+        # Titles are one line; a body may hold line feeds, and data anything.
+        sent = sender("ann", "Hi there", body="Hi\n\nevent: forged",
+                      data={"x": "a\r\nevent: forged\n\ndata: x"},
                       priority="high", link="https://example.com/a")
         event = stream.next_of("notification")
         assert event.nid == sent
         body = event.json()
-        assert body["id"] == sent and body["title"] == "Hi\nthere" and body["read"] is False
+        assert body["id"] == sent and body["title"] == "Hi there" and body["read"] is False
+        assert body["body"] == "Hi\n\nevent: forged"
         assert body["data"] == {"x": "a\r\nevent: forged\n\ndata: x"}
         assert set(body) == {"id", "user_id", "type", "title", "body", "data", "priority",
                              "link", "created_at", "expires_at", "read", "source", "group",

@@ -58,12 +58,14 @@ def test_live_delivery_one_message_per_event(live_server, redis_client, token_fo
         first = ws.next_event()
         assert first.event == "unread" and first.data == {"unread": 0}
         assert "_" in first.id  # a position to resume from, before any notification
-        sent = sender("ann", "Hi\nthere ✓", data={"x": "a\r\nevent: forged\n\ndata: x"},
+        sent = sender("ann", "Hi there ✓", body="Hi\n\nevent: forged",
+                      data={"x": "a\r\nevent: forged\n\ndata: x"},
                       priority="high", link="https://example.com/a")
         event = ws.next_event()
         assert event.event == "notification" and event.nid == sent
         body = event.data
-        assert body["id"] == sent and body["title"] == "Hi\nthere ✓" and body["read"] is False
+        assert body["id"] == sent and body["title"] == "Hi there ✓" and body["read"] is False
+        assert body["body"] == "Hi\n\nevent: forged"
         assert body["data"] == {"x": "a\r\nevent: forged\n\ndata: x"}
         assert set(body) == {"id", "user_id", "type", "title", "body", "data", "priority",
                              "link", "created_at", "expires_at", "read", "source", "group",
