@@ -194,6 +194,11 @@ class LiveStream:
         finally:
             if subscriber is not None:
                 self.hub.unsubscribe(subscriber)
+                # The stream and its mailbox refer to each other (``direct``): break the
+                # cycle so both go, with the greenlet and socket they hold, as soon as the
+                # stream ends, not at a full collection (gc_policy freezes what lives 5 s).
+                subscriber.direct = None
+                self._subscriber = None
 
     # -- live -------------------------------------------------------------
     def _live(self, delivery: Delivery) -> bytes:
