@@ -53,7 +53,7 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-# Takes about 20 minutes; prints one JSON line per benchmark.
+# Takes about 25 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/sse_load.py
@@ -62,6 +62,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/group_fanout.py
 	$(BIN)/python bench/worker_throughput.py
 	$(BIN)/python bench/channel_adapters.py
+	$(BIN)/python bench/stream_soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

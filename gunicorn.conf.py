@@ -30,9 +30,11 @@ proc_name = "notifier"
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
 # which two servers on one machine would fight over: keep it per instance.
 control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
-# Access log without query strings: widget tokens travel in them.
+# Access log without query strings: widget tokens travel in them. The logger
+# escapes what the client sent (one line per request) and masks signed-link tokens.
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+logger_class = "notifier.access_log.AccessLogger"
 
 _embedded = None
 

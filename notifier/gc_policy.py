@@ -5,10 +5,11 @@ of open streams (greenlets, frames, sockets, environ dicts) live as long as thei
 streams, so with 5,000 streams a worker paused every stream for 60-650 ms per full
 collection (measured with ``bench/trace_wsgi.py``). Instead each worker freezes
 what has survived (``gc.freeze()``: never scanned again) every few seconds, so
-collections only scan what is new. Cyclic garbage among frozen objects (streams
-closed since) is reclaimed by unfreezing and collecting everything once the frozen
-set has doubled since the last time, or after ``reclaim_every`` seconds: a full
-pause, but rare.
+collections only scan what is new. Cyclic garbage among frozen objects is reclaimed
+by unfreezing and collecting everything once the frozen set has doubled since the
+last time, or after ``reclaim_every`` seconds: a full pause, but rare. Until then it
+stays, so what every stream makes must not be cyclic garbage: a stream breaks its
+own cycles when it ends (:mod:`notifier.live_stream`) and is freed at once.
 """
 
 from __future__ import annotations

@@ -221,6 +221,11 @@ class LiveStream:
         finally:
             if subscriber is not None:
                 self.hub.unsubscribe(subscriber)
+                # The stream and its mailbox refer to each other (``direct``): break the
+                # cycle so both go, with the greenlet and socket they hold, as soon as the
+                # stream ends, not at a full collection (gc_policy freezes what lives 5 s).
+                subscriber.direct = None
+                self._subscriber = None
             if counted:
                 self.caps.closed(self.user_id, stream_id)
 

@@ -183,4 +183,60 @@ def direct_backpressure():
             "direct_writes": COUNTERS.direct_writes}
 
 
+def closed_streams_leave_no_garbage():
+    """Streams served as gunicorn serves them (a socket writer, the client's socket)
+    open, get a live event each, and close; with the cyclic collector off, nothing of
+    them may stay behind: what lingers in a cycle is kept until a full collection."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    hub = Hub(URL, keys, ping_interval=1.0)
+    gevent.sleep(0.3)
+    clients, served = [], []
+
+    def serve(user: str, ours) -> None:  # what gunicorn does with the response
+        stream = LiveStream(user_id=user, feed=feed, hub=hub,
+                            settings=StreamSettings(heartbeat=0.2, retry_ms=100), cursor=None,
+                            stream_filter=StreamFilter(), client_socket=ours,
+                            writer=SocketWriter(ours, chunked=False))
+        try:
+            for frame in stream:
+                ours.sendall(frame)
+        finally:
+            ours.close()
+
+    for i in range(20):
+        ours, theirs = gevent.socket.socketpair()
+        clients.append(theirs)
+        served.append(gevent.spawn(serve, f"gc{i}", ours))
+    gevent.sleep(0.5)
+    for i in range(20):
+        send(f"gc{i}", "live")
+    received = 0
+    for theirs in clients:
+        theirs.settimeout(5)
+        data = b""
+        while b"event: notification" not in data:
+            data += theirs.recv(65536)
+        received += 1
+        theirs.close()
+    gevent.joinall(served, timeout=5)
+    ended = sum(greenlet.dead for greenlet in served)
+    del served, clients
+    lingering = [type(o).__name__ for o in gc.get_objects()
+                 if type(o).__name__ in ("LiveStream", "SocketWriter")]
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what only a collection would free
+    gc.collect()
+    gc.set_debug(0)
+    garbage = sorted({type(o).__name__ for o in gc.garbage} & {
+        "LiveStream", "Subscriber", "SocketWriter", "Greenlet", "socket", "Queue"})
+    gc.garbage.clear()
+    hub_state = {name: len(getattr(hub, name))
+                 for name in ("_subscribers", "_pending", "_confirmed", "_inflight")}
+    gc.enable()
+    return {"received": received, "ended": ended, "lingering": lingering, "garbage": garbage,
+            "hub": hub_state}
+
+
 print(json.dumps(globals()[SCENARIO]()))

@@ -51,6 +51,17 @@ def test_direct_writes_that_fill_the_socket_keep_every_event_in_order(scenario):
     assert outcome["direct_writes"] >= 1
 
 
+def test_closed_streams_are_freed_at_once_and_forgotten_by_the_hub(scenario):
+    """Nothing of a closed stream waits for the cyclic collector (workers freeze what
+    lives a few seconds, so a cycle would stay until a rare full collection)."""
+    outcome = scenario("closed_streams_leave_no_garbage")
+    assert outcome["received"] == outcome["ended"] == 20
+    assert outcome["lingering"] == []
+    assert outcome["garbage"] == []
+    assert outcome["hub"] == {"_subscribers": 0, "_pending": 0, "_confirmed": 0,
+                              "_inflight": 0}
+
+
 def test_the_hub_refuses_to_run_without_gevent_patching(redis_server):
     from notifier.hub import Hub
     from notifier.keys import Keys
