@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import redis
 from flask_login import UserMixin
 
-from .ids import is_user_id
+from .ids import is_api_key_id, is_user_id
 from .keys import Keys
 from .passwords import check_password, hash_password
 from .revocation import Revocations
@@ -47,6 +47,11 @@ class Account(UserMixin):
     has_password: bool = True
     #: When the current session started (epoch seconds).
     session_started: float = 0.0
+
+    @property
+    def session_key_id(self) -> str | None:
+        """The API key whose sign-in link started this session, if one did."""
+        return session_key_id(self.session_token)
 
     def get_id(self) -> str:
         """What flask-login keeps in the session: the user id and session token."""
@@ -221,9 +226,13 @@ class Accounts:
         self.revocations.end_sessions(user_id, keep=keep_session or None)
 
     # -- sessions ---------------------------------------------------------
-    def start_session(self, account: Account) -> Account:
-        """Record a new session for ``account`` and return it carrying the token."""
-        token = secrets.token_urlsafe(24)
+    def start_session(self, account: Account, *, key_id: str | None = None) -> Account:
+        """Record a new session for ``account`` and return it carrying the token.
+
+        A session started by a sign-in link names the API key that minted the link
+        (``<random>.<key id>``): revoking that key ends the session.
+        """
+        token = secrets.token_urlsafe(24) + (f".{key_id}" if key_id else "")
         now = time.time()
         key = self.keys.sessions(account.user_id)
         pipe = self.client.pipeline()
@@ -241,11 +250,16 @@ class Accounts:
         user_id, _, token = session_id.partition("|")
         if not is_user_id(user_id) or not token:
             return None
+        key_id = session_key_id(token)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.keys.account(user_id))
         pipe.zscore(self.keys.sessions(user_id), token)
-        fields, started = pipe.execute()
+        if key_id:
+            pipe.hget(self.keys.api_key(key_id), "revoked")
+        fields, started, *key_state = pipe.execute()
         if started is None or started < time.time() - self.session_lifetime:
+            return None
+        if key_state and key_state[0] != b"0":  # its sign-in link's key was revoked
             return None
         account = self._from_hash(user_id, fields)
         if account is None or not account.is_active:
@@ -270,6 +284,12 @@ class Accounts:
             created_at=float(fields.get(b"created_at", 0)),
             has_password=bool(fields.get(b"password")),
         )
+
+
+def session_key_id(token: str) -> str | None:
+    """The API key named by a session token started through a sign-in link, if any."""
+    _, dot, key_id = token.partition(".")
+    return key_id if dot and is_api_key_id(key_id) else None
 
 
 def _name_entry(user_id: str) -> str:

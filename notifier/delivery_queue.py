@@ -46,6 +46,7 @@ from typing import Any
 
 import redis
 
+from .ids import parse_notification_id
 from .keys import Keys
 from .scripts import load_script
 
@@ -269,6 +270,8 @@ class DeliveryQueue:
     # -- dead letters ----------------------------------------------------------
     def dead_letters(self, limit: int = 50, before: str | None = None) -> list[DeadLetter]:
         """Dead letters, newest first, older than the dead letter id ``before``."""
+        if before is not None and parse_notification_id(before) == (0, 0):
+            return []  # nothing is older (and Redis refuses "(0-0" as a bound)
         high = f"({before}" if before else "+"
         entries = self.client.xrevrange(self.keys.delivery_dead(), high, "-", count=limit)
         letters = []

@@ -29,6 +29,10 @@ POSITION_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}(_[0-9]{1,20}-[0-9]{1,20})?$"
 SCHEDULE_ID_PATTERN = r"^sch_[0-9a-f]{24}$"
 _SCHEDULE_ID = re.compile(SCHEDULE_ID_PATTERN)
 
+#: An API key's id: 16 hex digits.
+API_KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
+_API_KEY_ID = re.compile(API_KEY_ID_PATTERN)
+
 _MAX_PART = 2**64 - 1
 
 
@@ -67,6 +71,11 @@ def is_item_id(value: object) -> bool:
 def format_id(position: tuple[int, int]) -> str:
     """``(ms, seq)`` as ``<ms>-<seq>``."""
     return f"{position[0]}-{position[1]}"
+def is_api_key_id(value: object) -> bool:
+    """Whether ``value`` is the id of an API key (never checks that it exists)."""
+    return isinstance(value, str) and _API_KEY_ID.fullmatch(value) is not None
+
+
 def is_schedule_id(value: object) -> bool:
     """Whether ``value`` is a well-formed schedule id."""
     return isinstance(value, str) and _SCHEDULE_ID.fullmatch(value) is not None

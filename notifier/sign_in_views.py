@@ -44,7 +44,7 @@ def sign_in(token: str):
         accounts.end_session(current_user._get_current_object())
         logout_user()
     session.clear()  # a fresh session: nothing from before sign-in survives
-    login_user(accounts.start_session(account))
+    login_user(accounts.start_session(account, key_id=link.key_id))
     response = redirect(safe_next(link.next) or url_for("inbox.index"))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -61,7 +61,8 @@ def authenticate(*, same_origin_session: bool = False) -> StreamAccess:
                        "A signed-in session's socket opens only from this service's own pages.")
     account = current_user._get_current_object()
     return StreamAccess(account.user_id, None, by_token=False, credential=Credential(
-        int(account.session_started * 1000), session=account.session_token))
+        int(account.session_started * 1000), session=account.session_token,
+        key_id=account.session_key_id))
 
 
 def stream_filter() -> StreamFilter:

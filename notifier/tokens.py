@@ -9,16 +9,14 @@ see :mod:`notifier.widget_access`.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .ids import is_user_id
+from .ids import is_api_key_id, is_user_id
 
 _SALT = "notifier.widget-token.v1"
-_KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 
 #: Default and longest lifetime of a token, in seconds (the shortest is the
 #: setting ``WIDGET_TOKEN_MIN_TTL``).
@@ -75,7 +73,7 @@ def read(secret_key: str, token: str) -> WidgetToken | None:
         return None
     if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
         return None
-    if not isinstance(issued_at, int) or not (key_id is None or _KEY_ID.fullmatch(str(key_id))):
+    if not isinstance(issued_at, int) or not (key_id is None or is_api_key_id(key_id)):
         return None
     return WidgetToken(user_id, float(expires_at), tuple(origins), issued_at=issued_at,
                        key_id=key_id)

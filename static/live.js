@@ -170,4 +170,6 @@
   source.addEventListener("read", (event) => markRead(JSON.parse(event.data).ids));
   source.addEventListener("deleted", (event) => remove(JSON.parse(event.data).ids));
   source.addEventListener("reset", () => window.location.reload());
+  // Signed out (here or everywhere) or disabled: the reload lands on the sign-in page.
+  source.addEventListener("revoked", () => window.location.reload());
 })();

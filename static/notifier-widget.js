@@ -23,7 +23,7 @@
 
   // The stream's events (README: "Live delivery: the event stream protocol").
   const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "reset",
-                         "expired"];
+                         "expired", "revoked", "evicted"];
 
   // A token is refreshed a fifth of its lifetime before it expires, at least 2 s and at
   // most 60 s before.
@@ -36,6 +36,10 @@
   // soon, spread out, as the SSE stream's retry hint does).
   const CLOSE_TOKEN_EXPIRED = 4001;
   const CLOSE_SERVICE_RESTART = 1012;
+  // Newer streams of the same user took this one's place: come back much later, as the
+  // SSE stream's `retry: 60000` says, so a background tab does not evict the newest.
+  const CLOSE_EVICTED = 4029;
+  const EVICTED_WAIT_MS = 60000;
 
   class NotifierError extends Error {
     // status: the HTTP status (0: no answer); code and field: from the API's JSON error.
@@ -122,7 +126,8 @@
 
     // -- events -------------------------------------------------------------------------
     // on("notification" | "broadcast" | "unread" | "read" | "deleted" | "reset" | "expired" |
-    //    "state" | "error", fn): fn(data, {id}). Returns a function that removes fn.
+    //    "revoked" | "evicted" | "state" | "error", fn): fn(data, {id}). Returns a function
+    //    that removes fn.
     on(name, fn) {
       if (!this.listeners.has(name)) this.listeners.set(name, new Set());
       this.listeners.get(name).add(fn);
@@ -260,6 +265,9 @@
         this.setState("reconnecting");
         if (event.code === CLOSE_TOKEN_EXPIRED) {
           this.openStream(true);
+        } else if (event.code === CLOSE_EVICTED) {
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.openStream(false), EVICTED_WAIT_MS);
         } else if (event.code === CLOSE_SERVICE_RESTART) {
           clearTimeout(this.retryTimer);
           this.retryTimer = setTimeout(() => this.openStream(false), 500 + Math.random() * 4500);

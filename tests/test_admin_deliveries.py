@@ -87,6 +87,12 @@ def test_the_timeline_page(admin_client, store):
     assert admin_client.get("/admin/deliveries?before=x").status_code == 400
 
 
+def test_cursors_at_the_ends_of_the_id_range_are_pages_not_errors(admin_client, store):
+    dead_letter(store)
+    for cursor in ("0-0", "18446744073709551615-18446744073709551615"):
+        assert admin_client.get(f"/admin/deliveries?before={cursor}").status_code == 200
+
+
 def test_non_admins_get_nothing(client, signed_in, store):
     dead_letter(store)
     assert signed_in.get("/admin/deliveries").status_code == 403

@@ -183,3 +183,20 @@ def test_broadcasts_arrive_live_and_can_be_dismissed(page, live_server, http, st
     expect(page.locator("[data-unread-badge]")).to_have_text("1")
     page.reload()
     expect(page.locator("li.note")).to_have_count(1)
+
+
+def test_signing_out_everywhere_takes_every_open_page_to_sign_in(browser, live_server, store):
+    store.accounts.create("dana", "correct horse battery")
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    try:
+        sign_in(first, live_server.url, "dana", "correct horse battery")
+        second.goto(f"{live_server.url}/inbox")
+        expect(second.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+        first.goto(f"{live_server.url}/account/password")
+        first.get_by_role("button", name="Sign out everywhere").click()
+        first.wait_for_url(f"{live_server.url}/login")
+        second.wait_for_url(f"{live_server.url}/login*", timeout=10_000)  # told by its stream
+        first.screenshot(path=str(ARTIFACTS / "signed-out-everywhere.png"))
+    finally:
+        context.close()

@@ -210,9 +210,22 @@ def test_sign_in_links_die_with_sign_out_everywhere_and_with_their_key(client, s
     fresh, orphaned = _sign_in_link(client, headers, "mia"), _sign_in_link(client, headers, "mia")
     assert client.get(fresh).status_code == 302
     store.api_keys.revoke(key.key_id)
-    client.post("/logout", data={"csrf_token": csrf_from(client.get("/account/password").text)})
+    assert client.get("/inbox").status_code == 302  # the session the key's link started ended
     assert client.get(orphaned).status_code == 410
     assert client.get("/inbox").status_code == 302
+
+
+def test_revoking_a_key_ends_the_sessions_its_sign_in_links_started(app, client, store):
+    key, secret = store.api_keys.create("leaked")
+    headers = {"Authorization": f"Bearer {secret}"}
+    browser = app.test_client()
+    assert browser.get(_sign_in_link(client, headers, "ned")).status_code == 302
+    assert browser.get("/inbox").status_code == 200
+    store.accounts.create("ola", "correct horse battery")
+    sign_in(client, "ola", "correct horse battery")  # a password session: no key behind it
+    store.api_keys.revoke(key.key_id)
+    assert browser.get("/inbox").status_code == 302
+    assert client.get("/inbox").status_code == 200
 
 
 def test_minting_sign_in_links_needs_the_widget_scope(client, store):
@@ -289,6 +302,25 @@ def test_sign_out_everywhere_closes_session_streams_on_every_worker(live_server,
     finally:
         for stream in streams:
             stream.close()
+        browser.close()
+
+
+def test_revoking_a_key_closes_the_session_streams_its_links_started(live_server, http,
+                                                                    store):
+    key, secret = store.api_keys.create("leaked-host")
+    made = http.post("/api/v1/sign-in-links", json={"user_id": "pam"},
+                     headers={"Authorization": f"Bearer {secret}"})
+    browser = httpx.Client(base_url=live_server.url, timeout=10)
+    try:
+        path = made.json()["url"].removeprefix("http://127.0.0.1:8000")
+        assert browser.get(path).status_code == 302
+        with SSEStream(live_server.url, "/events",
+                       headers={"Cookie": f"session={browser.cookies['session']}"}) as stream:
+            stream.next_of("unread")
+            store.api_keys.revoke(key.key_id)
+            stream.next_of("revoked", within=5)
+        assert browser.get("/inbox").status_code == 302
+    finally:
         browser.close()
 
 
