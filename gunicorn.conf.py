@@ -9,7 +9,7 @@ import os
 import socket
 
 from notifier import PROJECT_ROOT
-from notifier.embedded_redis import EmbeddedRedis
+from notifier.stores.embedded_redis import EmbeddedRedis
 
 INSTANCE = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
 
@@ -34,7 +34,7 @@ control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
 # escapes what the client sent (one line per request) and masks signed-link tokens.
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
-logger_class = "notifier.access_log.AccessLogger"
+logger_class = "notifier.web.access_log.AccessLogger"
 
 _embedded = None
 
@@ -84,37 +84,24 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """Start the worker's heartbeat and scheduler; end its streams as soon as it is told to stop.
+    """Start the worker's runtime (hub, heartbeat, scheduler); stop it, ending every open
+    stream, as soon as the worker is told to stop.
 
-    The heartbeat (presence, stats) and the scheduler run in every worker from
-    here on (the scheduler unless NOTIFIER_SCHEDULER is false). gunicorn
-    waits up to graceful_timeout for open connections, and event streams never
-    finish by themselves: instead each gets a ``retry:`` hint and is closed, and
-    its browser reconnects to another worker.
+    gunicorn waits up to graceful_timeout for open connections, and event streams
+    never finish by themselves: instead each gets a ``retry:`` hint and is closed,
+    and its browser reconnects to another worker.
     """
     import gevent
 
-    from notifier.heartbeat import start_heartbeat
-    from notifier.scheduler import start_in_worker
+    # The benchmark serves flask-sse under this file too: only notifier has a runtime.
+    runtime = getattr(worker.wsgi, "extensions", {}).get("notifier.live")
+    if runtime is None:
+        return
+    runtime.start(lambda: not worker.alive)
 
-    app = worker.wsgi
-    # The benchmark serves flask-sse under this file too: only notifier has these.
-    is_notifier = "notifier" in getattr(app, "extensions", {})
-    heartbeat = start_heartbeat(app) if is_notifier else None
-    if is_notifier and app.config["SCHEDULER"]:
-        start_in_worker(app, lambda: not worker.alive)
-
-    def end_streams_on_shutdown():
+    def stop_when_told():
         while worker.alive:
             gevent.sleep(0.25)
-        if heartbeat is not None:
-            heartbeat.stop()
-        hub = worker.wsgi.extensions.get("notifier.hub")
-        if hub is not None:
-            hub.close_streams()
-        if is_notifier:
-            from notifier.admin_events import close_streams
+        runtime.stop()
 
-            close_streams(app)
-
-    gevent.spawn(end_streams_on_shutdown)
+    gevent.spawn(stop_when_told)

@@ -7,7 +7,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-from notifier.worker import main  # noqa: E402  (must follow patch_all)
+from notifier.delivery.worker import main  # noqa: E402  (must follow patch_all)
 
 if __name__ == "__main__":
     main()

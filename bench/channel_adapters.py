@@ -21,8 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from notifier.channels import apns, email, fcm, vapid, webpush  # noqa: E402
-from notifier.channels.base import Target  # noqa: E402
+from notifier.delivery.channels import (  # noqa: E402
+    apns,
+    email,
+    fcm,
+    vapid,
+    webpush,
+)
+from notifier.model.channels import Target  # noqa: E402
 
 from channel_helpers import message, notification  # noqa: E402
 from peers.apns import ApnsService  # noqa: E402

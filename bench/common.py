@@ -18,7 +18,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notifier.embedded_redis import find_redis_server  # noqa: E402
+from notifier.stores.embedded_redis import find_redis_server  # noqa: E402
 
 
 def free_port() -> int:
@@ -112,8 +112,8 @@ class Servers:
         return sum(1 for c in self.client().client_list() if c["name"] != "bench")
 
     def api_key(self) -> str:
-        from notifier.api_keys import ApiKeys
-        from notifier.keys import Keys
+        from notifier.core.keys import Keys
+        from notifier.stores.api_keys import ApiKeys
 
         return ApiKeys(self.client(), Keys("notifier")).create("bench")[1]
 

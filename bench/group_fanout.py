@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 import redis
 from common import Servers
 
-from notifier.broadcasts import Broadcasts
-from notifier.feed import Feed
-from notifier.groups import Groups
-from notifier.inbox import Inbox
-from notifier.keys import Keys
-from notifier.schemas import GroupSendRequest
+from notifier.core.keys import Keys
+from notifier.model.requests import GroupSendRequest
+from notifier.stores.broadcasts import Broadcasts
+from notifier.stores.feed import Feed
+from notifier.stores.groups import Groups
+from notifier.stores.inbox import Inbox
 
 
 def measure(client: redis.Redis, size: int, runs: int) -> dict:

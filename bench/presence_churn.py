@@ -32,9 +32,9 @@ from datetime import UTC, datetime
 import redis
 from common import Servers, cpu_seconds, percentile, summary
 
-from notifier import tokens
-from notifier.keys import Keys
-from notifier.presence import Presence
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
+from notifier.stores.presence import Presence
 
 SECRET = "bench-secret"
 KEYS = Keys("notifier")

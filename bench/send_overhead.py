@@ -29,9 +29,9 @@ from common import free_port, wait_for_port
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.embedded_redis import find_redis_server
-from notifier.preferences import Preferences
-from notifier.schemas import SendRequest
+from notifier.model.preferences import Preferences
+from notifier.model.requests import SendRequest
+from notifier.stores.embedded_redis import find_redis_server
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -147,7 +147,7 @@ class Notifier:
         self.servers = servers
 
     def request(self, user: str, cursor: bytes | None = None) -> bytes:
-        from notifier import tokens
+        from notifier.core import widget_tokens as tokens
 
         token = tokens.mint(SECRET, user, 3600)[0]
         last = f"Last-Event-ID: {cursor.decode()}\r\n" if cursor else ""
@@ -184,9 +184,9 @@ def send_function(target: str, redis_url: str, plan: list[list[str]], rate: floa
     import redis
 
     if target == "notifier":
-        from notifier.inbox import Inbox
-        from notifier.keys import Keys
-        from notifier.schemas import NotificationContent
+        from notifier.core.keys import Keys
+        from notifier.model.requests import NotificationContent
+        from notifier.stores.inbox import Inbox
 
         inbox = Inbox(redis.Redis.from_url(redis_url, client_name="bench"), Keys("notifier"),
                       cap=1000, idempotency_ttl=60)
@@ -223,9 +223,9 @@ def send_broadcast(redis_url: str, done) -> None:
     """Create one broadcast stamped with the time of the call."""
     import redis
 
-    from notifier.broadcasts import Broadcasts
-    from notifier.keys import Keys
-    from notifier.schemas import BroadcastRequest
+    from notifier.core.keys import Keys
+    from notifier.model.requests import BroadcastRequest
+    from notifier.stores.broadcasts import Broadcasts
 
     broadcasts = Broadcasts(redis.Redis.from_url(redis_url, client_name="bench"),
                             Keys("notifier"), cap=1000, idempotency_ttl=60)

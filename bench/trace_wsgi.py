@@ -7,7 +7,8 @@ monkey.patch_all()
 import os  # noqa: E402
 import time  # noqa: E402
 
-from notifier import hub, live_stream  # noqa: E402
+from notifier.live import hub  # noqa: E402
+from notifier.live import stream as live_stream  # noqa: E402
 from wsgi import app  # noqa: E402, F401
 
 _fan_out = hub.Hub._fan_out

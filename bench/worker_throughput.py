@@ -28,9 +28,9 @@ from pathlib import Path
 import redis
 from common import ROOT, free_port, wait_for_port
 
-from notifier.delivery_queue import GROUP, DeliveryQueue
-from notifier.embedded_redis import find_redis_server
-from notifier.keys import Keys
+from notifier.core.keys import Keys
+from notifier.delivery.queue import GROUP, DeliveryQueue
+from notifier.stores.embedded_redis import find_redis_server
 
 KEYS = Keys("notifier")
 SID, TOKEN = "AC" + "0" * 32, "bench-token"

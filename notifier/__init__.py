@@ -29,67 +29,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     _configure(app, test_config)
 
-    from . import (
-        admin,
-        api,
-        api_broadcasts,  # noqa: F401 - its routes join the api blueprint
-        api_devices,  # noqa: F401 - its routes join the api blueprint
-        api_errors,
-        api_groups,  # noqa: F401 - its routes join the api blueprint
-        api_me,
-        api_notification,  # noqa: F401 - its routes join the api blueprint
-        api_preferences,  # noqa: F401 - its routes join the api blueprint
-        api_presence,  # noqa: F401 - its routes join the api blueprint
-        api_scheduled,  # noqa: F401 - its routes join the api blueprint
-        api_sign_in,  # noqa: F401 - its routes join the api blueprint
-        auth,
-        backend,
-        cli,
-        click_views,
-        converters,
-        device_views,
-        events,
-        inbox_views,
-        invite_views,
-        limiter,
-        service_worker,
-        settings_views,
-        sign_in_views,
-        templating,
-        unsubscribe_views,
-        websocket,
-        widget_access,
-    )
-    from .security import SessionInterface, add_security_headers
+    from notifier import admin, api, backend, cli, live, web
+    from notifier.api import limiter
+    from notifier.core import converters
+    from notifier.scheduling import executors
 
     state = backend.init_app(app)
     limiter.init_app(app, state)
-    auth.login_manager.init_app(app)
     csrf.init_app(app)
-    csrf.exempt(api.bp)  # the API authenticates with bearer keys, never cookies
-    csrf.exempt(api_me.bp)  # the widget API: bearer widget tokens, never cookies
-    app.session_interface = SessionInterface()
     converters.register(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_me.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(invite_views.bp)
-    app.register_blueprint(sign_in_views.bp)
-    app.register_blueprint(inbox_views.bp)
-    app.register_blueprint(click_views.bp)
-    app.register_blueprint(settings_views.bp)
-    app.register_blueprint(events.bp)
-    websocket.init_app(app)
-    app.register_blueprint(device_views.bp)
-    app.register_blueprint(service_worker.bp)
-    app.register_blueprint(unsubscribe_views.bp)
-    csrf.exempt(unsubscribe_views.apply)  # RFC 8058 one-click: the signed token authorises
+    executors.init_app(app)
+    api.init_app(app, csrf)
+    web.init_app(app, csrf)
+    live.init_app(app)
     admin.init_app(app)
-    api_errors.register(app)
-    templating.init_app(app)
     cli.init_app(app)
-    app.after_request(add_security_headers)
-    app.after_request(widget_access.share_client_scripts)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -98,8 +52,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def create_server_app() -> Flask:
     """The app as a server starts it: on a first start, also the first admin account."""
-    from .backend import backend
-    from .bootstrap import create_first_admin
+    from notifier.backend import backend
+    from notifier.bootstrap import create_first_admin
 
     app = create_app()
     if app.config["BOOTSTRAP_ADMIN"]:
@@ -109,8 +63,8 @@ def create_server_app() -> Flask:
 
 
 def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
-    from . import config
-    from .bootstrap import instance_secret_key
+    from notifier import config
+    from notifier.bootstrap import instance_secret_key
 
     app.config.from_object(config)
     app.config.from_pyfile("config.py", silent=True)

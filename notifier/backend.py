@@ -14,28 +14,28 @@ from pathlib import Path
 import redis
 from flask import Flask, current_app
 
-from .accounts import Accounts
-from .api_keys import ApiKeys
-from .broadcasts import Broadcasts
-from .deliveries import Deliveries
-from .delivery_queue import DeliveryQueue
-from .devices import Devices
-from .dispatch import Dispatcher, configured_channels
-from .embedded_redis import EmbeddedRedis
-from .feed import Feed
-from .groups import Groups
-from .inbox import Inbox
-from .keys import Keys
-from .preferences import PreferenceStore
-from .presence import Presence
-from .receipts import Receipts
-from .revocation import Revocations
-from .scheduler import Scheduler
-from .scripts import Client
-from .set_password_links import SetPasswordLinks
-from .sign_in_links import SignInLinks
-from .stats import WorkerReports
-from .stream_caps import StreamCaps
+from notifier.core.keys import Keys
+from notifier.delivery.dispatch import Dispatcher, configured_channels
+from notifier.delivery.queue import DeliveryQueue
+from notifier.delivery.records import Deliveries
+from notifier.scheduling.scheduler import Scheduler
+from notifier.stores.accounts import Accounts
+from notifier.stores.api_keys import ApiKeys
+from notifier.stores.broadcasts import Broadcasts
+from notifier.stores.devices import Devices
+from notifier.stores.embedded_redis import EmbeddedRedis
+from notifier.stores.feed import Feed
+from notifier.stores.groups import Groups
+from notifier.stores.inbox import Inbox
+from notifier.stores.lua_scripts import Client
+from notifier.stores.preferences import PreferenceStore
+from notifier.stores.presence import Presence
+from notifier.stores.receipts import Receipts
+from notifier.stores.revocation import Revocations
+from notifier.stores.set_password_links import SetPasswordLinks
+from notifier.stores.sign_in_links import SignInLinks
+from notifier.stores.stream_caps import StreamCaps
+from notifier.stores.worker_stats import WorkerReports
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from .backend import Backend
+from notifier.backend import Backend
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from .api_keys import SCOPES, parse_scopes
-from .backend import backend
-from .forms import MIN_PASSWORD
-from .ids import is_user_id
-from .origins import MAX_KEY_ORIGINS, parse_origins
-from .schemas import PRIORITIES, SendRequest
+from notifier.backend import backend
+from notifier.core.ids import is_user_id
+from notifier.core.origins import MAX_KEY_ORIGINS, parse_origins
+from notifier.model.requests import PRIORITIES, SendRequest
+from notifier.stores.api_keys import SCOPES, parse_scopes
+from notifier.web.forms import MIN_PASSWORD
 
 
 def _create_app():
-    from . import create_app
+    from notifier import create_app
 
     return create_app()
 
@@ -208,7 +208,7 @@ def run_scheduler() -> None:
 
     from flask import current_app
 
-    from .scheduler import Runner, StopSignal
+    from notifier.scheduling.scheduler import Runner, StopSignal
 
     embedded = backend().embedded
     if embedded is not None and embedded.owner:
@@ -228,7 +228,7 @@ def run_worker() -> None:
     Run any number beside the server: they share the queue. The first SIGTERM or
     Ctrl-C finishes the sends in progress, a second stops at once.
     """
-    from . import PROJECT_ROOT
+    from notifier import PROJECT_ROOT
 
     # worker.py monkey-patches for gevent before anything else is imported, which
     # this process can no longer do: replace it.
@@ -239,7 +239,7 @@ def run_worker() -> None:
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args: tuple[str, ...]) -> None:
     """Serve the app under gunicorn with gevent workers (gunicorn.conf.py)."""
-    from . import PROJECT_ROOT
+    from notifier import PROJECT_ROOT
 
     os.chdir(PROJECT_ROOT)
     argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *gunicorn_args,

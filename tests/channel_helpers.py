@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from notifier.channels.base import Message
+from notifier.model.channels import Message
 
 _ids = itertools.count(1)
 

@@ -21,7 +21,7 @@ import redis
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.embedded_redis import find_redis_server
+from notifier.stores.embedded_redis import find_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -271,7 +271,7 @@ def http(live_server) -> Iterator[httpx.Client]:
 @pytest.fixture
 def token_for():
     """Mint a widget token the live server accepts (same secret key)."""
-    from notifier import tokens
+    from notifier.core import widget_tokens as tokens
 
     def mint(user_id: str, ttl: float = 300) -> str:
         return tokens.mint("test-secret", user_id, ttl)[0]

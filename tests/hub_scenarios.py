@@ -15,15 +15,15 @@ import gevent  # noqa: E402
 import gevent.socket  # noqa: E402
 import redis  # noqa: E402
 
-from notifier.broadcasts import Broadcasts  # noqa: E402
-from notifier.feed import Feed  # noqa: E402
-from notifier.hub import Hub  # noqa: E402
-from notifier.inbox import Inbox  # noqa: E402
-from notifier.keys import Keys  # noqa: E402
-from notifier.live_stream import LiveStream, StreamFilter, StreamSettings  # noqa: E402
-from notifier.schemas import NotificationContent  # noqa: E402
-from notifier.socket_writer import SocketWriter  # noqa: E402
-from notifier.stats import COUNTERS  # noqa: E402
+from notifier.core.keys import Keys  # noqa: E402
+from notifier.live.hub import Hub  # noqa: E402
+from notifier.live.socket_writer import SocketWriter  # noqa: E402
+from notifier.live.stream import LiveStream, StreamFilter, StreamSettings  # noqa: E402
+from notifier.model.requests import NotificationContent  # noqa: E402
+from notifier.stores.broadcasts import Broadcasts  # noqa: E402
+from notifier.stores.feed import Feed  # noqa: E402
+from notifier.stores.inbox import Inbox  # noqa: E402
+from notifier.stores.worker_stats import COUNTERS  # noqa: E402
 
 URL, SCENARIO = sys.argv[1], sys.argv[2]
 client = redis.Redis.from_url(URL)

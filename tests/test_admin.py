@@ -7,9 +7,9 @@ import pytest
 from flask import url_for
 
 from notifier import create_app
-from notifier.admin import json_view
+from notifier.admin.console import json_view
 from notifier.backend import backend
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX, app_config, csrf_from, sign_in
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from notifier.deliveries import Event
-from notifier.delivery_queue import Job
-from notifier.schemas import SendRequest
+from notifier.delivery.queue import Job
+from notifier.delivery.records import Event
+from notifier.model.requests import SendRequest
 
 from conftest import ARTIFACTS, csrf_from, sign_in
 

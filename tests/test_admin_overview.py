@@ -15,12 +15,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sse_client import SSEStream
 
-from notifier import create_app, tokens
-from notifier.admin_events import AdminStream, AdminStreamSettings
-from notifier.admin_stats import RateTracker, format_bytes, format_rate, online_for
+from notifier import create_app
+from notifier.admin.events import AdminStream, AdminStreamSettings
+from notifier.admin.stats import RateTracker, format_bytes, format_rate, online_for
 from notifier.backend import backend
-from notifier.presence import HOLDS, RELEASED
-from notifier.stats import WorkerReports
+from notifier.core import widget_tokens as tokens
+from notifier.stores.presence import HOLDS, RELEASED
+from notifier.stores.worker_stats import WorkerReports
 
 from conftest import app_config, csrf_from, free_port, sign_in
 

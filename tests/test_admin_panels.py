@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier import create_app
-from notifier.admin_broadcasts import broadcast_state, can_end
+from notifier.admin.broadcasts import broadcast_state, can_end
 from notifier.backend import backend
-from notifier.broadcasts import Broadcast
-from notifier.keys import Keys
-from notifier.schemas import BroadcastRequest
+from notifier.core.keys import Keys
+from notifier.model.requests import BroadcastRequest
+from notifier.stores.broadcasts import Broadcast
 
 from conftest import TEST_PREFIX, app_config, csrf_from, sign_in
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sse_client import SSEStream
 
-from notifier import tokens
+from notifier.core import widget_tokens as tokens
 
 from conftest import ARTIFACTS
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from notifier import create_app
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX, app_config, csrf_from, sign_in
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX
 

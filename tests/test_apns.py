@@ -2,8 +2,8 @@
 
 import pytest
 
-from notifier.channels import apns
-from notifier.channels.base import Outcome, Target
+from notifier.delivery.channels import apns
+from notifier.model.channels import Outcome, Target
 
 from channel_helpers import message, notification
 from peers.apns import ApnsService

@@ -4,8 +4,8 @@ import pytest
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.keys import Keys
-from notifier.security import safe_next
+from notifier.core.keys import Keys
+from notifier.model.text_rules import safe_next
 
 from conftest import TEST_PREFIX, app_config, csrf_from, sign_in
 

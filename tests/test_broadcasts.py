@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sse_client import SSEStream
 
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX
 
@@ -48,7 +48,7 @@ def test_users_reset_password_prompts_and_signs_out(cli, redis_client):
     assert "new password set for bob" in out and "signed out" in out
     assert not redis_client.exists(KEYS.sessions("bob"))
     stored = redis_client.hget(KEYS.account("bob"), "password").decode()
-    from notifier.passwords import check_password
+    from notifier.core.passwords import check_password
 
     assert check_password(stored, "the second password")
     assert "at least 10" in cli("users", "reset-password", "bob", "--password", "short",

@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifier.budgets import Budgets, Window, parse_budget
-from notifier.channels.base import Message, Outcome, Target
-from notifier.channels.registry import Registry, build_adapters
-from notifier.channels.sms import MAX_TEXT, SmsAdapter, retry_after, sms_text
-from notifier.deliveries import Deliveries
-from notifier.delivery_queue import GROUP, DeliveryQueue, Job
-from notifier.devices import Devices
-from notifier.keys import Keys
-from notifier.worker import DeliveryWorker, parse_delays, retry_delay
+from notifier.core.keys import Keys
+from notifier.delivery.budgets import Budgets, Window, parse_budget
+from notifier.delivery.channels.registry import Registry, build_adapters
+from notifier.delivery.channels.sms import MAX_TEXT, SmsAdapter, retry_after, sms_text
+from notifier.delivery.queue import GROUP, DeliveryQueue, Job
+from notifier.delivery.records import Deliveries
+from notifier.delivery.worker import DeliveryWorker, parse_delays, retry_delay
+from notifier.model.channels import Message, Outcome, Target
+from notifier.stores.devices import Devices
 
 from conftest import TEST_PREFIX
 from peers.sms_provider import Answer, SmsProvider

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.delivery_queue import GROUP, DeliveryQueue
-from notifier.keys import Keys
+from notifier.core.keys import Keys
+from notifier.delivery.queue import GROUP, DeliveryQueue
 
 from conftest import ARTIFACTS
 from peers.sms_provider import Answer, SmsProvider

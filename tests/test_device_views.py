@@ -8,8 +8,8 @@ from test_devices import FCM_TOKEN, web_keys
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.devices import device_id
-from notifier.user_agent import device_label
+from notifier.stores.devices import device_id
+from notifier.web.user_agent import device_label
 
 from conftest import app_config, csrf_from, sign_in
 
@@ -59,7 +59,7 @@ def test_the_panel_offers_web_push_with_the_vapid_key(alice, push_app):
     page = alice.get("/settings/devices")
     assert page.status_code == 200
     with push_app.app_context():
-        from notifier.device_views import vapid_public_key
+        from notifier.web.devices import vapid_public_key
         key = vapid_public_key()
     assert f'data-vapid-key="{key}"' in page.text and len(key) == 87
     assert "Enable browser notifications" in page.text and "No devices yet" in page.text

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from notifier.devices import device_id, endpoint_allowed, is_device_id
+from notifier.stores.devices import device_id, endpoint_allowed, is_device_id
 
 FCM_TOKEN = "fcm-token_" + "a" * 140 + ":APA91b"
 APNS_TOKEN = "ab" * 32

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 from test_devices import FCM_TOKEN
 
-from notifier.channels import vapid, webpush
+from notifier.delivery.channels import vapid, webpush
 
 from channel_helpers import message, notification
 from conftest import ARTIFACTS, LiveServer, live_env

@@ -8,9 +8,9 @@ import gevent.ssl
 import pytest
 from sse_client import SSEStream
 
-from notifier.keys import Keys
-from notifier.socket_writer import SocketWriter
-from notifier.stats import WorkerReports
+from notifier.core.keys import Keys
+from notifier.live.socket_writer import SocketWriter
+from notifier.stores.worker_stats import WorkerReports
 
 from conftest import TEST_PREFIX
 

@@ -10,7 +10,7 @@ from test_delivery_worker import WorkerProcess, eventually
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX, app_config
 from peers.sms_provider import SmsProvider

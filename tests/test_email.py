@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from notifier import unsubscribe
-from notifier.channels import email
-from notifier.channels.base import Outcome, Target
+from notifier.core import unsubscribe_tokens as unsubscribe
+from notifier.delivery.channels import email
+from notifier.model.channels import Outcome, Target
 
 from channel_helpers import message, notification
 from conftest import sign_in

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import redis
 
-from notifier.embedded_redis import EmbeddedRedis
-from notifier.inbox import Inbox
-from notifier.keys import Keys
-from notifier.schemas import NotificationContent
+from notifier.core.keys import Keys
+from notifier.model.requests import NotificationContent
+from notifier.stores.embedded_redis import EmbeddedRedis
+from notifier.stores.inbox import Inbox
 
 
 def server_pid(embedded: EmbeddedRedis) -> int:
@@ -26,7 +26,7 @@ def server_pid(embedded: EmbeddedRedis) -> int:
 def in_subprocess(directory, code: str) -> subprocess.CompletedProcess:
     script = textwrap.dedent(f"""
         import os, signal
-        from notifier.embedded_redis import EmbeddedRedis
+        from notifier.stores.embedded_redis import EmbeddedRedis
         embedded = EmbeddedRedis({str(directory)!r}).ensure()
     """) + textwrap.dedent(code)
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

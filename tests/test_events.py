@@ -6,8 +6,8 @@ import time
 import pytest
 from sse_client import SSEStream
 
-from notifier import tokens
-from notifier.keys import Keys
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX
 

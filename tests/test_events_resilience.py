@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sse_client import SSEStream
 
-from notifier import tokens
-from notifier.accounts import Accounts
-from notifier.api_keys import ApiKeys
-from notifier.embedded_redis import find_redis_server
-from notifier.keys import Keys
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
+from notifier.stores.accounts import Accounts
+from notifier.stores.api_keys import ApiKeys
+from notifier.stores.embedded_redis import find_redis_server
 
 from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, reconnect_race
 

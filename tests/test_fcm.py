@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from notifier.channels import fcm
-from notifier.channels.base import Outcome, Target
+from notifier.delivery.channels import fcm
+from notifier.model.channels import Outcome, Target
 
 from channel_helpers import message, notification
 from peers.fcm import FcmService, fcm_error

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier import tokens
+from notifier.core import widget_tokens as tokens
 
 from conftest import LiveServer, live_env
 

@@ -3,7 +3,7 @@
 import gc
 import weakref
 
-from notifier.gc_policy import GcPolicy
+from notifier.core.gc_policy import GcPolicy
 
 
 class Cycle:

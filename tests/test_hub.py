@@ -63,8 +63,8 @@ def test_closed_streams_are_freed_at_once_and_forgotten_by_the_hub(scenario):
 
 
 def test_the_hub_refuses_to_run_without_gevent_patching(redis_server):
-    from notifier.hub import Hub
-    from notifier.keys import Keys
+    from notifier.core.keys import Keys
+    from notifier.live.hub import Hub
 
     with pytest.raises(RuntimeError, match="monkey-patching has not run"):
         Hub(redis_server.url, Keys("t"))  # this test process is not patched

@@ -82,7 +82,7 @@ def test_cannot_touch_another_users_notification(signed_in, auth, store):
 
 
 def test_pages_of_older_notifications(signed_in, store):
-    from notifier.schemas import NotificationContent
+    from notifier.model.requests import NotificationContent
 
     contents = [NotificationContent(title=f"note {i:02d}") for i in range(30)]
     store.inbox.send(contents, [("alice", i) for i in range(30)])

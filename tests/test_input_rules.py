@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from notifier import tokens
-from notifier.text_rules import (
+from notifier.core import widget_tokens as tokens
+from notifier.model.text_rules import (
     LINE_PATTERN,
     LINES_PATTERN,
     URL_PATTERN,

@@ -2,8 +2,8 @@
 
 from redis.crc import key_slot
 
-from notifier.ids import is_notification_id, is_user_id, parse_notification_id
-from notifier.keys import Keys
+from notifier.core.ids import is_notification_id, is_user_id, parse_notification_id
+from notifier.core.keys import Keys
 
 
 def test_user_keys_share_one_slot():
@@ -51,7 +51,7 @@ def test_scheduler_keys_share_one_slot():
 
 
 def test_schedule_ids():
-    from notifier.ids import is_schedule_id
+    from notifier.core.ids import is_schedule_id
 
     assert is_schedule_id("sch_" + "0a" * 12)
     for bad in ("sch_" + "0" * 23, "sch_" + "0" * 25, "sch_" + "A" * 24, None, 5, "x"):

@@ -9,9 +9,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from notifier.deliveries import Event
-from notifier.delivery_queue import Job
-from notifier.openapi import openapi_document
+from notifier.api.openapi import openapi_document
+from notifier.delivery.queue import Job
+from notifier.delivery.records import Event
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -174,7 +174,7 @@ def test_responses_match_their_schemas(client, auth, check, store):
 
 
 def test_widget_responses_match_their_schemas(client, auth, check):
-    from notifier import tokens
+    from notifier.core import widget_tokens as tokens
 
     widget = {"Authorization": f"Bearer {tokens.mint('test-secret', 'w', 60, [])[0]}"}
 

@@ -5,8 +5,8 @@ import time
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from notifier import tokens
-from notifier.origins import parse_origin, parse_origins
+from notifier.core import widget_tokens as tokens
+from notifier.core.origins import parse_origin, parse_origins
 
 
 @pytest.mark.parametrize(("given", "stored"), [

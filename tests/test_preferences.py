@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifier.hub import encode
-from notifier.preferences import Preferences
-from notifier.schemas import SendRequest
+from notifier.live.hub import encode
+from notifier.model.preferences import Preferences
+from notifier.model.requests import SendRequest
 
 DOC = {
     "email": "Alice@Example.com",

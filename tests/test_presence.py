@@ -19,11 +19,12 @@ import httpx
 import pytest
 from sse_client import SSEStream
 
-from notifier import create_app, tokens
-from notifier.keys import Keys
-from notifier.presence import Presence
-from notifier.scripts import script_source
-from notifier.stats import WorkerReports
+from notifier import create_app
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
+from notifier.stores.lua_scripts import script_source
+from notifier.stores.presence import Presence
+from notifier.stores.worker_stats import WorkerReports
 
 from conftest import TEST_PREFIX, LiveServer, app_config, live_env
 
@@ -206,7 +207,8 @@ def test_intervals_must_be_positive_numbers(redis_server, tmp_path, monkeypatch,
 
 
 def test_create_app_starts_no_heartbeat(app):
-    assert "notifier.heartbeat" not in app.extensions and "notifier.hub" not in app.extensions
+    runtime = app.extensions["notifier.live"]
+    assert not runtime.started and runtime.heartbeat is None and runtime._hub is None
 
 
 # -- a real gunicorn with 2 workers -------------------------------------------------------

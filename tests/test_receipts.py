@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from notifier import tokens
-from notifier.channels.base import Message
-from notifier.channels.webpush import payload
-from notifier.clicks import click_token
-from notifier.keys import Keys
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
+from notifier.delivery.channels.webpush import payload
+from notifier.model.channels import Message
+from notifier.stores.clicks import click_token
 
 from conftest import TEST_PREFIX, csrf_from
 

@@ -8,11 +8,11 @@ import pytest
 from sse_client import SSEStream
 from ws_client import WSClient
 
-from notifier import tokens
-from notifier.api_scopes import ROUTE_SCOPES, document_path
-from notifier.clicks import click_token
-from notifier.openapi import openapi_document
-from notifier.revocation import Credential
+from notifier.api.openapi import openapi_document
+from notifier.api.scopes import ROUTE_SCOPES, document_path
+from notifier.core import widget_tokens as tokens
+from notifier.stores.clicks import click_token
+from notifier.stores.revocation import Credential
 
 from conftest import csrf_from, sign_in
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifier.channels.base import DELIVERY_CHANNELS
-from notifier.preferences import Preferences
-from notifier.routing import decide, quiet_window_end, wall_instant
+from notifier.model.channels import DELIVERY_CHANNELS
+from notifier.model.delivery_rules import decide, quiet_window_end, wall_instant
+from notifier.model.preferences import Preferences
 
 
 def utc(*parts) -> datetime:

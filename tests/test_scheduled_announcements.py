@@ -4,7 +4,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from notifier.scheduler import Runner
+from notifier.scheduling.scheduler import Runner
 
 
 def soon(seconds: float = 0.3) -> str:

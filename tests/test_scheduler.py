@@ -22,9 +22,9 @@ import redis
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.keys import Keys
-from notifier.scheduled_notifications import send_scheduled_notifications
-from notifier.scheduler import Runner, Scheduler, register, retry_delay
+from notifier.core.keys import Keys
+from notifier.scheduling.notifications import send_scheduled_notifications
+from notifier.scheduling.scheduler import Runner, Scheduler, register, retry_delay
 
 from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, RedisServer, app_config, live_env
 

@@ -5,8 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from notifier.api_errors import from_validation_error
-from notifier.schemas import FIRING, MAX_DATA_BYTES, BatchRequest, MarkReadRequest, SendRequest
+from notifier.core.errors import from_validation_error
+from notifier.model.requests import (
+    FIRING,
+    MAX_DATA_BYTES,
+    BatchRequest,
+    MarkReadRequest,
+    SendRequest,
+)
 
 
 def problem(model, body: dict, root_field=None):

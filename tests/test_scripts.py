@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from notifier.scripts import Client
+from notifier.stores.lua_scripts import Client
 
 from conftest import RedisServer
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from notifier.preferences import Preferences
-from notifier.schemas import SendRequest
+from notifier.model.preferences import Preferences
+from notifier.model.requests import SendRequest
 
 from conftest import ARTIFACTS
 

@@ -1,7 +1,7 @@
 """The settings page through Flask's test client: CSRF, saving, errors beside fields."""
 
-from notifier.preferences import Preferences
-from notifier.schemas import SendRequest
+from notifier.model.preferences import Preferences
+from notifier.model.requests import SendRequest
 
 from conftest import csrf_from
 

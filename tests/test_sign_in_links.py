@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from notifier import create_app
-from notifier.keys import Keys
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX, app_config, sign_in
 

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from notifier.channels import vapid, webpush
-from notifier.channels.base import Outcome, Target
+from notifier.delivery.channels import vapid, webpush
+from notifier.model.channels import Outcome, Target
 
 from channel_helpers import message, notification
 from peers.http_peer import Answer

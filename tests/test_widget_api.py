@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from notifier import create_app, tokens
+from notifier import create_app
 from notifier.backend import backend
+from notifier.core import widget_tokens as tokens
 
 from conftest import app_config
 

@@ -12,7 +12,7 @@ import pytest
 from host_site import HostSite
 from playwright.sync_api import expect
 
-from notifier import tokens
+from notifier.core import widget_tokens as tokens
 
 from conftest import ARTIFACTS, wait_for_receipt
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sse_client import SSEStream
 
-from notifier import tokens
+from notifier.core import widget_tokens as tokens
 
 HOST = "http://127.0.0.1:5001"
 OTHER = "https://evil.example"

@@ -8,8 +8,8 @@ import pytest
 from sse_client import SSEStream
 from ws_client import Refused, WSClient
 
-from notifier import tokens
-from notifier.keys import Keys
+from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
 
 from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, reconnect_race
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from notifier import sse
-from notifier.api_errors import ApiError
-from notifier.ws_protocol import (
+from notifier.core.errors import ApiError
+from notifier.live import sse
+from notifier.live.ws_protocol import (
     AckMessage,
     EventMessages,
     PingMessage,

@@ -1,0 +1,76 @@
+"""A user's inbox as services see it (and, through the same functions, as the widget API
+shows it to the user): list, count, mark read, delete."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from notifier.api.requests import limit_arg, parse_body, user_id_arg
+from notifier.backend import backend
+from notifier.core.errors import ApiError
+from notifier.core.ids import is_item_id
+from notifier.model.requests import MarkReadRequest
+
+
+# The inbox of one user, as services see it here and the widget API
+# (notifier.api_me) shows it to the user: one implementation for both.
+def feed_page(user_id: str):
+    """A page of the user's feed from the request's ``limit``, ``before`` and ``unread``."""
+    args = request.args
+    limit = limit_arg()
+    before = args.get("before") or None
+    if before is not None and not is_item_id(before):
+        raise ApiError(422, "invalid_field", "before must be a notification or broadcast id",
+                       "before")
+    unread = args.get("unread", "0").lower()
+    if unread not in ("0", "1", "true", "false"):
+        raise ApiError(422, "invalid_field", "unread must be 1 or 0", "unread")
+    items, cursor = backend().feed.page(
+        user_id, limit=limit, before=before, unread_only=unread in ("1", "true"))
+    return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
+
+
+def feed_mark_read(user_id: str):
+    """Mark what the request's body names read; the ``{"marked", "unread"}`` answer."""
+    changed, count = mark_read_as_asked(user_id, parse_body(MarkReadRequest, root_field="ids"))
+    return jsonify(marked=changed, unread=count)
+
+
+def mark_read_as_asked(user_id: str, body: MarkReadRequest) -> tuple[int, int]:
+    """Mark what ``body`` names read (``/ws`` too); how many were newly read, and the unread
+    count."""
+    feed = backend().feed
+    if body.all:
+        return feed.mark_all_read(user_id, body.up_to)
+    return feed.mark_read(user_id, body.ids or [])
+
+
+def feed_delete(user_id: str, notification_id: str):
+    """Delete one of the user's notifications (dismiss a broadcast); 404 when not theirs."""
+    if not is_item_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification or broadcast id", "id")
+    existed, count = backend().feed.delete(user_id, notification_id)
+    if not existed:
+        raise ApiError(404, "not_found", "No such notification for this user.")
+    return jsonify(deleted=notification_id, unread=count)
+
+
+def list_notifications(user_id: str):
+    """A page of the user's notifications, newest first, with the next page's cursor."""
+    return feed_page(user_id_arg(user_id))
+
+
+def unread_count(user_id: str):
+    """How many unread, unexpired notifications and broadcasts the user has."""
+    user_id = user_id_arg(user_id)
+    return jsonify(user_id=user_id, unread=backend().feed.unread_count(user_id))
+
+
+def mark_read(user_id: str):
+    """Mark some notifications read (``ids``), or all of them (``all``)."""
+    return feed_mark_read(user_id_arg(user_id))
+
+
+def delete_notification(user_id: str, notification_id: str):
+    """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
+    return feed_delete(user_id_arg(user_id), notification_id)

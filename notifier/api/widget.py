@@ -1,0 +1,84 @@
+"""The widget API: a user's own inbox, for pages holding a widget token.
+
+Every route takes ``Authorization: Bearer <widget token>`` (never an API key)
+and acts for the token's user only, from the origins the token allows, with
+CORS for those origins (:mod:`notifier.widget_access`). The answers are those of
+the service API's inbox routes (:mod:`notifier.api`), from the same code.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from notifier.api import widget_access
+from notifier.api.inbox import feed_delete, feed_mark_read, feed_page
+from notifier.api.limiter import spend_widget_budget
+from notifier.api.requests import parse_body
+from notifier.backend import backend
+from notifier.core.errors import ApiError
+from notifier.core.ids import is_notification_id
+from notifier.model.requests import ClickRequest, SeenRequest
+from notifier.stores.clicks import NotFollowable, follow
+
+bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
+
+
+@bp.before_request
+def _authorize():
+    if request.method == "OPTIONS":
+        return widget_access.preflight(request.url_rule.methods)
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    token = presented.strip() if scheme.lower() == "bearer" else None
+    g.widget = widget_access.authorize(token)
+    spend_widget_budget(g.widget.user_id)
+    return None
+
+
+bp.after_request(widget_access.add_cors_headers)
+
+
+@bp.get("/notifications")
+def list_notifications():
+    """A page of the user's notifications and broadcasts, newest first, with the next cursor."""
+    return feed_page(g.widget.user_id)
+
+
+@bp.get("/unread-count")
+def unread_count():
+    """How many unread, unexpired notifications and broadcasts the user has."""
+    user_id = g.widget.user_id
+    return jsonify(user_id=user_id, unread=backend().feed.unread_count(user_id))
+
+
+@bp.post("/notifications/read")
+def mark_read():
+    """Mark some of the user's notifications read (``ids``), or all (``all``)."""
+    return feed_mark_read(g.widget.user_id)
+
+
+@bp.delete("/notifications/<item_id:notification_id>")
+def delete_notification(notification_id: str):
+    """Delete one of the user's notifications (dismiss a broadcast for them)."""
+    return feed_delete(g.widget.user_id, notification_id)
+
+
+@bp.post("/notifications/seen")
+def mark_seen():
+    """Record that the client showed these notifications (``seen_at``, the first time)."""
+    body = parse_body(SeenRequest, root_field="ids")
+    return jsonify(seen=backend().receipts.seen(g.widget.user_id, body.ids))
+
+
+@bp.post("/notifications/<notification_id>/clicks")
+def record_click(notification_id: str):
+    """Record a click on the notification or one of its actions (it is read then), and
+    answer the URL to open."""
+    if not is_notification_id(notification_id):
+        raise ApiError(422, "invalid_field", "id must be a notification id", "id")
+    body = parse_body(ClickRequest, root_field="target")
+    try:
+        url = follow(backend(), g.widget.user_id, notification_id, str(body.target))
+    except NotFollowable:
+        raise ApiError(404, "not_found", "No such notification, or no such action on it.",
+                       "target") from None
+    return jsonify(url=url)

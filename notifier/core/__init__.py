@@ -1,0 +1,1 @@
+"""Small helpers every other package uses; they import nothing above them."""

@@ -1,0 +1,402 @@
+"""Durable per-user inboxes: send, list, count, mark read, delete.
+
+Each user has a Redis Stream (the durable log; an entry id is the
+notification id and the position a live stream resumes from) and a sorted set
+of the unread ids scored by expiry, so the unread count is one ZCOUNT. Every
+write also publishes on the user's channel, in the same script, so live
+streams learn of it with the stream id they need to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from notifier import config
+from notifier.core.ids import parse_notification_id
+from notifier.core.keys import Keys
+from notifier.model.delivery_rules import Decision, decide
+from notifier.model.requests import NotificationContent
+from notifier.stores.lua_scripts import load_script
+from notifier.stores.preferences import PreferenceStore
+
+if TYPE_CHECKING:
+    from notifier.delivery.dispatch import Dispatcher
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key was reused with a different request."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification as the API, the pages and the live stream show it."""
+
+    id: str
+    user_id: str
+    type: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    priority: str
+    link: str | None
+    created_at: str
+    expires_at: str | None
+    read: bool
+    #: ``direct``, ``group`` (sent to a group, named in ``group``) or ``broadcast``.
+    source: str = "direct"
+    group: str | None = None
+    #: The window a broadcast announces (maintenance), else None.
+    starts_at: str | None = None
+    ends_at: str | None = None
+    #: Up to 3 buttons, ``{"label", "url"}``.
+    actions: tuple[dict[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's JSON shape."""
+        doc = dict(self.__dict__)
+        doc["actions"] = list(self.actions)
+        return doc
+
+    @classmethod
+    def from_stored(cls, user_id: str, id: str, payload: str | bytes, read: bool) -> Notification:
+        """Build from a stream entry's payload."""
+        doc = json.loads(payload)
+        if doc.get("group"):
+            doc["source"] = "group"
+        if "actions" in doc:
+            doc["actions"] = tuple(doc["actions"])
+        return cls(id=id, user_id=user_id, read=read, **doc)
+
+
+@dataclass(frozen=True)
+class ReplayChunk:
+    """Entries after a cursor, and what tells whether resuming there is possible."""
+
+    notifications: list[Notification]
+    #: Entries read from the stream (expired ones included), to page on.
+    scanned: int
+    last_scanned: str | None
+    #: Newest id trimmed away (a cursor older than it has missed entries).
+    trimmed: str | None
+    #: Newest id in the inbox, if any.
+    newest: str | None
+    #: Redis's clock, in ms: stream ids are made from it.
+    now_ms: int
+    #: The user's unread count at the time of the replay.
+    unread: int
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """Ids of a send in recipient order; ``duplicate`` when an idempotent replay."""
+
+    ids: list[str]
+    duplicate: bool
+    #: Each recipient's routing decision, in recipient order (empty for a replay).
+    decisions: list[Decision] = field(default_factory=list)
+
+
+def live_flags(decision: Decision) -> int:
+    """The per-recipient flags ``send.lua`` adds to the live event: 1 = quiet hours
+    (``"quiet":true``: no toast or sound), 2 = in-app off for the type (``"live":false``)."""
+    return (1 if decision.quiet else 0) | (0 if decision.live else 2)
+
+
+def stored_outcome(result: Any, idempotency: tuple[str, str, str] | None) -> str | None:
+    """What an idempotent script stored the first time, when ``result`` is a replay.
+
+    Scripts answer ``{'duplicate', '<fingerprint>\\n<outcome>'}`` for a key already
+    used; a different fingerprint (another request under that key) raises
+    :class:`IdempotencyConflict`.
+    """
+    if not (isinstance(result, list) and result and result[0] == b"duplicate"):
+        return None
+    fingerprint, _, outcome = result[1].decode().partition("\n")
+    if idempotency is None or fingerprint != idempotency[2]:
+        raise IdempotencyConflict
+    return outcome
+
+
+def clock_position(at_ms: int) -> str:
+    """A cursor just before anything created at or after ``at_ms`` (ids are ``<ms>-<seq>``)."""
+    return f"{at_ms - 1}-{2**64 - 1}"
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-21T12:00:00.123Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_expired(expires_at: str | None, at_ms: int) -> bool:
+    """Whether a stored ``expires_at`` lies at or before ``at_ms``."""
+    if expires_at is None:
+        return False
+    return datetime.fromisoformat(expires_at).timestamp() * 1000 <= at_ms
+
+
+def encode_content(content: NotificationContent, created_at: str,
+                   group: str | None = None) -> tuple[str, str]:
+    """The stored JSON payload of ``content`` and its expiry score for the unread set."""
+    expires = content.expires_at
+    doc = {
+        "type": content.type,
+        "title": content.title,
+        "body": content.body,
+        "data": content.data,
+        "priority": content.priority,
+        "link": content.link,
+        "created_at": created_at,
+        "expires_at": iso_utc(expires) if expires else None,
+    }
+    if group:
+        doc["group"] = group
+    if content.actions:  # stored only when there are some
+        doc["actions"] = [action.model_dump() for action in content.actions]
+    score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score
+
+
+class Inbox:
+    """Inbox operations on one Redis client under one key scheme."""
+
+    #: How far past the cap a stream may grow before it is trimmed back to it.
+    TRIM_SLACK = 100
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int,
+                 preferences: PreferenceStore | None = None,
+                 receipt_ttl: int = config.RECEIPT_TTL):
+        self.client = client
+        self.keys = keys
+        self.cap = cap
+        self.idempotency_ttl = idempotency_ttl
+        self.receipt_ttl = receipt_ttl
+        self.preferences = preferences or PreferenceStore(
+            client, keys, known_types_max=config.KNOWN_TYPES_MAX)
+        self._send = load_script(client, "send")
+        self._list = load_script(client, "list")
+        self._mark_read = load_script(client, "mark_read")
+        self._delete = load_script(client, "delete")
+        self._replay = load_script(client, "replay")
+        #: Queues deliveries to other channels after a send (set by the backend).
+        self.dispatcher: Dispatcher | None = None
+
+    # -- writing ----------------------------------------------------------
+    def send(
+        self,
+        contents: Sequence[NotificationContent],
+        deliveries: Sequence[tuple[str, int]],
+        *,
+        idempotency: tuple[str, str, str] | None = None,
+        group: str | None = None,
+    ) -> SendOutcome:
+        """Store and publish ``contents[i]`` to each ``(user_id, i)`` of ``deliveries``.
+
+        One round trip; all recipients or none. ``idempotency`` is
+        ``(scope, key, fingerprint)``: a repeat within the TTL returns the
+        first send's ids, and a different request under the same key raises
+        :class:`IdempotencyConflict`. ``group`` names the group it is sent to.
+        """
+        now = datetime.now(UTC)
+        created_at = iso_utc(now)
+        decisions = self.route(contents, deliveries, now)
+        encoded = [encode_content(content, created_at, group) for content in contents]
+        keys: list[str] = []
+        if idempotency:
+            keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
+        for user_id, _ in deliveries:
+            keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
+                     self.keys.trimmed(user_id), self.keys.user_channel(user_id),
+                     self.keys.broadcast_state(user_id))
+        args: list[Any] = [
+            now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
+            self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
+        ]
+        args += [payload for payload, _ in encoded]
+        args += [score for _, score in encoded]
+        args += [index + 1 for _, index in deliveries]
+        args += [live_flags(decision) for decision in decisions]
+        result = self._send(keys=keys, args=args)
+        replayed = stored_outcome(result, idempotency)
+        if replayed is not None:
+            return SendOutcome(ids=replayed.split(","), duplicate=True)
+        ids = [i.decode() for i in result]
+        if self.dispatcher is not None and self.dispatcher.channels:
+            self._dispatch(deliveries, ids, decisions, [payload for payload, _ in encoded])
+        return SendOutcome(ids=ids, duplicate=False, decisions=decisions)
+
+    def _dispatch(self, deliveries: Sequence[tuple[str, int]], ids: list[str],
+                  decisions: list[Decision], payloads: list[str]) -> None:
+        """Hand the recipients with a served channel on to the dispatcher; each payload
+        is parsed once, however many recipients share it."""
+        served = self.dispatcher.channels
+        parsed: dict[int, Notification] = {}
+        sent = []
+        for (user_id, index), nid, decision in zip(deliveries, ids, decisions, strict=True):
+            if served.isdisjoint(decision.channels):
+                continue
+            if index not in parsed:
+                parsed[index] = Notification.from_stored(user_id, nid, payloads[index],
+                                                         read=False)
+            notification = replace(parsed[index], id=nid, user_id=user_id)
+            sent.append((user_id, notification.to_dict(), decision))
+        if sent:
+            self.dispatcher.dispatch(sent)
+
+    def route(self, contents: Sequence[NotificationContent],
+              deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
+        """Each delivery's :class:`~notifier.routing.Decision`, from its recipient's
+        preferences: one round trip for every recipient, which also records the
+        types sent (at most once a minute per type and process)."""
+        types: dict[str, set[str]] = {}
+        for user_id, index in deliveries:
+            types.setdefault(user_id, set()).add(contents[index].type)
+        pipe = self.client.pipeline(transaction=False)
+        self.preferences.record_types({content.type for content in contents}, pipe=pipe)
+        recording = len(pipe)
+        load = self.preferences.load_routing(types, pipe=pipe)
+        found = load.parse(pipe.execute()[recording:])
+        decided: dict[tuple[int, str, str], Decision] = {}  # recipients mostly share one
+        decisions = []
+        for user_id, index in deliveries:
+            prefs, content = found[user_id], contents[index]
+            memo = (id(prefs), content.type, content.priority)
+            if memo not in decided:
+                decided[memo] = decide(prefs, content.type, content.priority, now)
+            decisions.append(decided[memo])
+        return decisions
+
+    def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
+        """Mark ``ids`` read (recording their ``read_at``); returns (how many were unread,
+        unread count)."""
+        args = [*self._read_args(user_id, "ids"), *ids]
+        changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
+        return changed, count
+
+    def mark_all_read(self, user_id: str, up_to: str | None = None) -> tuple[int, int]:
+        """Mark everything read, or everything up to and including ``up_to``."""
+        args = [*self._read_args(user_id, "all"), up_to or ""]
+        changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
+        return changed, count
+
+    def _read_args(self, user_id: str, mode: str) -> list[Any]:
+        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl]
+
+    def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
+        """Delete one notification and its receipts; returns (whether it existed, unread count)."""
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id)]
+        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id])
+        return bool(removed), count
+
+    def _read_keys(self, user_id: str) -> list[str]:
+        return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
+
+    # -- reading ----------------------------------------------------------
+    def replay(self, user_id: str, after: str, *, count: int = 200) -> ReplayChunk:
+        """Up to ``count`` entries after ``after``, oldest first, expired ones skipped."""
+        return self.parse_replay(user_id, self._replay(keys=self._replay_keys(user_id),
+                                                       args=[after, count]))
+
+    def replay_on(self, pipe: redis.client.Pipeline, user_id: str, after: str,
+                  count: int = 200) -> None:
+        """Queue :meth:`replay` on ``pipe``; parse its result with :meth:`parse_replay`."""
+        self._replay(keys=self._replay_keys(user_id), args=[after, count], client=pipe)
+
+    def _replay_keys(self, user_id: str) -> list[str]:
+        return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
+
+    @staticmethod
+    def parse_replay(user_id: str, result: list) -> ReplayChunk:
+        """A :class:`ReplayChunk` from the replay script's reply."""
+        trimmed, newest, redis_ms, unread_count, *flat = result
+        at = now_ms()
+        found = []
+        for i in range(0, len(flat), 3):
+            entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+            unread = score is not None and float(score) > at
+            item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
+            if not is_expired(item.expires_at, at):
+                found.append(item)
+        return ReplayChunk(
+            notifications=found, scanned=len(flat) // 3,
+            last_scanned=flat[-3].decode() if flat else None,
+            trimmed=trimmed.decode() if trimmed else None,
+            newest=newest.decode() if newest else None, now_ms=int(redis_ms),
+            unread=int(unread_count),
+        )
+
+    def position(self, user_id: str) -> str:
+        """A cursor for "everything from now on": the newest id, or Redis's clock.
+
+        A page renders it so its stream replays whatever arrived between
+        rendering and connecting, even when the inbox is empty.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrevrange(self.keys.inbox(user_id), count=1)
+        pipe.time()
+        newest, (seconds, micros) = pipe.execute()
+        clock = clock_position(seconds * 1000 + micros // 1000)
+        if not newest:
+            return clock
+        newest_id = newest[0][0].decode()
+        return max(newest_id, clock, key=parse_notification_id)
+
+    def get(self, user_id: str, notification_id: str) -> Notification | None:
+        """One of the user's notifications, or None when it is gone or has expired."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrange(self.keys.inbox(user_id), notification_id, notification_id, count=1)
+        pipe.zscore(self.keys.unread(user_id), notification_id)
+        entries, unread_score = pipe.execute()
+        if not entries:
+            return None
+        notification = Notification.from_stored(
+            user_id, notification_id, entries[0][1][b"n"], read=unread_score is None)
+        return None if is_expired(notification.expires_at, now_ms()) else notification
+
+    def unread_count(self, user_id: str) -> int:
+        """Unread, unexpired notifications of the user."""
+        return self.client.zcount(self.keys.unread(user_id), f"({now_ms()}", "+inf")
+
+    def page(
+        self, user_id: str, *, limit: int, before: str | None = None, unread_only: bool = False
+    ) -> tuple[list[Notification], str | None]:
+        """Up to ``limit`` notifications older than ``before``, newest first.
+
+        Returns the page and the cursor of the next one (None at the end).
+        Expired notifications are skipped.
+        """
+        if before is not None and parse_notification_id(before) == (0, 0):
+            return [], None  # nothing is older than the smallest id
+        found: list[Notification] = []
+        bound = f"({before}" if before else "+"
+        chunk = max(limit + 1, 50)
+        at = now_ms()
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id)]
+        while len(found) <= limit:
+            flat = self._list(keys=keys, args=[bound, chunk])
+            for i in range(0, len(flat), 3):
+                entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+                unread = score is not None and float(score) > at
+                if unread_only and not unread:
+                    continue
+                item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
+                if not is_expired(item.expires_at, at):
+                    found.append(item)
+            if len(flat) < chunk * 3:
+                break
+            bound = f"({flat[-3].decode()}"
+        if len(found) > limit:
+            return found[:limit], found[limit - 1].id
+        return found, None

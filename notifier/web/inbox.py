@@ -1,0 +1,87 @@
+"""The signed-in user's inbox page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from notifier.backend import backend
+from notifier.core.ids import is_item_id
+from notifier.model.text_rules import safe_next
+from notifier.stores.feed import parse_position
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/")
+def home():
+    """Send visitors to their inbox, or to sign in."""
+    return redirect(url_for("inbox.index"))
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    """Show the user's notifications, newest first, a page at a time."""
+    before = request.args.get("before") or None
+    if before is not None and not is_item_id(before):
+        abort(400)
+    unread_only = request.args.get("unread") == "1"
+    feed = backend().feed
+    # Taken before the page is read: the stream replays anything newer (the page
+    # drops repeats), and "mark all read" spares what came after it.
+    position = feed.position(current_user.user_id)
+    notifications, older = feed.page(
+        current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
+        before=before, unread_only=unread_only,
+    )
+    backend().receipts.seen(current_user.user_id, [n.id for n in notifications])
+    return render_template(
+        "inbox/index.html", notifications=notifications, older=older, before=before,
+        unread_only=unread_only, position=position,
+    )
+
+
+def _back():
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204  # the page's script updates itself; the stream tells other tabs
+    return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
+
+
+@bp.post("/inbox/read")
+@login_required
+def mark_read():
+    """Mark the chosen notifications read, or all up to the newest one shown."""
+    feed = backend().feed
+    if request.form.get("all"):
+        up_to = request.form.get("up_to") or None
+        if up_to is not None and parse_position(up_to) is None:
+            abort(400)
+        feed.mark_all_read(current_user.user_id, up_to)
+    else:
+        ids = request.form.getlist("id")
+        if not ids or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
+            abort(400)
+        feed.mark_read(current_user.user_id, ids)
+    return _back()
+
+
+@bp.post("/inbox/<notification_id>/delete")
+@login_required
+def delete(notification_id: str):
+    """Delete one notification, or dismiss a broadcast."""
+    if not is_item_id(notification_id):
+        abort(400)
+    backend().feed.delete(current_user.user_id, notification_id)
+    return _back()
+
+
+@bp.post("/inbox/seen")
+@login_required
+def mark_seen():
+    """Record that the page showed these notifications (the live ones, as they arrive)."""
+    ids = request.form.getlist("id")
+    if not ids or len(ids) > 100 or not all(is_item_id(i) for i in ids):
+        abort(400)
+    backend().receipts.seen(current_user.user_id, ids)
+    return "", 204
