@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api_notification,  # noqa: F401 - its routes join the api blueprint
         api_preferences,  # noqa: F401 - its routes join the api blueprint
         api_presence,  # noqa: F401 - its routes join the api blueprint
+        api_reference,
         api_scheduled,  # noqa: F401 - its routes join the api blueprint
         api_sign_in,  # noqa: F401 - its routes join the api blueprint
         auth,
@@ -72,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     converters.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_me.bp)
+    app.register_blueprint(api_reference.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(invite_views.bp)
     app.register_blueprint(sign_in_views.bp)
