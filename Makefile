@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler worker test lint bench chromium js clean
+.PHONY: run scheduler worker test lint bench chromium js docs clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ chromium:
 # from static/notifier.mjs and static/src/widget.js; a test checks they are current.
 js:
 	$(PYTHON) scripts/build_js.py
+
+# docs/configuration.md from the #: comments in notifier/config.py and gunicorn.conf.py;
+# a test checks it is current.
+docs:
+	$(PYTHON) scripts/gen_config_doc.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -11,13 +11,20 @@ import socket
 from notifier import PROJECT_ROOT
 from notifier.stores.embedded_redis import EmbeddedRedis
 
+#: Folder for the secret key, the embedded Redis, the VAPID key and ``config.py``
+#: (the app reads this variable too).
 INSTANCE = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
 
+#: gunicorn: the address to listen on (``host:port``, or ``unix:PATH``).
 bind = os.environ.get("NOTIFIER_BIND", "127.0.0.1:8000")
+#: gunicorn: worker processes (gevent), each holding thousands of streams.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"
-# Each open event stream holds one connection; leave room above 10,000 a worker.
+#: gunicorn: connections per worker; each open event stream or socket holds one
+#: (room for 10,000 streams).
 worker_connections = int(os.environ.get("NOTIFIER_WORKER_CONNECTIONS", "12000"))
+#: gunicorn: seconds workers get to finish on shutdown (streams are told to
+#: reconnect elsewhere at once).
 graceful_timeout = int(os.environ.get("NOTIFIER_GRACEFUL_TIMEOUT", "10"))
 keepalive = 5
 # Each worker binds its own SO_REUSEPORT listener, so the kernel spreads new
@@ -30,8 +37,9 @@ proc_name = "notifier"
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
 # which two servers on one machine would fight over: keep it per instance.
 control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
-# Access log without query strings: widget tokens travel in them. The logger
-# escapes what the client sent (one line per request) and masks signed-link tokens.
+#: gunicorn's access log: ``-`` for stderr, a path, or empty for none. Query strings
+#: (widget tokens travel in them) and signed-link tokens are never logged; what the
+#: client sent is escaped, so each request is one line.
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 logger_class = "notifier.web.access_log.AccessLogger"

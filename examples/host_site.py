@@ -4,7 +4,7 @@
 
 Its backend mints widget tokens with an API key (kept on the server, never sent to
 the browser) for whoever is signed in here: a fake sign-in, ``/?as=<user id>``.
-The API key must allow this site's origin (README, "Embedding the widget").
+The API key must allow this site's origin (docs/widget.md).
 """
 
 from __future__ import annotations

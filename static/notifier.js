@@ -21,7 +21,7 @@
 
   const VERSION = "1";
 
-  // The stream's events (README: "Live delivery: the event stream protocol").
+  // The stream's events (docs/protocols.md).
   const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "reset",
                          "expired", "revoked", "evicted"];
 

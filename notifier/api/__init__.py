@@ -19,6 +19,7 @@ from notifier.api import (
     openapi,
     preferences,
     presence,
+    reference,
     scheduled,
     sign_in_links,
     widget,
@@ -93,6 +94,7 @@ def init_app(app: Flask, csrf) -> None:
     """Serve both APIs on ``app``; neither takes cookies, so neither needs CSRF tokens."""
     app.register_blueprint(bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(reference.bp)
     csrf.exempt(bp)
     csrf.exempt(widget.bp)
     app.after_request(widget_access.share_client_scripts)

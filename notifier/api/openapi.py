@@ -736,7 +736,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
 
 def _socket_path() -> dict[str, Any]:
     """``GET /ws``: only its HTTP upgrade can be described here (OpenAPI has no WebSocket
-    messages); the README's "The same stream over a WebSocket" gives the messages."""
+    messages); docs/protocols.md gives the messages."""
     params = [
         {"name": "token", "in": "query", "schema": {"type": "string"},
          "description": "A widget token (instead of the session cookie); the request's "

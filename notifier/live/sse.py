@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-#: Event names this service sends (the protocol in the README).
+#: Event names this service sends (the protocol: docs/protocols.md).
 EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "reset",
                     "expired", "revoked", "evicted",
                     # the admin console's stream (notifier.admin_events)

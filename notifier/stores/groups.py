@@ -1,7 +1,7 @@
 """Groups (topics): named sets of users that a notification can be sent to.
 
 A group send is fanned out on write: each member gets a copy in their own
-inbox (see the README for the figures behind this choice), sent in atomic
+inbox (docs/benchmarks.md has the figures behind this choice), sent in atomic
 chunks of up to 1000 members. A member added later does not see older group
 notifications; a member removed keeps the ones already received.
 """
