@@ -1,4 +1,4 @@
-"""The hub writing live events straight to idle streams' sockets (notifier.socket_writer)."""
+"""The hub writing live events straight to idle streams' sockets (notifier.live.socket_writer)."""
 
 import time
 

@@ -1,6 +1,6 @@
 """What the admin overview shows: per-worker rates, Redis's memory and clients, who is online.
 
-Workers report cumulative counters (:mod:`notifier.stats`); a rate is the
+Workers report cumulative counters (:mod:`notifier.stores.worker_stats`); a rate is the
 difference between two reports of one worker divided by the time between
 them, so it needs two reads. :class:`RateTracker` keeps the previous report of
 each worker for one reader (an admin event stream, or nothing for a first

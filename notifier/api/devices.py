@@ -1,7 +1,7 @@
 """HTTP API v1: a user's devices (push targets): register mobile tokens, list, remove.
 
 Browsers register their web push subscriptions themselves from the settings
-page (``notifier.device_views``); the API lists and removes those too.
+page (``notifier.web.devices``); the API lists and removes those too.
 """
 
 from __future__ import annotations

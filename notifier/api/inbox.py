@@ -13,7 +13,7 @@ from notifier.model.requests import MarkReadRequest
 
 
 # The inbox of one user, as services see it here and the widget API
-# (notifier.api_me) shows it to the user: one implementation for both.
+# (notifier.api.widget) shows it to the user: one implementation for both.
 def feed_page(user_id: str):
     """A page of the user's feed from the request's ``limit``, ``before`` and ``unread``."""
     args = request.args

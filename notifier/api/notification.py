@@ -1,7 +1,7 @@
 """HTTP API v1: one notification as its sender sees it (routes on the API blueprint).
 
 Its content and read state, its receipts (seen, read, clicked:
-:mod:`notifier.receipts`) and its delivery timeline per channel.
+:mod:`notifier.stores.receipts`) and its delivery timeline per channel.
 """
 
 from __future__ import annotations

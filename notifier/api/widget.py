@@ -2,7 +2,7 @@
 
 Every route takes ``Authorization: Bearer <widget token>`` (never an API key)
 and acts for the token's user only, from the origins the token allows, with
-CORS for those origins (:mod:`notifier.widget_access`). The answers are those of
+CORS for those origins (:mod:`notifier.api.widget_access`). The answers are those of
 the service API's inbox routes (:mod:`notifier.api`), from the same code.
 """
 

@@ -9,7 +9,7 @@ collections only scan what is new. Cyclic garbage among frozen objects is reclai
 by unfreezing and collecting everything once the frozen set has doubled since the
 last time, or after ``reclaim_every`` seconds: a full pause, but rare. Until then it
 stays, so what every stream makes must not be cyclic garbage: a stream breaks its
-own cycles when it ends (:mod:`notifier.live_stream`) and is freed at once.
+own cycles when it ends (:mod:`notifier.live.stream`) and is freed at once.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ ITEM_ID_PATTERN = r"^b?[0-9]{1,20}-[0-9]{1,20}$"
 #: A place in a user's feed: ``<inbox position>_<broadcast log position>``, or
 #: a notification id alone (then both positions are that id).
 POSITION_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}(_[0-9]{1,20}-[0-9]{1,20})?$"
-#: A scheduled send's id, made by ``notifier.scheduler``.
+#: A scheduled send's id, made by ``notifier.scheduling.scheduler``.
 SCHEDULE_ID_PATTERN = r"^sch_[0-9a-f]{24}$"
 _SCHEDULE_ID = re.compile(SCHEDULE_ID_PATTERN)
 

@@ -8,7 +8,7 @@ and sharded Pub/Sub (SPUBLISH) routes the channel to the shard holding them.
 Every key of scheduled sends carries the hash tag ``{sched}``: the claim,
 cancel and finish scripts touch several of them at once.
 
-User ids are validated (``notifier.ids``) before any name is built, and they
+User ids are validated (``notifier.core.ids``) before any name is built, and they
 cannot contain ``{``, ``}``, ``*``, ``?`` or ``[``, so they never break a hash
 tag or act as a pattern.
 """

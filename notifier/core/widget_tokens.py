@@ -4,7 +4,7 @@ A token names one user id, an expiry and the web origins allowed to use it,
 signed with the app's secret key (itsdangerous). It needs no Redis lookup to
 check, so a stream can still answer during a Redis outage. A token without
 origins is for the service's own origin (and clients that send no ``Origin``);
-see :mod:`notifier.widget_access`.
+see :mod:`notifier.api.widget_access`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def mint(secret_key: str, user_id: str, ttl_seconds: float,
          origins: tuple[str, ...] | list[str] = (), *,
          key_id: str | None = None) -> tuple[str, WidgetToken]:
     """A token for ``user_id`` valid ``ttl_seconds`` from now, from ``origins``
-    (already in the form :func:`notifier.origins.parse_origin` gives), minted by the
+    (already in the form :func:`notifier.core.origins.parse_origin` gives), minted by the
     API key ``key_id``."""
     now = time.time()
     grant = WidgetToken(user_id, round(now + ttl_seconds, 3), tuple(origins),

@@ -5,7 +5,7 @@ window must have room for a job to be sent. Each window is a sliding log (a
 sorted set of the jobs sent in it, checked and updated by one Lua script), so
 the boundaries are exact: N jobs within any window pass, the N+1st is held
 until the oldest of them leaves the window. Held jobs are collapsed into one
-digest per channel when it reopens (see :mod:`notifier.delivery_queue`).
+digest per channel when it reopens (see :mod:`notifier.delivery.queue`).
 """
 
 from __future__ import annotations

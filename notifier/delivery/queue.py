@@ -7,7 +7,7 @@ visibility timeout (``XAUTOCLAIM``). An acknowledged entry is deleted in the sam
 script, so the stream only ever holds jobs waiting or in progress and is never
 trimmed (trimming could drop entries still pending).
 
-Besides the stream, all in the ``{d}`` slot (see :mod:`notifier.keys`):
+Besides the stream, all in the ``{d}`` slot (see :mod:`notifier.core.keys`):
 
 - retries wait in a sorted set scored by when they are due;
 - held jobs (quiet hours, an exhausted budget) wait in per-(user, channel)
@@ -16,7 +16,7 @@ Besides the stream, all in the ``{d}`` slot (see :mod:`notifier.keys`):
   error, written in the same script that acknowledges them.
 
 **A job's fields** (all strings), as :meth:`DeliveryQueue.enqueue` writes them;
-a Lua script may ``XADD`` the same to :meth:`notifier.keys.Keys.delivery_jobs`:
+a Lua script may ``XADD`` the same to :meth:`notifier.core.keys.Keys.delivery_jobs`:
 
 ``job``
     the job id, ``<notification id>:<channel>`` (unique per user; a digest's is

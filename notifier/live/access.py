@@ -1,7 +1,7 @@
 """Who may open a live stream and what it shows: the checks ``/events`` and ``/ws`` share.
 
 A stream is opened by a signed-in session (its cookie) or by a widget token in
-``?token=``, which must allow the request's origin (:mod:`notifier.widget_access`).
+``?token=``, which must allow the request's origin (:mod:`notifier.api.widget_access`).
 ``types`` and ``min_priority`` narrow what it shows.
 """
 

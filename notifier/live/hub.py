@@ -4,7 +4,7 @@ The hub greenlet owns the worker's only Pub/Sub connection. A user's channel is
 SUBSCRIBEd when that user's first stream on this worker opens and
 UNSUBSCRIBEd when the last one closes. Each message is decoded and encoded as
 SSE frames once, then written straight to each idle interested stream's socket
-(:mod:`notifier.socket_writer`) or handed to its bounded queue.
+(:mod:`notifier.live.socket_writer`) or handed to its bounded queue.
 
 When the connection drops, the hub reconnects with capped, jittered backoff,
 resubscribes, and tells every stream to replay from its last sent id: the
@@ -117,14 +117,14 @@ class Subscriber:
     #: else came: one greenlet's scan instead of a timer per waiting stream.
     wake_at: float = float("inf")
     #: True while the stream's greenlet waits on its queue: nothing is writing to
-    #: its socket, so ``direct`` may (notifier.socket_writer).
+    #: its socket, so ``direct`` may (notifier.live.socket_writer).
     parked: bool = False
     #: Writes a delivery to the idle stream's socket from the hub greenlet, without
     #: blocking; False when the delivery must go through the queue instead.
     direct: Callable[[Delivery], bool] | None = None
     #: The session or token that opened the stream, for revocations.
     credential: Credential | None = None
-    #: The stream's id in the user's open streams (notifier.stream_caps).
+    #: The stream's id in the user's open streams (notifier.stores.stream_caps).
     stream_id: str = ""
     #: The client's address, counted against the per-address cap.
     address: str | None = None
@@ -137,12 +137,12 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
     own_unread = message.get("unread", 0)
     if kind == "notification":
         stored = message["notification"]
-        # The same shape as the API's (notifier.inbox.Notification).
+        # The same shape as the API's (notifier.stores.inbox.Notification).
         notification = {"id": message["id"], "user_id": user_id, **stored, "read": False,
                         "source": "group" if stored.get("group") else "direct",
                         "group": stored.get("group"), "starts_at": None, "ends_at": None,
                         "actions": stored.get("actions", [])}
-        # The recipient's preferences, as the send decided them (notifier.routing).
+        # The recipient's preferences, as the send decided them (notifier.model.delivery_rules).
         if message.get("quiet"):
             notification["quiet"] = True
         if message.get("live") is False:
@@ -209,7 +209,7 @@ class Hub:
         #: Streams per client address on this worker, and the most allowed (0: no cap).
         self._per_address: dict[str, int] = {}
         self.streams_per_address = streams_per_address
-        #: Called with every control message (notifier.revocation) after the hub has
+        #: Called with every control message (notifier.stores.revocation) after the hub has
         #: acted on it, e.g. to forget a revoked API key; must not block.
         self.control_listeners: list[Callable[[dict], None]] = []
         #: Called as (user_id, True) when a user's first stream on this worker opens

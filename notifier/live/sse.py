@@ -15,7 +15,7 @@ from typing import Any
 #: Event names this service sends (the protocol: docs/protocols.md).
 EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "reset",
                     "expired", "revoked", "evicted",
-                    # the admin console's stream (notifier.admin_events)
+                    # the admin console's stream (notifier.admin.events)
                     "stats", "presence"})
 
 _SAFE_FIELD = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces

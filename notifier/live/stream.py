@@ -6,7 +6,7 @@ the broadcast log, then send live messages, dropping any already sent. The
 same catch-up runs when the hub reconnects to Redis.
 
 An event id is a feed position, ``<inbox position>_<broadcast position>``
-(:mod:`notifier.feed`): whichever event a browser saw last, its Last-Event-ID
+(:mod:`notifier.stores.feed`): whichever event a browser saw last, its Last-Event-ID
 says how far it got in both sources.
 """
 
@@ -116,7 +116,7 @@ class LiveStream:
     """The events of one stream, as an iterator of SSE bytes.
 
     ``/ws`` sends the same iterator's events as WebSocket messages
-    (:mod:`notifier.ws_protocol`), so both transports share one implementation.
+    (:mod:`notifier.live.ws_protocol`), so both transports share one implementation.
     """
 
     # One per open stream, 20,000 a machine: no per-instance dict.

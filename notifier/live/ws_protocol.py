@@ -1,6 +1,6 @@
 """The ``/ws`` WebSocket protocol, as pure functions: events out, client messages in.
 
-Events are those of ``GET /events``: the live stream (:class:`notifier.live_stream.LiveStream`)
+Events are those of ``GET /events``: the live stream (:class:`notifier.live.stream.LiveStream`)
 renders SSE frames, and :class:`EventMessages` turns each event into one text
 message ``{"event", "id", "data"}``, the data being the event's JSON as rendered
 (embedded, never parsed again). ``id`` is the event's position as an

@@ -1,9 +1,9 @@
 """``GET /ws``: a user's live events over a WebSocket, and their reads and acks back.
 
-The same stream as ``GET /events`` (:class:`notifier.live_stream.LiveStream`, one
+The same stream as ``GET /events`` (:class:`notifier.live.stream.LiveStream`, one
 implementation behind both transports) with the same access checks, filters and
 resume (``?last_event_id=``), sent as one JSON text message per event
-(:mod:`notifier.ws_protocol`). flask-sock (simple-websocket) does the handshake and
+(:mod:`notifier.live.ws_protocol`). flask-sock (simple-websocket) does the handshake and
 framing under gunicorn's gevent worker; the access checks run before the
 handshake, so a refusal is a plain HTTP 401, 403 or 422.
 

@@ -72,7 +72,7 @@ def _pattern(pattern: str) -> Field:
 
 def visible_line(max_length: int) -> Any:
     """One line of visible text of up to ``max_length`` characters: a title, a label (see
-    :mod:`notifier.text_rules`)."""
+    :mod:`notifier.model.text_rules`)."""
     return Annotated[str, Field(min_length=1, max_length=max_length),
                      AfterValidator(text_rules.visible_line),
                      _pattern(text_rules.VISIBLE_LINE_PATTERN)]
@@ -92,7 +92,7 @@ def visible_lines(max_length: int) -> Any:
                      _pattern(text_rules.VISIBLE_LINES_PATTERN)]
 
 
-#: An absolute http(s) URL (see :mod:`notifier.text_rules`).
+#: An absolute http(s) URL (see :mod:`notifier.model.text_rules`).
 Link = Annotated[str, Field(max_length=2048), AfterValidator(text_rules.http_url),
                  _pattern(text_rules.URL_PATTERN)]
 

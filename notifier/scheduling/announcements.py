@@ -1,6 +1,6 @@
 """The ``broadcast`` and ``group`` kinds of scheduled send.
 
-As for notifications (:mod:`notifier.scheduled_notifications`), the validated
+As for notifications (:mod:`notifier.scheduling.notifications`), the validated
 request is stored without ``send_at`` and ``idempotency_key``, validated again
 when due, and sent with an idempotency key made from the schedule id, so a
 re-run after a crash stores nothing twice. A group send goes to the members of

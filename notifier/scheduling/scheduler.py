@@ -11,7 +11,7 @@ sends with an idempotency key derived from it, and a re-run stores nothing new.
 An executor that raises is retried with backoff and, its attempts used up, kept
 as ``failed`` with its error, listed until someone cancels it.
 
-Every key lives in the ``{sched}`` Cluster slot (see ``notifier.keys``).
+Every key lives in the ``{sched}`` Cluster slot (see ``notifier.core.keys``).
 """
 
 from __future__ import annotations

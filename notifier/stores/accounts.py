@@ -1,7 +1,7 @@
 """User accounts and their sign-in sessions, kept in Redis.
 
 An account's user id is its username. An account may have no password: then it signs
-in only through sign-in links (``notifier.sign_in_links``) until a set-password link
+in only through sign-in links (``notifier.stores.sign_in_links``) until a set-password link
 gives it one. Each sign-in creates a random session
 token stored server-side and carried in the signed session cookie, so a new
 sign-in rotates the session id, signing out revokes it, and changing the
@@ -101,7 +101,7 @@ class Accounts:
         pipe = self.client.pipeline(transaction=False)
         pipe.zadd(self.keys.accounts(), {user_id: now})
         pipe.zadd(self.keys.account_names(), {_name_entry(user_id): 0})
-        # The user appears: broadcasts from now on are theirs (notifier.feed).
+        # The user appears: broadcasts from now on are theirs (notifier.stores.feed).
         pipe.hsetnx(self.keys.broadcast_state(user_id), "since", int(now * 1000))
         pipe.execute()
         return True

@@ -14,12 +14,12 @@ the sites whose pages may use the widget tokens the key mints. A key with an
 empty list mints tokens for the service's own origin only.
 
 Each key also has scopes (``scopes``, space-separated in its hash): ``send``,
-``read``, ``manage`` and ``widget`` (:mod:`notifier.api_scopes` says which routes
+``read``, ``manage`` and ``widget`` (:mod:`notifier.api.scopes` says which routes
 each opens). A key stored without the field has every scope.
 
 Revoking a key, or changing its scopes or origins, is published on the control
 channel: every worker with a hub forgets its cached copy at once, and the open
-streams of the tokens a revoked key minted close (:mod:`notifier.revocation`).
+streams of the tokens a revoked key minted close (:mod:`notifier.stores.revocation`).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class ApiKeys:
                scopes: tuple[str, ...] | list[str] = SCOPES) -> tuple[ApiKey, str]:
         """A new key and its full secret value, which is not kept.
 
-        ``origins`` must be parsed already (:func:`notifier.origins.parse_origins`),
+        ``origins`` must be parsed already (:func:`notifier.core.origins.parse_origins`),
         ``scopes`` too (:func:`parse_scopes`).
         """
         key_id = key_id or secrets.token_hex(8)

@@ -4,7 +4,7 @@ A broadcast costs one entry however many users there are: its JSON in a hash,
 its id in a sorted set of live broadcasts scored by expiry, and an entry in a
 log stream that live streams resume from (a change, such as a maintenance
 window ended early, is logged again). Each user's read and dismissed marks
-live in the user's own slot (see :mod:`notifier.feed`), which merges both.
+live in the user's own slot (see :mod:`notifier.stores.feed`), which merges both.
 
 In Redis the id is the log entry id (``<ms>-<seq>``); outside it is prefixed
 with ``b`` so it can never be mistaken for a notification id.

@@ -1,6 +1,6 @@
 """A user's feed: their own inbox merged with the broadcasts meant for them.
 
-Broadcasts are stored once (:mod:`notifier.broadcasts`); a user sees those
+Broadcasts are stored once (:mod:`notifier.stores.broadcasts`); a user sees those
 created since they appeared (first sent to, signed up, or first read), minus
 the ones they dismissed, and reads them with marks kept in their own slot. A
 place in the feed is a *position*, ``<inbox position>_<broadcast log

@@ -256,7 +256,7 @@ class Inbox:
 
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
-        """Each delivery's :class:`~notifier.routing.Decision`, from its recipient's
+        """Each delivery's :class:`~notifier.model.delivery_rules.Decision`, from its recipient's
         preferences: one round trip for every recipient, which also records the
         types sent (at most once a minute per type and process)."""
         types: dict[str, set[str]] = {}

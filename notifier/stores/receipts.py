@@ -3,7 +3,7 @@
 ``seen_at`` is the first time a client acknowledged a notification it received
 (the JS client acks on delivery, over WebSocket or the widget API) or a page
 showed it; ``read_at`` is written by the read path itself
-(:meth:`notifier.inbox.Inbox.mark_read`, in the same script); ``clicked_at`` is
+(:meth:`notifier.stores.inbox.Inbox.mark_read`, in the same script); ``clicked_at`` is
 the first click on its link or one of its actions, and ``clicked`` names which.
 Each is kept from its first time on. Broadcasts have no per-user receipts.
 """

@@ -5,11 +5,11 @@ sign-in links issued at or before the stamp are refused from then on (checked ea
 time one is used), and every worker's hub closes the user's open streams and sockets
 at once, through a message on the control channel. Revoking an API key refuses the
 tokens it minted and closes their streams the same way. Sessions themselves are
-revoked by deleting them (:mod:`notifier.accounts`).
+revoked by deleting them (:mod:`notifier.stores.accounts`).
 
 Control messages are JSON objects: ``{"k": "user", "u", "before", "keep"}``,
 ``{"k": "sessions", "u", "keep"}``, ``{"k": "session", "u", "s"}``, ``{"k": "key",
-"key"}`` and ``{"k": "evict", "u", "ids"}`` (:mod:`notifier.stream_caps`).
+"key"}`` and ``{"k": "evict", "u", "ids"}`` (:mod:`notifier.stores.stream_caps`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every open stream (``/events`` or ``/ws``, on any worker of any node) is recorded
 in the user's sorted set of open streams. When one more would pass the cap, the
 oldest are taken out of the set and told to close, through the control channel
-that every worker's hub listens on (:mod:`notifier.revocation`); each closes with
+that every worker's hub listens on (:mod:`notifier.stores.revocation`); each closes with
 a long ``retry:`` so that a tab left open in the background does not take its
 place back at once. Entries of a worker that died are never closed by it: they
 are the oldest, so they are the first taken out, and the set expires a day after

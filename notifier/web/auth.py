@@ -138,7 +138,7 @@ def sign_out_everywhere():
 @limiter.limit(_register_limit, methods=["POST"], on_breach=_too_many_registrations,
                exempt_when=lambda: not current_app.config["ALLOW_REGISTRATION"])
 def register():
-    """Create an account with a free username (``notifier.registration``) and sign in."""
+    """Create an account with a free username (``notifier.web.registration``) and sign in."""
     if not current_app.config["ALLOW_REGISTRATION"]:
         abort(404)
     form = RegisterForm()

@@ -83,7 +83,7 @@ MAX_API_KEY_NAME = 100
 
 
 class ScopeFields(FlaskForm):
-    """One checkbox per API key scope (``notifier.api_keys.SCOPES``), all ticked at first."""
+    """One checkbox per API key scope (``notifier.stores.api_keys.SCOPES``), all ticked at first."""
 
     scope_send = BooleanField("Send: notifications, broadcasts, group and scheduled sends",
                               default=True)
