@@ -93,9 +93,11 @@ def init_app(app: Flask) -> Backend:
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
     preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])
+    delivery_queue = DeliveryQueue(client, keys)
     inbox = Inbox(client, keys, cap=app.config["INBOX_MAX"],
                   idempotency_ttl=app.config["IDEMPOTENCY_TTL"], preferences=preferences,
-                  receipt_ttl=app.config["RECEIPT_TTL"])
+                  receipt_ttl=app.config["RECEIPT_TTL"],
+                  dispatcher=Dispatcher(client, delivery_queue, configured_channels(app.config)))
     broadcasts = Broadcasts(client, keys, cap=app.config["BROADCAST_MAX"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"])
     revocations = Revocations(client, keys)
@@ -117,7 +119,7 @@ def init_app(app: Flask) -> Backend:
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
-        delivery_queue=DeliveryQueue(client, keys),
+        delivery_queue=delivery_queue,
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
         receipts=Receipts(client, keys, ttl_seconds=app.config["RECEIPT_TTL"]),
@@ -128,8 +130,6 @@ def init_app(app: Flask) -> Backend:
         revocations=revocations,
         stream_caps=StreamCaps(client, keys, per_user=app.config["STREAMS_PER_USER"]),
     )
-    inbox.dispatcher = Dispatcher(client, state.delivery_queue,
-                                  configured_channels(app.config))
     app.extensions["notifier"] = state
     return state
 

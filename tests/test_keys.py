@@ -1,5 +1,6 @@
 """Key names: one user's keys and channel share a Redis Cluster slot."""
 
+import pytest
 from redis.crc import key_slot
 
 from notifier.core.ids import is_notification_id, is_user_id, parse_notification_id
@@ -72,3 +73,9 @@ def test_the_registration_scripts_keys_share_one_slot():
         assert len(names) == 7 and len({key_slot(name.encode()) for name in names}) == 1
     assert keys.sign_in_link("ab").startswith("notifier:sign-in-link:")
     assert keys.set_password_link("ab").startswith("notifier:set-password-link:")
+
+
+@pytest.mark.parametrize("user_id", ["alice", "a.b:c@d-e", "x" * 64, "events", "u:1"])
+def test_a_user_channel_names_its_user_back(user_id):
+    for keys in (Keys(), Keys("tenant-a:notifier")):
+        assert keys.user_of_channel(keys.user_channel(user_id)) == user_id

@@ -21,10 +21,10 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from notifier.backend import backend
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.model.requests import BroadcastRequest
 from notifier.scheduling.announcements import schedule_broadcast
 from notifier.stores.broadcasts import Broadcast, BroadcastError
-from notifier.stores.inbox import IdempotencyConflict
 from notifier.web.forms import BROADCAST_TIMES, MAX_OFFSET_MINUTES, BroadcastForm
 
 #: Scope of the idempotency records of the console's sends (API keys use their id).

@@ -7,8 +7,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from notifier.backend import backend
 from notifier.core.ids import is_notification_id, is_user_id
+from notifier.model.notification import Notification
 from notifier.model.text_rules import safe_next
-from notifier.stores.inbox import Notification
 
 
 def _dead_id(value: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from notifier.stores.inbox import iso_utc
+from notifier.core.clock import iso_utc
 from notifier.stores.presence import Presence
 from notifier.stores.worker_stats import WorkerReports
 

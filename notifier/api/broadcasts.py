@@ -7,11 +7,11 @@ from flask import g, jsonify
 from notifier.api.requests import accepted, idempotency_of, limit_arg, parse_body
 from notifier.backend import backend
 from notifier.core.errors import ApiError
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import parse_broadcast_id
 from notifier.model.requests import BroadcastRequest
 from notifier.scheduling.announcements import schedule_broadcast
 from notifier.stores.broadcasts import Broadcast, BroadcastError
-from notifier.stores.inbox import IdempotencyConflict
 
 
 def _broadcast_id(value: str) -> str:

@@ -16,10 +16,10 @@ from notifier.api.requests import (
 )
 from notifier.backend import backend
 from notifier.core.errors import ApiError
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.model.requests import GroupRequest, GroupSendRequest
 from notifier.scheduling.announcements import schedule_group_send
 from notifier.stores.groups import Group, GroupFull, GroupNotFound, is_group_name
-from notifier.stores.inbox import IdempotencyConflict
 
 
 def _name(value: str) -> str:

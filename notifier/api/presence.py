@@ -8,9 +8,9 @@ from flask import jsonify, request
 
 from notifier.api.requests import limit_arg
 from notifier.backend import backend
+from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError
 from notifier.core.ids import is_user_id
-from notifier.stores.inbox import iso_utc
 
 #: Largest page of online users one listing returns.
 MAX_PRESENCE_LIMIT = 1000

@@ -9,13 +9,15 @@ from flask import g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from notifier.backend import backend
+from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError, from_validation_error
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import is_user_id
 from notifier.model.requests import BatchRequest, SendRequest
 from notifier.scheduling.notifications import schedule_notifications
 from notifier.scheduling.scheduler import ScheduledItem
 from notifier.stores.api_keys import ApiKey
-from notifier.stores.inbox import IdempotencyConflict, SendOutcome, iso_utc
+from notifier.stores.inbox import SendOutcome
 from notifier.stores.worker_stats import COUNTERS
 
 Model = TypeVar("Model", bound=BaseModel)

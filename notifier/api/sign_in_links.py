@@ -14,9 +14,9 @@ from flask import current_app, g, jsonify, url_for
 
 from notifier.api.requests import parse_body
 from notifier.backend import backend
+from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError
 from notifier.model.requests import SignInLinkRequest
-from notifier.stores.inbox import iso_utc
 
 
 def create_sign_in_link():

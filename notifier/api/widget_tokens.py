@@ -8,9 +8,9 @@ from flask import current_app, g, jsonify
 
 from notifier.api.requests import parse_body
 from notifier.core import widget_tokens as tokens
+from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError
 from notifier.model.requests import WidgetTokenRequest
-from notifier.stores.inbox import iso_utc
 
 
 def create_widget_token():

@@ -45,6 +45,10 @@ class Keys:
         """Pub/Sub channel carrying the user's live events."""
         return self._user(user_id, "events")
 
+    def user_of_channel(self, channel: str) -> str:
+        """The user whose :meth:`user_channel` ``channel`` is."""
+        return channel[len(self.prefix) + 4:-len("}:events")]
+
     def account(self, user_id: str) -> str:
         """Hash of the account whose username is ``user_id``."""
         return self._user(user_id, "account")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from gevent import get_hub
+
+from notifier.core.runtime import gevent_patched
 
 # OWASP's Argon2id setting (m=19 MiB, t=2, p=1): about 25 ms a hash here, where
 # argon2-cffi's default (m=64 MiB, t=3, p=4) takes 130 ms of two cores.
@@ -16,9 +19,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
 def _off_hub(function, *args):
-    from gevent import get_hub, monkey
-
-    if not monkey.is_module_patched("socket"):
+    if not gevent_patched():
         return function(*args)
     return get_hub().threadpool.apply(function, args)
 

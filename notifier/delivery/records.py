@@ -19,9 +19,9 @@ from typing import Any
 
 import redis
 
+from notifier.core.clock import iso_utc
 from notifier.core.keys import Keys
 from notifier.delivery.queue import Job
-from notifier.stores.inbox import iso_utc
 
 #: What a timeline event can say happened.
 OUTCOMES = ("accepted", "retry", "failed", "gone", "skipped", "held", "dead", "done-before")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import redis
 from flask import Flask
 
-from notifier.core.runtime import new_worker_id
+from notifier.core.runtime import new_worker_id, require_gevent
 from notifier.delivery.budgets import Budgets
 from notifier.delivery.channels.registry import Registry, build_adapters
 from notifier.delivery.queue import DeliveryQueue, Job
@@ -442,18 +442,10 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
     return DeliveryWorker(**settings)
 
 
-def check_monkey_patched() -> None:
-    """Fail loudly when gevent's monkey-patching has not run: sends would not overlap."""
-    from gevent import monkey
-
-    if not monkey.is_module_patched("socket"):
-        raise RuntimeError("gevent monkey-patching has not run: start the worker with "
-                           "`notifier worker` (worker.py patches first).")
-
-
 def main() -> None:
     """The ``notifier worker`` process (entered through worker.py, after patch_all)."""
-    check_monkey_patched()
+    require_gevent("the worker's sends would not overlap",
+                   "Start the worker with `notifier worker` (worker.py patches first).")
     from notifier import create_app
     from notifier.scheduling.scheduler import StopSignal
 

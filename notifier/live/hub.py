@@ -29,13 +29,14 @@ import gevent.event
 import gevent.lock
 import gevent.queue
 import redis
-from gevent import monkey
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from notifier.core.ids import is_user_id, parse_notification_id
 from notifier.core.keys import Keys
+from notifier.core.runtime import require_gevent
 from notifier.live import sse
+from notifier.model.notification import Notification
 from notifier.stores.revocation import Credential
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,6 @@ class HubUnavailable(Exception):
 
 class TooManyStreams(Exception):
     """The client's address holds as many streams on this worker as it may."""
-
-
-def require_gevent() -> None:
-    """Fail loudly when gevent's monkey-patching has not run in this process."""
-    if not monkey.is_module_patched("socket"):
-        raise RuntimeError(
-            "gevent monkey-patching has not run: live streams need it. Serve through "
-            "wsgi.py (gunicorn) or app.py, whose first statement is monkey.patch_all()."
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +128,8 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
     kind = message.get("kind")
     own_unread = message.get("unread", 0)
     if kind == "notification":
-        stored = message["notification"]
-        # The same shape as the API's (notifier.stores.inbox.Notification).
-        notification = {"id": message["id"], "user_id": user_id, **stored, "read": False,
-                        "source": "group" if stored.get("group") else "direct",
-                        "group": stored.get("group"), "starts_at": None, "ends_at": None,
-                        "actions": stored.get("actions", [])}
+        notification = Notification.from_document(
+            user_id, message["id"], message["notification"], read=False).to_dict()
         # The recipient's preferences, as the send decided them (notifier.model.delivery_rules).
         if message.get("quiet"):
             notification["quiet"] = True
@@ -182,7 +170,8 @@ class Hub:
                  subscribe_timeout: float = 15.0, ping_interval: float = 5.0,
                  backoff_cap: float = 30.0, setup_concurrency: int = 64,
                  wake_interval: float = 1.0, streams_per_address: int = 0):
-        require_gevent()
+        require_gevent("live streams need it", "Serve through wsgi.py (gunicorn) or app.py, "
+                       "whose first statement is monkey.patch_all().")
         self.redis_url = redis_url
         self.keys = keys
         self.queue_size = queue_size
@@ -516,4 +505,4 @@ class Hub:
             self._broken = True
 
     def _user_of(self, channel: str) -> str:
-        return channel.split("{u:", 1)[1].split("}", 1)[0]
+        return self.keys.user_of_channel(channel)

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 import redis
 from gevent import monkey
 
+from notifier.core.clock import clock_position, now_ms
 from notifier.core.ids import format_id, parse_notification_id
 from notifier.live import sse
 from notifier.live.hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable, TooManyStreams, wire
 from notifier.live.socket_writer import SocketWriter
+from notifier.model.notification import Notification
 from notifier.stores.broadcasts import Broadcast, BroadcastChunk, newest_position
 from notifier.stores.feed import BroadcastView, Feed, count_live, format_position, parse_position
-from notifier.stores.inbox import Notification, ReplayChunk, clock_position, now_ms
+from notifier.stores.inbox import ReplayChunk
 from notifier.stores.revocation import Credential
 from notifier.stores.stream_caps import StreamCaps
 from notifier.stores.worker_stats import COUNTERS

@@ -33,9 +33,10 @@ from typing import Any
 import redis
 from flask import Flask
 
+from notifier.core.clock import iso_utc
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import SCHEDULE_ID_PATTERN
 from notifier.core.keys import Keys
-from notifier.stores.inbox import IdempotencyConflict, iso_utc
 from notifier.stores.lua_scripts import load_script
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,11 @@ from typing import Any
 
 import redis
 
+from notifier.core.clock import iso_utc, now_ms
+from notifier.core.idempotency import stored_outcome
 from notifier.core.ids import format_id, parse_broadcast_id, parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.requests import BroadcastRequest
-from notifier.stores.inbox import iso_utc, now_ms, stored_outcome
 from notifier.stores.lua_scripts import load_script
 
 

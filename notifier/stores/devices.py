@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 import redis
 
+from notifier.core.clock import iso_utc
 from notifier.core.keys import Keys
 from notifier.model.channels import Target
-from notifier.stores.inbox import iso_utc
 from notifier.stores.lua_scripts import load_script
 
 #: Where a device receives pushes: a browser (web push) or a mobile push service.

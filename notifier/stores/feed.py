@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 import redis
 
+from notifier.core.clock import now_ms
 from notifier.core.ids import format_id, parse_broadcast_id, parse_notification_id
 from notifier.core.keys import Keys
+from notifier.model.notification import Notification
 from notifier.stores.broadcasts import Broadcast, BroadcastChunk, Broadcasts, newest_position
-from notifier.stores.inbox import Inbox, Notification, ReplayChunk, now_ms
+from notifier.stores.inbox import Inbox, ReplayChunk
 from notifier.stores.lua_scripts import load_script
 
 Pos = tuple[int, int]

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 import redis
 
+from notifier.core.clock import iso_utc, now_ms
 from notifier.core.keys import Keys
 from notifier.model.requests import MAX_RECIPIENTS, NotificationContent
-from notifier.stores.inbox import Inbox, SendOutcome, iso_utc, now_ms
+from notifier.stores.inbox import Inbox, SendOutcome
 from notifier.stores.lua_scripts import load_script
 
 #: A group name: like a notification type, lowercase and URL-safe.

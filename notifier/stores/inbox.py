@@ -9,8 +9,6 @@ streams learn of it with the stream id they need to resume.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,60 +17,18 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from notifier import config
+from notifier.core.clock import clock_position, iso_utc, now_ms
+from notifier.core.idempotency import stored_outcome
 from notifier.core.ids import parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.delivery_rules import Decision, decide
+from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
 from notifier.stores.lua_scripts import load_script
 from notifier.stores.preferences import PreferenceStore
 
 if TYPE_CHECKING:
     from notifier.delivery.dispatch import Dispatcher
-
-
-class IdempotencyConflict(Exception):
-    """An idempotency key was reused with a different request."""
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One notification as the API, the pages and the live stream show it."""
-
-    id: str
-    user_id: str
-    type: str
-    title: str
-    body: str
-    data: dict[str, Any]
-    priority: str
-    link: str | None
-    created_at: str
-    expires_at: str | None
-    read: bool
-    #: ``direct``, ``group`` (sent to a group, named in ``group``) or ``broadcast``.
-    source: str = "direct"
-    group: str | None = None
-    #: The window a broadcast announces (maintenance), else None.
-    starts_at: str | None = None
-    ends_at: str | None = None
-    #: Up to 3 buttons, ``{"label", "url"}``.
-    actions: tuple[dict[str, str], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's JSON shape."""
-        doc = dict(self.__dict__)
-        doc["actions"] = list(self.actions)
-        return doc
-
-    @classmethod
-    def from_stored(cls, user_id: str, id: str, payload: str | bytes, read: bool) -> Notification:
-        """Build from a stream entry's payload."""
-        doc = json.loads(payload)
-        if doc.get("group"):
-            doc["source"] = "group"
-        if "actions" in doc:
-            doc["actions"] = tuple(doc["actions"])
-        return cls(id=id, user_id=user_id, read=read, **doc)
 
 
 @dataclass(frozen=True)
@@ -109,65 +65,6 @@ def live_flags(decision: Decision) -> int:
     return (1 if decision.quiet else 0) | (0 if decision.live else 2)
 
 
-def stored_outcome(result: Any, idempotency: tuple[str, str, str] | None) -> str | None:
-    """What an idempotent script stored the first time, when ``result`` is a replay.
-
-    Scripts answer ``{'duplicate', '<fingerprint>\\n<outcome>'}`` for a key already
-    used; a different fingerprint (another request under that key) raises
-    :class:`IdempotencyConflict`.
-    """
-    if not (isinstance(result, list) and result and result[0] == b"duplicate"):
-        return None
-    fingerprint, _, outcome = result[1].decode().partition("\n")
-    if idempotency is None or fingerprint != idempotency[2]:
-        raise IdempotencyConflict
-    return outcome
-
-
-def clock_position(at_ms: int) -> str:
-    """A cursor just before anything created at or after ``at_ms`` (ids are ``<ms>-<seq>``)."""
-    return f"{at_ms - 1}-{2**64 - 1}"
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(time.time() * 1000)
-
-
-def iso_utc(moment: datetime) -> str:
-    """``2026-11-21T12:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def is_expired(expires_at: str | None, at_ms: int) -> bool:
-    """Whether a stored ``expires_at`` lies at or before ``at_ms``."""
-    if expires_at is None:
-        return False
-    return datetime.fromisoformat(expires_at).timestamp() * 1000 <= at_ms
-
-
-def encode_content(content: NotificationContent, created_at: str,
-                   group: str | None = None) -> tuple[str, str]:
-    """The stored JSON payload of ``content`` and its expiry score for the unread set."""
-    expires = content.expires_at
-    doc = {
-        "type": content.type,
-        "title": content.title,
-        "body": content.body,
-        "data": content.data,
-        "priority": content.priority,
-        "link": content.link,
-        "created_at": created_at,
-        "expires_at": iso_utc(expires) if expires else None,
-    }
-    if group:
-        doc["group"] = group
-    if content.actions:  # stored only when there are some
-        doc["actions"] = [action.model_dump() for action in content.actions]
-    score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score
-
-
 class Inbox:
     """Inbox operations on one Redis client under one key scheme."""
 
@@ -176,7 +73,7 @@ class Inbox:
 
     def __init__(self, client: redis.Redis, keys: Keys, *, cap: int, idempotency_ttl: int,
                  preferences: PreferenceStore | None = None,
-                 receipt_ttl: int = config.RECEIPT_TTL):
+                 receipt_ttl: int = config.RECEIPT_TTL, dispatcher: Dispatcher | None = None):
         self.client = client
         self.keys = keys
         self.cap = cap
@@ -190,7 +87,8 @@ class Inbox:
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
         #: Queues deliveries to other channels after a send (set by the backend).
-        self.dispatcher: Dispatcher | None = None
+        #: Queues the deliveries beyond the inbox (web push, email ...) of each send.
+        self.dispatcher = dispatcher
 
     # -- writing ----------------------------------------------------------
     def send(

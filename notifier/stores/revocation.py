@@ -15,12 +15,12 @@ Control messages are JSON objects: ``{"k": "user", "u", "before", "keep"}``,
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import redis
 
+from notifier.core.clock import now_ms
 from notifier.core.keys import Keys
 from notifier.core.widget_tokens import MAX_TTL
 
@@ -54,11 +54,6 @@ class Credential:
         if kind == "key":
             return self.key_id is not None and self.key_id == message.get("key")
         return False
-
-
-def now_ms() -> int:
-    """The time as a credential's ``issued_at``."""
-    return int(time.time() * 1000)
 
 
 class Revocations:

@@ -19,9 +19,9 @@ import secrets
 
 import redis
 
+from notifier.core.clock import now_ms
 from notifier.core.keys import Keys
 from notifier.stores.lua_scripts import load_script
-from notifier.stores.revocation import now_ms
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_login import current_user
 
 from notifier.backend import backend
-from notifier.stores.inbox import iso_utc
+from notifier.core.clock import iso_utc
 
 
 def relative_time(iso: str | datetime, now: datetime | None = None) -> str:
