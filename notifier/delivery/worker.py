@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import redis
 from flask import Flask
 
+from notifier.core.backoff import Backoff
 from notifier.core.runtime import new_worker_id, require_gevent
 from notifier.delivery.budgets import Budgets
 from notifier.delivery.channels.registry import Registry, build_adapters
@@ -314,7 +315,7 @@ class DeliveryWorker:
         happened: their records must be written, or a retry would send them again)."""
         if not ops:
             return
-        outage = 0.0
+        outage = Backoff(0.1, MAX_OUTAGE_BACKOFF)
         while True:
             pipe = self.queue.client.pipeline(transaction=False)
             for op in ops:
@@ -323,9 +324,10 @@ class DeliveryWorker:
                 pipe.execute()
                 return
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                outage = min(max(outage * 2, 0.1), MAX_OUTAGE_BACKOFF)
-                log.warning("could not record outcomes (%s); retrying in %.1f s", exc, outage)
-                time.sleep(outage * random.uniform(0.8, 1.2))
+                wait = outage.next()
+                log.warning("could not record outcomes (%s); retrying in %.1f s", exc,
+                            outage.delay)
+                time.sleep(wait)
 
     # -- the loop ----------------------------------------------------------------
     def run(self, stopping: Callable[[], bool]) -> None:
@@ -340,7 +342,7 @@ class DeliveryWorker:
                  "%.1f s)", self.consumer, self.batch, self.concurrency,
                  self.visibility_ms / 1000)
         batches = Pool(BATCHES_IN_FLIGHT)
-        outage = 0.0
+        outage = Backoff(0.1, MAX_OUTAGE_BACKOFF)
         next_due = next_reclaim = next_report = 0.0
         grouped = False
         while not stopping():
@@ -365,11 +367,11 @@ class DeliveryWorker:
                     jobs = self.queue.read(self.consumer, self.batch, wait)
                 if jobs:
                     batches.spawn(self._process_batch, jobs, stopping)
-                outage = 0.0
+                outage.reset()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                outage = min(max(outage * 2, 0.1), MAX_OUTAGE_BACKOFF)
-                log.warning("Redis unreachable (%s); retrying in %.1f s", exc, outage)
-                _sleep_unless(stopping, outage * random.uniform(0.8, 1.2))
+                wait = outage.next()
+                log.warning("Redis unreachable (%s); retrying in %.1f s", exc, outage.delay)
+                _sleep_unless(stopping, wait)
                 grouped = False
             except redis.ResponseError as exc:  # e.g. NOGROUP: the stream was deleted
                 log.warning("Redis refused a command (%s); starting over in 1 s", exc)

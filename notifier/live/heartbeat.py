@@ -12,12 +12,12 @@ starts the worker; it is never started at import time nor by ``create_app``.
 from __future__ import annotations
 
 import logging
-import random
 import time
 
 import gevent
 import redis
 
+from notifier.core.backoff import Backoff
 from notifier.core.gc_policy import GcPolicy
 from notifier.core.runtime import new_worker_id
 from notifier.live.hub import Hub
@@ -84,15 +84,15 @@ class Heartbeat:
                 "direct_writes": COUNTERS.direct_writes}
 
     def _run(self) -> None:
-        delay = 0.5
+        outage = Backoff(0.5, 10.0, jitter=(0.5, 1.5))
         while self._running:
             try:
                 self.beat(time.monotonic())
-                delay = 0.5
+                outage.reset()
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("heartbeat lost Redis (%s); retrying in %.1fs", exc, delay)
-                gevent.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 10.0)
+                wait = outage.next()
+                log.warning("heartbeat lost Redis (%s); retrying in %.1fs", exc, outage.delay)
+                gevent.sleep(wait)
             except Exception:  # a dead heartbeat would take the worker's users offline
                 log.exception("heartbeat failed; retrying")
                 gevent.sleep(1.0)

@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from notifier.core.backoff import Backoff
 from notifier.core.ids import is_user_id, parse_notification_id
 from notifier.core.keys import Keys
 from notifier.core.runtime import require_gevent
@@ -304,19 +304,26 @@ class Hub:
 
     # -- the hub greenlet -------------------------------------------------
     def _run(self) -> None:
-        delay = 0.25
+        backoff = Backoff(0.25, self.backoff_cap, jitter=(0.5, 1.5))
         while True:  # the hub lives as long as its worker
             self._heard = False
             try:
                 self._connect()
                 self._listen()
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("hub lost Redis (%s); reconnecting in %.1fs", exc, delay)
+                wait = self._next_wait(backoff)
+                log.warning("hub lost Redis (%s); reconnecting in %.1fs", exc, backoff.delay)
             except Exception:
-                log.exception("hub failed; reconnecting in %.1fs", delay)
+                wait = self._next_wait(backoff)
+                log.exception("hub failed; reconnecting in %.1fs", backoff.delay)
             self._lost_connection()
-            gevent.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, self.backoff_cap)
+            gevent.sleep(wait)
+
+    def _next_wait(self, backoff: Backoff) -> float:
+        """A connection that worked (Redis answered on it) starts the backoff over."""
+        if self._heard:
+            backoff.reset()
+        return backoff.next()
 
     def _connect(self) -> None:
         client = redis.Redis.from_url(

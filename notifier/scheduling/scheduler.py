@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import math
-import random
 import re
 import secrets
 import signal
@@ -33,6 +32,7 @@ from typing import Any
 import redis
 from flask import Flask
 
+from notifier.core.backoff import Backoff
 from notifier.core.clock import iso_utc
 from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import SCHEDULE_ID_PATTERN
@@ -352,15 +352,15 @@ class Runner:
         While Redis is unreachable it backs off (capped, jittered) and keeps trying.
         """
         log.info("scheduler running (polling every %.2f s)", self.poll)
-        outage = 0.0
+        outage = Backoff(self.poll, MAX_OUTAGE_BACKOFF)
         while not stopping():
             try:
                 wait = self.run_due()
-                outage = 0.0
+                outage.reset()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                outage = min(max(outage * 2, self.poll), MAX_OUTAGE_BACKOFF)
-                log.warning("scheduler: Redis unreachable (%s); retrying in %.1f s", exc, outage)
-                wait = outage * random.uniform(0.8, 1.2)
+                wait = outage.next()
+                log.warning("scheduler: Redis unreachable (%s); retrying in %.1f s", exc,
+                            outage.delay)
             except Exception:  # a bug or a Redis error reply: log it, keep the loop alive
                 log.exception("scheduler: unexpected error; retrying in %.1f s",
                               MAX_OUTAGE_BACKOFF)
