@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
 from notifier.core.ids import is_api_key_id, is_user_id
+from notifier.core.signing import sign, unsign
 
 _SALT = "notifier.widget-token.v1"
 
@@ -56,15 +55,12 @@ def mint(secret_key: str, user_id: str, ttl_seconds: float,
         claims["o"] = list(grant.origins)
     if key_id:
         claims["k"] = key_id
-    return URLSafeSerializer(secret_key, salt=_SALT).dumps(claims), grant
+    return sign(secret_key, _SALT, claims), grant
 
 
 def read(secret_key: str, token: str) -> WidgetToken | None:
     """The grant of a well-signed token, expired or not; None when forged or malformed."""
-    try:
-        claims = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
-    except BadSignature:
-        return None
+    claims = unsign(secret_key, _SALT, token)
     if not isinstance(claims, dict):
         return None
     user_id, expires_at, origins = claims.get("u"), claims.get("e"), claims.get("o", [])

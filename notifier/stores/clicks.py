@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
 from notifier.core.ids import is_notification_id, is_user_id
+from notifier.core.signing import Expired, sign, unsign
 
 if TYPE_CHECKING:
     from notifier.backend import Backend
@@ -34,19 +33,19 @@ class LinkExpired(Exception):
 
 def click_token(secret: str, user_id: str, notification_id: str) -> str:
     """The signed, timestamped part of a click link for one user's notification."""
-    return URLSafeTimedSerializer(secret, salt=_SALT).dumps([user_id, notification_id])
+    return sign(secret, _SALT, [user_id, notification_id], timed=True)
 
 
 def read_click_token(secret: str, token: str, max_age: float) -> tuple[str, str] | None:
     """``(user_id, notification_id)`` of a click link, or None when it is not ours;
     :class:`LinkExpired` when it is older than ``max_age`` seconds."""
     try:
-        user_id, notification_id = URLSafeTimedSerializer(secret, salt=_SALT).loads(
-            token, max_age=max_age)
-    except SignatureExpired:
+        value = unsign(secret, _SALT, token, max_age=max_age)
+    except Expired:
         raise LinkExpired(token) from None
-    except (BadSignature, ValueError, TypeError):
+    if not (isinstance(value, list) and len(value) == 2):
         return None
+    user_id, notification_id = value
     if not (is_user_id(user_id) and is_notification_id(notification_id)):
         return None
     return user_id, notification_id

@@ -18,7 +18,8 @@ import time
 from flask import Response, current_app, g, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
-from itsdangerous import BadData, URLSafeTimedSerializer
+
+from notifier.core.signing import Expired, sign, unsign
 
 #: The device cookie's name; it is sent only to the sign-in page.
 DEVICE_COOKIE = "notifier_device"
@@ -30,10 +31,6 @@ def attempted_username() -> str:
     return (request.form.get("username") or "").strip().lower()[:64]
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
-
-
 def known_device() -> str | None:
     """The nonce of the request's device cookie if it was issued for the username being
     tried, else None."""
@@ -43,8 +40,8 @@ def known_device() -> str | None:
         if raw:
             max_age = int(current_app.config["DEVICE_COOKIE_DAYS"]) * 86400
             try:
-                data = _serializer().loads(raw, max_age=max_age)
-            except BadData:
+                data = unsign(current_app.secret_key, _SALT, raw, max_age=max_age)
+            except Expired:
                 data = None
             if isinstance(data, dict) and data.get("u") == attempted_username() \
                     and isinstance(data.get("n"), str):
@@ -54,8 +51,8 @@ def known_device() -> str | None:
 
 def remember_device(response: Response, username: str) -> None:
     """Give the client a device cookie for ``username`` after a successful sign-in."""
-    value = _serializer().dumps({"u": username.strip().lower(),
-                                 "n": secrets.token_urlsafe(12)})
+    value = sign(current_app.secret_key, _SALT,
+                 {"u": username.strip().lower(), "n": secrets.token_urlsafe(12)}, timed=True)
     response.set_cookie(
         DEVICE_COOKIE, value, max_age=int(current_app.config["DEVICE_COOKIE_DAYS"]) * 86400,
         path="/login", httponly=True, samesite="Lax",
