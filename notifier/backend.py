@@ -15,7 +15,8 @@ import redis
 from flask import Flask, current_app
 
 from notifier.core.keys import Keys
-from notifier.delivery.dispatch import Dispatcher, configured_channels
+from notifier.delivery.channels import configured_channels
+from notifier.delivery.dispatch import Dispatcher
 from notifier.delivery.queue import DeliveryQueue
 from notifier.delivery.records import Deliveries
 from notifier.scheduling.scheduler import Scheduler

@@ -23,6 +23,7 @@ from notifier.delivery.records import Deliveries
 from notifier.delivery.worker import DeliveryWorker, parse_delays, retry_delay
 from notifier.model.channels import Message, Outcome, Target
 from notifier.stores.devices import Devices
+from notifier.stores.preferences import PreferenceStore
 
 from conftest import TEST_PREFIX
 from peers.sms_provider import Answer, SmsProvider
@@ -51,7 +52,8 @@ class Rig:
             adapters = {"sms": SmsAdapter(account_sid=peer.state.account_sid,
                                           auth_token=peer.state.auth_token,
                                           sender="+15550000000", base_url=peer.url)}
-        self.registry = Registry(client, KEYS, adapters, devices=devices)
+        self.registry = Registry(PreferenceStore(client, KEYS, known_types_max=200), adapters,
+                                 devices=devices)
         self.worker = DeliveryWorker(queue=self.queue, deliveries=self.deliveries,
                                      budgets=self.budgets, registry=self.registry,
                                      consumer="tests:1:abc", retry_delays=delays,

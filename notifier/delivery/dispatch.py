@@ -10,33 +10,15 @@ device) still gets a job: the worker records it as skipped on the timeline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
-from notifier.delivery.channels.settings import text_setting
 from notifier.delivery.queue import DeliveryQueue
 from notifier.model.delivery_rules import Decision
 
 log = logging.getLogger(__name__)
-
-#: Each delivery channel and the settings that all must be set for it to be on.
-CHANNEL_SETTINGS = {
-    "web_push": (("WEBPUSH_SUBJECT",),),
-    "email": (("SMTP_HOST",),),
-    "mobile_push": (("FCM_CREDENTIALS",), ("APNS_KEY_PATH", "APNS_KEY_ID", "APNS_TEAM_ID",
-                                           "APNS_TOPIC")),
-    "sms": (("SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM"),),
-}
-
-
-def configured_channels(config: Mapping[str, Any]) -> frozenset[str]:
-    """The delivery channels with at least one provider configured."""
-    return frozenset(
-        channel for channel, providers in CHANNEL_SETTINGS.items()
-        if any(all(text_setting(config, name) for name in names) for names in providers))
-
 
 class Dispatcher:
     """Turns a stored send's routing decisions into delivery jobs."""

@@ -41,6 +41,7 @@ from notifier.delivery.queue import DeliveryQueue, Job
 from notifier.delivery.records import Deliveries, Event
 from notifier.model.channels import Message, Outcome, Target
 from notifier.stores.lua_scripts import Client
+from notifier.stores.preferences import PreferenceStore
 
 log = logging.getLogger(__name__)
 
@@ -430,7 +431,8 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
         socket_timeout=10, socket_connect_timeout=2, health_check_interval=30,
         client_name=f"notifier-worker:{os.getpid()}")
     client = Client(connection_pool=pool)
-    registry = Registry(client, keys, build_adapters(config, app.instance_path),
+    preferences = PreferenceStore(client, keys, known_types_max=config["KNOWN_TYPES_MAX"])
+    registry = Registry(preferences, build_adapters(config, app.instance_path),
                         devices=state.devices)
     settings = dict(
         queue=DeliveryQueue(client, keys),

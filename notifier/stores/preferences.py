@@ -119,6 +119,16 @@ class PreferenceStore:
                          f"ch:{notification_type}:{channel}", "1" if on else "0")
 
     # -- the types ever sent -------------------------------------------------
+    def contacts(self, wanted: list[tuple[str, str]]) -> list[str | None]:
+        """Each ``(user id, field)``'s contact field (``email``, ``phone``), None when the
+        user set none; one round trip."""
+        if not wanted:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for user_id, name in wanted:
+            pipe.hget(self.keys.preferences(user_id), name)
+        return [value.decode() if value else None for value in pipe.execute()]
+
     def known_types(self) -> list[str]:
         """The notification types sent so far (the most recent ``known_types_max``), sorted."""
         return sorted(t.decode() for t in self.client.zrange(self.keys.known_types(), 0, -1))

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import jwt
 
+from notifier.delivery.channels import PROVIDERS
 from notifier.delivery.channels.retry import parse_retry_after
 from notifier.delivery.channels.settings import inbox_url, text_setting
 from notifier.delivery.channels.summary import shorten, summarize
@@ -131,8 +132,7 @@ class ApnsAdapter:
 
 def from_config(config: Mapping[str, Any], instance_path: str) -> ApnsAdapter | None:
     """The adapter, or None while none of the APNS_* settings is given."""
-    names = ("APNS_KEY_PATH", "APNS_KEY_ID", "APNS_TEAM_ID", "APNS_TOPIC")
-    values = {name: text_setting(config, name) for name in names}
+    values = {name: text_setting(config, name) for name in PROVIDERS["apns"][1]}
     if not any(values.values()):
         return None
     missing = [f"NOTIFIER_{name}" for name, value in values.items() if not value]

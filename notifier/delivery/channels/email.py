@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from notifier import PROJECT_ROOT
 from notifier.bootstrap import instance_secret_key
 from notifier.core import unsubscribe_tokens as unsubscribe
+from notifier.delivery.channels import is_configured
 from notifier.delivery.channels.settings import text_setting
 from notifier.model.channels import Message, Outcome, Target
 
@@ -210,9 +211,9 @@ def _close(smtp: smtplib.SMTP | None) -> None:
 
 def from_config(config: Mapping[str, Any], instance_path: str) -> EmailAdapter | None:
     """The adapter, or None while ``NOTIFIER_SMTP_HOST`` is not set."""
-    host = text_setting(config, "SMTP_HOST")
-    if not host:
+    if not is_configured(config, "email"):
         return None
+    host = text_setting(config, "SMTP_HOST")
     return EmailAdapter(
         host=host, port=int(config.get("SMTP_PORT") or 0),
         security=str(config.get("SMTP_SECURITY") or "starttls").lower(),

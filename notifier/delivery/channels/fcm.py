@@ -19,8 +19,9 @@ from google.auth import exceptions as auth_errors
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
+from notifier.delivery.channels import is_configured
 from notifier.delivery.channels.retry import parse_retry_after
-from notifier.delivery.channels.settings import inbox_url
+from notifier.delivery.channels.settings import inbox_url, text_setting
 from notifier.delivery.channels.summary import shorten, summarize
 from notifier.model.channels import Message, Outcome, Target
 
@@ -124,9 +125,9 @@ class FcmAdapter:
 
 def from_config(config: Mapping[str, Any], instance_path: str) -> FcmAdapter | None:
     """The adapter, or None while ``NOTIFIER_FCM_CREDENTIALS`` is not set."""
-    path = str(config.get("FCM_CREDENTIALS") or "")
-    if not path:
+    if not is_configured(config, "fcm"):
         return None
+    path = text_setting(config, "FCM_CREDENTIALS")
     credentials = service_account.Credentials.from_service_account_file(path, scopes=[SCOPE])
     if not credentials.project_id:
         raise ValueError(f"{path} names no project_id")

@@ -14,10 +14,8 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-import redis
-
-from notifier.core.keys import Keys
 from notifier.model.channels import Adapter, Target
+from notifier.stores.preferences import PreferenceStore
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +58,9 @@ def build_adapters(config, instance_path: str,
 class Registry:
     """Adapters by kind, and each user's targets by channel."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, adapters: dict[str, Adapter],
+    def __init__(self, preferences: PreferenceStore, adapters: dict[str, Adapter],
                  devices: Devices | None = None):
-        self.client = client
-        self.keys = keys
+        self.preferences = preferences
         self.adapters = adapters
         self.devices = devices
 
@@ -73,22 +70,16 @@ class Registry:
 
     def targets(self, wanted: list[tuple[str, str]]) -> list[list[Target]]:
         """The targets of each (user id, channel); preference fields in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        asked = []
+        values = iter(self.preferences.contacts(
+            [(user_id, PREFERENCE_TARGETS[channel][0]) for user_id, channel in wanted
+             if channel in PREFERENCE_TARGETS]))
+        found: list[list[Target]] = []
         for user_id, channel in wanted:
             if channel in PREFERENCE_TARGETS:
-                pipe.hget(self.keys.preferences(user_id), PREFERENCE_TARGETS[channel][0])
-                asked.append(True)
-            else:
-                asked.append(False)
-        values = iter(pipe.execute() if any(asked) else [])
-        found: list[list[Target]] = []
-        for (user_id, channel), was_asked in zip(wanted, asked, strict=True):
-            if was_asked:
                 value = next(values)
                 _, kind, address_key = PREFERENCE_TARGETS[channel]
                 found.append([Target(id=kind, kind=kind,
-                                     address={address_key: value.decode()})] if value else [])
+                                     address={address_key: value})] if value else [])
             elif channel in DEVICE_CHANNELS and self.devices is not None:
                 found.append(list(self.devices.targets(user_id, channel)))
             else:

@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPParseError
 
+from notifier.delivery.channels import PROVIDERS, is_configured
+from notifier.delivery.channels.settings import text_setting
 from notifier.model.channels import Message, Outcome, Target
 
 log = logging.getLogger(__name__)
@@ -131,11 +133,9 @@ class SmsAdapter:
 
 def from_config(config, instance_path: str) -> SmsAdapter | None:
     """The adapter when the SMS settings are all there, else None."""
-    sid = str(config.get("SMS_ACCOUNT_SID") or "")
-    token = str(config.get("SMS_AUTH_TOKEN") or "")
-    sender = str(config.get("SMS_FROM") or "")
-    if not (sid and token and sender):
+    if not is_configured(config, "sms"):
         return None
+    sid, token, sender = (text_setting(config, name) for name in PROVIDERS["sms"][1])
     return SmsAdapter(account_sid=sid, auth_token=token, sender=sender,
                       base_url=str(config.get("SMS_BASE_URL") or "https://api.twilio.com"),
                       timeout=float(config.get("SMS_TIMEOUT") or 10),

@@ -23,8 +23,9 @@ import requests
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPusher, WebPushException
 
+from notifier.delivery.channels import is_configured
 from notifier.delivery.channels.retry import parse_retry_after
-from notifier.delivery.channels.settings import inbox_url
+from notifier.delivery.channels.settings import inbox_url, text_setting
 from notifier.delivery.channels.summary import shorten, summarize
 from notifier.delivery.channels.vapid import check_subject, load_vapid
 from notifier.model.channels import Message, Outcome, Target
@@ -157,9 +158,9 @@ class WebPushAdapter:
 
 def from_config(config: Mapping[str, Any], instance_path: str) -> WebPushAdapter | None:
     """The adapter, or None while ``NOTIFIER_WEBPUSH_SUBJECT`` is not set."""
-    subject = str(config.get("WEBPUSH_SUBJECT") or "")
-    if not subject:
+    if not is_configured(config, "webpush"):
         return None
+    subject = text_setting(config, "WEBPUSH_SUBJECT")
     return WebPushAdapter(load_vapid(instance_path), subject, inbox_url=inbox_url(config),
                           ttl=int(config.get("WEBPUSH_TTL", 86400)),
                           timeout=float(config.get("PROVIDER_TIMEOUT", 10)),
