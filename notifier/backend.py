@@ -36,7 +36,7 @@ from notifier.stores.revocation import Revocations
 from notifier.stores.set_password_links import SetPasswordLinks
 from notifier.stores.sign_in_links import SignInLinks
 from notifier.stores.stream_caps import StreamCaps
-from notifier.stores.worker_stats import WorkerReports
+from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, WorkerReports
 
 
 @dataclass
@@ -57,6 +57,8 @@ class Backend:
     #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
     presence: Presence
     worker_reports: WorkerReports
+    #: The live delivery workers' reports (``notifier worker`` processes).
+    delivery_workers: WorkerReports
     #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
     delivery_queue: DeliveryQueue
     deliveries: Deliveries
@@ -120,6 +122,8 @@ def init_app(app: Flask) -> Backend:
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
+        delivery_workers=WorkerReports(client, keys, interval=DELIVERY_WORKER_BEAT,
+                                       hash_key=keys.delivery_worker_reports()),
         delivery_queue=delivery_queue,
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from notifier import create_app
 from notifier.core.keys import Keys
 from notifier.delivery.queue import GROUP, DeliveryQueue
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, app_config, sign_in
 from peers.sms_provider import Answer, SmsProvider
 
 NOTIFIER = str(Path(sys.executable).parent / "notifier")
@@ -259,3 +260,25 @@ def test_a_worker_reconnects_when_redis_drops_its_connections(start, peer, queue
     assert eventually(lambda: len(peer.accepted_for(phone)) == 2, timeout=15)
     assert worker.process.poll() is None
     assert worker.stop() == 0
+
+
+def test_the_console_shows_live_delivery_workers(tmp_path, redis_server, redis_client, peer):
+    app = create_app(app_config(redis_server.url, KEY_PREFIX=PREFIX))
+    store = app.extensions["notifier"]
+    store.accounts.create("root", "correct horse battery", admin=True)
+    console = app.test_client()
+    sign_in(console, "root", "correct horse battery")
+
+    def shown() -> int:
+        page = console.get("/admin/deliveries").text
+        return int(page.split('data-delivery-workers="')[1].split('"')[0])
+
+    assert shown() == 0
+    worker = WorkerProcess(redis_server.url, tmp_path, peer).wait_ready()
+    try:
+        assert eventually(lambda: shown() == 1, timeout=10)
+        report = store.delivery_workers.read_workers()[0]
+        assert report["pid"] == worker.pid and report["accepted"] == 0
+    finally:
+        assert worker.stop() == 0
+    assert shown() == 0  # it withdrew its report as it stopped

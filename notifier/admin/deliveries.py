@@ -18,7 +18,8 @@ def _dead_id(value: str) -> str:
 
 
 def deliveries():
-    """The queue's figures and its dead letters, newest first, a page at a time."""
+    """The queue's figures, the live delivery workers, and the dead letters, newest
+    first, a page at a time."""
     before = request.args.get("before") or None
     if before is not None and not is_notification_id(before):
         abort(400, description="That page link is malformed: start from the first page.")
@@ -29,6 +30,7 @@ def deliveries():
     letters = letters[:size]
     return render_template(
         "admin/deliveries.html", letters=letters, counts=state.delivery_queue.counts(),
+        workers=state.delivery_workers.read_workers(),
         next_url=url_for(".deliveries", before=letters[-1].id) if more else None,
         first_url=url_for(".deliveries") if before else None)
 

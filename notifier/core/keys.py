@@ -249,6 +249,11 @@ class Keys:
         """Hash of each live worker's stats: field = worker id, value = JSON report."""
         return f"{self.prefix}:workers"
 
+    def delivery_worker_reports(self) -> str:
+        """Hash of each live delivery worker's report (what it did so far), like
+        :meth:`worker_reports`."""
+        return f"{self.prefix}:delivery-workers"
+
     # -- delivery queue (one slot: ``{d}``) and per-user delivery state --------
     # The queue's keys carry the hash tag {d}: the scripts that hold, retry and
     # dead-letter a job touch the job stream and one of the others at once.

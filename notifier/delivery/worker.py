@@ -23,12 +23,14 @@ visibility timeout). The signal handler only sets a flag.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import redis
 from flask import Flask
@@ -42,6 +44,7 @@ from notifier.delivery.records import Deliveries, Event
 from notifier.model.channels import Message, Outcome, Target
 from notifier.stores.lua_scripts import Client
 from notifier.stores.preferences import PreferenceStore
+from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, WorkerReports
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,8 @@ class DeliveryWorker:
     def __init__(self, *, queue: DeliveryQueue, deliveries: Deliveries, budgets: Budgets,
                  registry: Registry, consumer: str | None = None, batch: int = 100,
                  concurrency: int = 64, visibility: float = 30.0, poll: float = 0.25,
-                 retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16), max_deliveries: int = 5):
+                 retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16), max_deliveries: int = 5,
+                 reports: WorkerReports | None = None):
         self.queue = queue
         self.deliveries = deliveries
         self.budgets = budgets
@@ -117,6 +121,8 @@ class DeliveryWorker:
         self.retry_delays = tuple(float(d) for d in retry_delays)
         self.max_deliveries = max_deliveries
         self.totals = Totals()
+        #: Where the worker reports that it is alive, and its totals, for the console.
+        self.reports = reports
         self._pool = None
 
     # -- one batch ---------------------------------------------------------------
@@ -344,7 +350,7 @@ class DeliveryWorker:
                  self.visibility_ms / 1000)
         batches = Pool(BATCHES_IN_FLIGHT)
         outage = Backoff(0.1, MAX_OUTAGE_BACKOFF)
-        next_due = next_reclaim = next_report = 0.0
+        next_due = next_reclaim = next_report = next_beat = 0.0
         grouped = False
         while not stopping():
             try:
@@ -382,8 +388,24 @@ class DeliveryWorker:
                 if next_report:
                     log.info("delivered so far: %s", self.totals)
                 next_report = time.monotonic() + REPORT_EVERY
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self._beat()
         batches.join()
+        if self.reports is not None:
+            with contextlib.suppress(redis.RedisError):
+                self.reports.remove(self.consumer)
         log.info("delivery worker %s stopped: %s", self.consumer, self.totals)
+
+    def _beat(self) -> float:
+        """Report that this worker is alive, with its totals; seconds until the next."""
+        if self.reports is None:
+            return REPORT_EVERY
+        try:
+            self.reports.report(self.consumer, {"pid": os.getpid(), "host": socket.gethostname(),
+                                                **asdict(self.totals)})
+        except redis.RedisError as exc:
+            log.info("could not report to the console: %s", exc)
+        return DELIVERY_WORKER_BEAT
 
     def _process_batch(self, jobs: list[Job], stopping: Callable[[], bool]) -> None:
         """:meth:`process` in a greenlet of its own: a failure leaves the batch's jobs
@@ -441,7 +463,8 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
         batch=int(config["DELIVERY_BATCH"]), concurrency=int(config["DELIVERY_CONCURRENCY"]),
         visibility=float(config["DELIVERY_VISIBILITY"]), poll=float(config["DELIVERY_POLL"]),
         retry_delays=parse_delays(config["DELIVERY_RETRY_DELAYS"]),
-        max_deliveries=int(config["DELIVERY_MAX_DELIVERIES"]))
+        max_deliveries=int(config["DELIVERY_MAX_DELIVERIES"]),
+        reports=state.delivery_workers)
     settings.update(overrides)
     return DeliveryWorker(**settings)
 

@@ -33,37 +33,44 @@ class Counters:
 #: This process's counters.
 COUNTERS = Counters()
 
+#: Seconds between a delivery worker's reports (the console counts it live for three).
+DELIVERY_WORKER_BEAT = 5.0
+
 
 class WorkerReports:
-    """The ``workers`` hash: one JSON report per live worker."""
+    """A hash of one JSON report per live worker: the web workers' (``workers``) or the
+    delivery workers' (``hash_key``)."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, interval: float):
+    def __init__(self, client: redis.Redis, keys: Keys, *, interval: float,
+                 hash_key: str | None = None):
         if not (isinstance(interval, int | float) and interval > 0):
             raise ValueError(f"STATS_INTERVAL must be a positive number, not {interval!r}")
         self.client = client
         self.keys = keys
+        self.hash_key = hash_key or keys.worker_reports()
         #: A report older than this (three intervals, at least 3 s) is a dead worker's.
         self.max_age_ms = round(max(3 * interval, 3.0) * 1000)
         self._report = load_script(client, "worker_report")
 
     def report(self, worker_id: str, report: dict[str, Any]) -> None:
         """Store ``report`` for ``worker_id`` (its ``at`` is Redis's time) and drop dead ones."""
-        self._report(keys=[self.keys.worker_reports()],
+        self._report(keys=[self.hash_key],
                      args=[worker_id, json.dumps(report), self.max_age_ms])
 
     def remove(self, worker_id: str) -> None:
         """Forget a worker that is stopping."""
-        self.client.hdel(self.keys.worker_reports(), worker_id)
+        self.client.hdel(self.hash_key, worker_id)
 
     def read_workers(self) -> list[dict[str, Any]]:
         """The reports of the live workers, by worker id.
 
-        Each is ``{"worker", "pid", "host", "streams", "users", "sent",
-        "delivered", "direct_writes", "at"}`` (``at`` in epoch ms, Redis's clock).
+        A web worker's is ``{"worker", "pid", "host", "streams", "users", "sent",
+        "delivered", "direct_writes", "at"}`` (``at`` in epoch ms, Redis's clock); a
+        delivery worker's has its :class:`~notifier.delivery.worker.Totals` instead.
         """
         pipe = self.client.pipeline(transaction=False)
         pipe.time()
-        pipe.hgetall(self.keys.worker_reports())
+        pipe.hgetall(self.hash_key)
         (seconds, micros), fields = pipe.execute()
         oldest = seconds * 1000 + micros // 1000 - self.max_age_ms
         reports = []
