@@ -42,7 +42,7 @@ control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
 #: client sent is escaped, so each request is one line.
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
-logger_class = "notifier.web.access_log.AccessLogger"
+logger_class = "notifier.core.access_log.AccessLogger"
 
 _embedded = None
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from notifier.core import unsubscribe_tokens as unsubscribe
+from notifier.core.access_log import MASK, log_safe
 from notifier.stores.clicks import click_token
-from notifier.web.access_log import MASK, log_safe
 
 from conftest import LiveServer, live_env
 

@@ -447,3 +447,15 @@ def test_click_links_expire(app, client, auth):
     app.config["CLICK_LINK_TTL"] = -1  # every link is older than that
     expired = client.get(link)
     assert expired.status_code == 410 and "expired" in expired.text
+
+
+def test_a_batch_records_opens_before_closes_and_keeps_the_newest(store):
+    from notifier.stores.stream_caps import StreamCaps
+
+    caps = StreamCaps(store.redis, store.keys, per_user=2)
+    key = store.keys.open_streams("zed")
+    assert caps.apply([("zed", "p:1", 1), ("zed", "p:2", 2)], [("zed", "p:1")]) == 0
+    assert store.redis.zrange(key, 0, -1) == [b"p:2"]
+    assert caps.apply([("zed", "p:3", 3), ("zed", "p:4", 4)], []) == 1  # p:2 told to close
+    assert store.redis.zrange(key, 0, -1) == [b"p:3", b"p:4"]
+    assert 0 < store.redis.ttl(key) <= 24 * 3600

@@ -15,6 +15,7 @@ import gevent
 from flask import Flask, current_app
 
 from notifier.backend import Backend
+from notifier.live.caps import CapsRecorder
 from notifier.live.heartbeat import Heartbeat
 from notifier.live.hub import Hub
 from notifier.scheduling.scheduler import start_in_worker
@@ -27,6 +28,7 @@ class WorkerRuntime:
         self.app = app
         self.state = state
         self._hub: Hub | None = None
+        self._caps: CapsRecorder | None = None
         self.heartbeat: Heartbeat | None = None
         self.scheduler: gevent.Greenlet | None = None
         #: Called by :meth:`stop`, after the streams are told to end (e.g. the admin
@@ -51,6 +53,13 @@ class WorkerRuntime:
                             streams_per_address=config["STREAMS_PER_ADDRESS"])
             self._hub.control_listeners.append(self.state.api_keys.on_control)
         return self._hub
+
+    @property
+    def caps(self) -> CapsRecorder:
+        """Where the worker's streams note their opens and closes for the per-user cap."""
+        if self._caps is None:
+            self._caps = CapsRecorder(self.state.stream_caps)
+        return self._caps
 
     def start(self, stopping: Callable[[], bool]) -> None:
         """Start the hub and heartbeat, and the scheduler unless ``SCHEDULER`` is false;

@@ -51,7 +51,7 @@ def stream():
         user_id=access.user_id, feed=backend().feed, hub=runtime().hub, settings=stream_settings(),
         cursor=request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None,
         stream_filter=shown, expires_at=access.expires_at, credential=access.credential,
-        caps=backend().stream_caps, address=request.remote_addr,
+        caps=runtime().caps, address=request.remote_addr,
         # gunicorn's gevent worker names it gunicorn.socket; its pywsgi worker, gunicorn.sock.
         client_socket=(request.environ.get("gunicorn.socket")
                        or request.environ.get("gunicorn.sock")),

@@ -28,6 +28,7 @@ from gevent import monkey
 from notifier.core.clock import clock_position, now_ms
 from notifier.core.ids import format_id, parse_notification_id
 from notifier.live import sse
+from notifier.live.caps import CapsRecorder
 from notifier.live.hub import PRIORITY_RANK, Delivery, Hub, HubUnavailable, TooManyStreams, wire
 from notifier.live.socket_writer import SocketWriter
 from notifier.model.notification import Notification
@@ -35,7 +36,6 @@ from notifier.stores.broadcasts import Broadcast, BroadcastChunk, newest_positio
 from notifier.stores.feed import BroadcastView, Feed, count_live, format_position, parse_position
 from notifier.stores.inbox import ReplayChunk
 from notifier.stores.revocation import Credential
-from notifier.stores.stream_caps import StreamCaps
 from notifier.stores.worker_stats import COUNTERS
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class LiveStream:
                  cursor: str | None, stream_filter: StreamFilter,
                  expires_at: float | None = None, client_socket: socket.socket | None = None,
                  writer: SocketWriter | None = None, credential: Credential | None = None,
-                 caps: StreamCaps | None = None, address: str | None = None):
+                 caps: CapsRecorder | None = None, address: str | None = None):
         self.user_id = user_id
         self.feed = feed
         self.hub = hub

@@ -124,7 +124,7 @@ def socket_events(ws) -> None:
     stream = LiveStream(
         user_id=access.user_id, feed=backend().feed, hub=runtime().hub, settings=stream_settings(),
         cursor=request.args.get("last_event_id") or None, stream_filter=g.stream_filter,
-        expires_at=access.expires_at, credential=access.credential, caps=backend().stream_caps,
+        expires_at=access.expires_at, credential=access.credential, caps=runtime().caps,
         address=request.remote_addr,
     )
     sender = gevent.spawn(_send_events, ws, stream)

@@ -7,23 +7,20 @@ that every worker's hub listens on (:mod:`notifier.stores.revocation`); each clo
 a long ``retry:`` so that a tab left open in the background does not take its
 place back at once. Entries of a worker that died are never closed by it: they
 are the oldest, so they are the first taken out, and the set expires a day after
-the user's last stream opened.
+the user's last stream opened. Opens and closes are recorded in batches
+(:class:`notifier.live.caps.CapsRecorder`), never in a stream's own setup.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import logging
 import secrets
 
 import redis
 
-from notifier.core.clock import now_ms
 from notifier.core.keys import Keys
 from notifier.stores.lua_scripts import load_script
-
-log = logging.getLogger(__name__)
 
 #: Seconds the set of a user's open streams outlives the newest stream's opening.
 KEEP_SECONDS = 24 * 3600
@@ -45,24 +42,26 @@ class StreamCaps:
         """An id for a stream about to open, unique across processes."""
         return f"{self._process}:{next(self._numbers)}"
 
-    def opened(self, user_id: str, stream_id: str) -> list[str]:
-        """Record the stream; the ids of the oldest ones told to close to keep the cap."""
-        if self.per_user <= 0:
-            return []
-        oldest = [i.decode() for i in self._open(
-            keys=[self.keys.open_streams(user_id)],
-            args=[stream_id, now_ms(), self.per_user, KEEP_SECONDS])]
-        if oldest:
-            message = {"k": "evict", "u": user_id, "ids": oldest}
-            self.client.publish(self.keys.control_channel(),
-                                json.dumps(message, separators=(",", ":")))
-        return oldest
-
-    def closed(self, user_id: str, stream_id: str) -> None:
-        """Forget a closed stream (while Redis is unreachable its entry just expires)."""
-        if self.per_user <= 0:
-            return
-        try:
-            self.client.zrem(self.keys.open_streams(user_id), stream_id)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.info("could not forget stream %s of %s: %s", stream_id, user_id, exc)
+    def apply(self, opened: list[tuple[str, str, int]], closed: list[tuple[str, str]]) -> int:
+        """Record the streams ``opened`` (user id, stream id, when in ms) and forget the
+        ``closed`` ones, in one round trip; tell the oldest streams past each user's cap to
+        close. Returns how many were told. Opens go first, so a stream that opened and
+        closed within one batch is gone."""
+        if self.per_user <= 0 or not (opened or closed):
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for user_id, stream_id, at_ms in opened:
+            self._open(keys=[self.keys.open_streams(user_id)],
+                       args=[stream_id, at_ms, self.per_user, KEEP_SECONDS], client=pipe)
+        for user_id, stream_id in closed:
+            pipe.zrem(self.keys.open_streams(user_id), stream_id)
+        results = pipe.execute()[:len(opened)]
+        told = 0
+        for (user_id, _, _), oldest in zip(opened, results, strict=True):
+            if oldest:
+                ids = [i.decode() for i in oldest]
+                told += len(ids)
+                message = {"k": "evict", "u": user_id, "ids": ids}
+                self.client.publish(self.keys.control_channel(),
+                                    json.dumps(message, separators=(",", ":")))
+        return told
