@@ -90,11 +90,6 @@ class Revocations:
         """Tell every worker to forget its cached copy of a changed key."""
         self._publish({"k": "key_changed", "key": key_id})
 
-    def stamp(self, user_id: str) -> int:
-        """The user's revocation stamp (epoch ms); 0 when there is none."""
-        value = self.client.get(self.keys.revoked_before(user_id))
-        return int(value) if value else 0
-
     def token_is_live(self, grant: WidgetToken) -> bool:
         """Whether neither a stamp of its user nor its key's revocation outdates ``grant``."""
         return self.is_live(grant.user_id, grant.issued_at, grant.key_id)
