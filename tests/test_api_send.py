@@ -84,6 +84,9 @@ def test_body_limit_is_413_but_batch_may_be_larger(client, auth):
     response = send(client, auth, big)
     assert response.status_code == 413
     assert response.json["error"]["code"] == "request_entity_too_large"
+    size = len(json.dumps(big))
+    assert response.json["error"]["message"] == (
+        f"The body is {size} bytes; this route takes at most {64 * 1024} bytes.")
     items = [{"user_id": f"u{i}", "title": "t" * 150} for i in range(1000)]
     response = send(client, auth, {"notifications": items}, "/api/v1/notifications/batch")
     assert response.status_code == 201
@@ -168,8 +171,75 @@ def test_malformed_bodies(client, auth, raw, status, code):
 def test_unknown_route_and_method_are_json(client, auth):
     missing = client.get("/api/v1/nothing", headers=auth)
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    assert missing.json["error"]["message"] == (
+        "No such API route: GET /api/v1/nothing (the routes are in /api/v1/openapi.json).")
     wrong = client.put("/api/v1/notifications", headers=auth)
     assert wrong.status_code == 405 and "POST" in wrong.headers["Allow"]
+    assert wrong.json["error"] == {
+        "code": "method_not_allowed",
+        "message": "/api/v1/notifications does not take PUT; it takes POST."}
+
+
+def test_every_validation_error_in_one_answer(client, auth, redis_client):
+    response = send(client, auth, {"user_id": "u", "priority": "extreme", "link": "ftp://x"})
+    assert response.status_code == 422
+    error = response.json["error"]
+    # The first problem stays where it always was.
+    assert (error["code"], error["field"]) == ("invalid_field", "title")
+    assert error["message"] == "title: Field required"
+    assert [(e["field"], e["code"]) for e in error["errors"]] == [
+        ("title", "invalid_field"), ("priority", "invalid_field"), ("link", "invalid_field")]
+    assert all(e["message"].startswith(e["field"] + ": ") for e in error["errors"])
+    assert user_keys(redis_client) == []
+
+
+def test_errors_in_batch_items_each_name_their_item(client, auth):
+    items = [{"user_id": "a", "title": "t"}, {"user_id": "bad id", "title": ""},
+             {"user_id": "c", "title": "t", "priority": "loud"}]
+    response = send(client, auth, {"notifications": items}, "/api/v1/notifications/batch")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["error"]["errors"]] == [
+        "notifications[1].title", "notifications[1].user_id", "notifications[2].priority"]
+
+
+def test_a_misspelt_field_is_unknown_and_the_missing_one_is_named(client, auth, redis_client):
+    response = send(client, auth, {"user_id": "u", "tittle": "Hello"})
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert (error["code"], error["field"]) == ("unknown_field", "tittle")
+    assert error["message"] == "Unknown field 'tittle' (did you mean 'title'?)."
+    assert [(e["field"], e["code"]) for e in error["errors"]] == [
+        ("tittle", "unknown_field"), ("title", "invalid_field")]
+    assert user_keys(redis_client) == []
+
+
+@pytest.mark.parametrize("content_type, sent_as", [
+    ("application/x-www-form-urlencoded",
+     "; it was sent as a form (application/x-www-form-urlencoded)"),
+    ("multipart/form-data; boundary=x", "; it was sent as a multipart form (multipart/form-data)"),
+    ("application/json", ""),
+])
+def test_a_body_that_is_not_json_is_told_the_api_takes_json(client, auth, content_type,
+                                                             sent_as):
+    response = client.post("/api/v1/notifications", data=b"user_id=u&title=Hello",
+                           headers={**auth, "Content-Type": content_type})
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert (error["code"], error["field"]) == ("invalid_json", "body")
+    assert error["message"].startswith("The API takes JSON: send a JSON object "
+                                       "(Content-Type: application/json). This body is "
+                                       "not valid JSON (")
+    assert error["message"].endswith(")" + sent_as + ".")
+    assert error["errors"] == [{"field": "body", "code": "invalid_json",
+                                "message": error["message"]}]
+
+
+def test_json_sent_with_a_form_content_type_is_taken(client, auth):
+    # curl -d labels the body a form unless told otherwise; JSON is still JSON.
+    response = client.post("/api/v1/notifications", data='{"user_id": "u", "title": "t"}',
+                           headers={**auth,
+                                    "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 201
 
 
 def test_redis_down_is_503_json(tmp_path, monkeypatch):

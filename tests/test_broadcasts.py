@@ -59,11 +59,12 @@ def test_create_get_list_and_shape(client, auth):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"title": "m", "type": "maintenance"}, "title"),  # a maintenance notice needs a window
+    ({"title": "m", "type": "maintenance"}, "starts_at"),  # a maintenance notice needs a window
     # Parameters are made when the tests are collected, minutes before this one may
     # run: times that must still be ahead then are days ahead.
-    ({"title": "w", "starts_at": iso(86400)}, "title"),  # starts_at without ends_at
-    ({"title": "w", "starts_at": iso(2 * 86400), "ends_at": iso(86400)}, "title"),
+    ({"title": "w", "starts_at": iso(86400)}, "ends_at"),  # starts_at without ends_at
+    ({"title": "w", "ends_at": iso(86400)}, "starts_at"),  # ends_at without starts_at
+    ({"title": "w", "starts_at": iso(2 * 86400), "ends_at": iso(86400)}, "ends_at"),
     ({"title": "w", "starts_at": iso(-120), "ends_at": iso(-60)}, "ends_at"),
     ({"title": "x", "audience": "all"}, "audience"),
     ({"title": ""}, "title"),
@@ -72,7 +73,17 @@ def test_bad_broadcasts_are_refused_and_store_nothing(client, auth, redis_client
     response = client.post("/api/v1/broadcasts", headers=auth, data=json.dumps(body))
     assert response.status_code == 422
     assert response.json["error"]["field"] == field
+    assert response.json["error"]["errors"][0]["field"] == field
     assert redis_client.exists(KEYS.broadcast_log(), KEYS.broadcast_items()) == 0
+
+
+def test_a_maintenance_notice_without_a_window_names_both_ends(client, auth):
+    response = client.post("/api/v1/broadcasts", headers=auth,
+                           data=json.dumps({"title": "m", "type": "maintenance"}))
+    assert response.status_code == 422
+    errors = response.json["error"]["errors"]
+    assert [e["field"] for e in errors] == ["starts_at", "ends_at"]
+    assert all("maintenance" in e["message"] for e in errors)
 
 
 def test_unknown_and_malformed_ids(client, auth):

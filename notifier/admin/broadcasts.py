@@ -22,7 +22,13 @@ from pydantic import ValidationError
 
 from notifier.backend import backend
 from notifier.core.idempotency import IdempotencyConflict
-from notifier.model.requests import BroadcastRequest
+from notifier.model.requests import (
+    MAINTENANCE_NEEDS_WINDOW,
+    WINDOW_BACKWARDS,
+    WINDOW_NEEDS_END,
+    WINDOW_NEEDS_START,
+    BroadcastRequest,
+)
 from notifier.scheduling.announcements import schedule_broadcast
 from notifier.stores.broadcasts import Broadcast, BroadcastError
 from notifier.web.forms import BROADCAST_TIMES, MAX_OFFSET_MINUTES, BroadcastForm
@@ -158,10 +164,11 @@ def _request_from(form: BroadcastForm) -> BroadcastRequest | None:
 
 
 _WINDOW = {
-    "give both starts_at and ends_at, or neither": "Give the window both a start and an end.",
-    "ends_at must be after starts_at": "The window must end after it starts.",
-    "a maintenance broadcast needs starts_at and ends_at":
-        "A maintenance notice announces a window: give its start and end.",
+    WINDOW_NEEDS_END: "Give the window both a start and an end.",
+    WINDOW_NEEDS_START: "Give the window both a start and an end.",
+    WINDOW_BACKWARDS: "The window must end after it starts.",
+    MAINTENANCE_NEEDS_WINDOW: "A maintenance notice announces a window: give its start "
+                              "and end.",
 }
 
 
@@ -179,25 +186,21 @@ def _check_window(form: BroadcastForm, doc: dict[str, Any]) -> None:
         BroadcastRequest.model_validate_json(json.dumps(window))
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            if not error["loc"]:
+            if error["msg"] in _WINDOW:
                 _attach(form, error, doc)
 
 
 def _attach(form: BroadcastForm, error: dict, doc: dict[str, Any]) -> None:
     """Put one pydantic error on the field it concerns, in the console's words."""
     loc = error["loc"]
+    if loc == ("ends_at",) and error["msg"] == MAINTENANCE_NEEDS_WINDOW:
+        return  # the console says it once, on the start
     if loc and isinstance(loc[0], str) and loc[0] in form.data:
         field = form[loc[0]]
         if not field.errors:  # one message per field: the first problem
-            field.errors = [_message(error)]
+            field.errors = [_WINDOW.get(error["msg"]) or _message(error)]
         return
     message = error["msg"].removeprefix("Value error, ")
-    if message in _WINDOW:  # a check across fields: the window's
-        # On the (first) end left empty; when both are given, on the end.
-        name = next((n for n in ("starts_at", "ends_at") if doc[n] is None), "ends_at")
-        if not form[name].errors:
-            form[name].errors = [_WINDOW[message]]
-        return
     form.form_errors.append(message[:1].upper() + message[1:] + ".")
 
 

@@ -46,7 +46,7 @@ def parse_body(model: type[Model], root_field: str | None = None) -> Model:
     try:
         return model.model_validate_json(request.get_data() or b"null")
     except ValidationError as exc:
-        raise from_validation_error(exc, root_field) from None
+        raise from_validation_error(exc, root_field, content_type=request.content_type) from None
 
 
 def limit_arg(default: int = 50, maximum: int = MAX_LIMIT) -> int:

@@ -23,11 +23,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import WithJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from notifier.core.ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
 from notifier.core.origins import MAX_TOKEN_ORIGINS, parse_origin
@@ -319,13 +321,34 @@ class BroadcastRequest(NotificationContent):
 
     @model_validator(mode="after")
     def _window(self) -> BroadcastRequest:
-        if (self.starts_at is None) != (self.ends_at is None):
-            raise ValueError("give both starts_at and ends_at, or neither")
-        if self.starts_at is not None and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        if self.type == "maintenance" and self.starts_at is None:
-            raise ValueError("a maintenance broadcast needs starts_at and ends_at")
+        problems = window_problems(self.type, self.starts_at, self.ends_at)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", message),
+                                 loc=(field,), input=getattr(self, field))
+                for field, message in problems])
         return self
+
+
+#: What a broadcast's window is told, by problem.
+WINDOW_NEEDS_END = "required with starts_at: a window is both starts_at and ends_at"
+WINDOW_NEEDS_START = "required with ends_at: a window is both starts_at and ends_at"
+WINDOW_BACKWARDS = "must be after starts_at"
+MAINTENANCE_NEEDS_WINDOW = "required: a maintenance broadcast announces a window"
+
+
+def window_problems(kind: str, starts_at: datetime | None,
+                    ends_at: datetime | None) -> list[tuple[str, str]]:
+    """(field, message) of each problem with a broadcast's window."""
+    if starts_at is not None and ends_at is None:
+        return [("ends_at", WINDOW_NEEDS_END)]
+    if starts_at is None and ends_at is not None:
+        return [("starts_at", WINDOW_NEEDS_START)]
+    if starts_at is not None and ends_at <= starts_at:
+        return [("ends_at", WINDOW_BACKWARDS)]
+    if kind == "maintenance" and starts_at is None:
+        return [("starts_at", MAINTENANCE_NEEDS_WINDOW), ("ends_at", MAINTENANCE_NEEDS_WINDOW)]
+    return []
 
 
 class GroupRequest(_Strict):

@@ -8,9 +8,9 @@ import logging
 
 import redis
 from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from notifier.core.errors import RETRY_AFTER, ApiError, error_response
+from notifier.core.errors import RETRY_AFTER, ApiError, api_error_response, error_response
 
 log = logging.getLogger(__name__)
 
@@ -19,15 +19,29 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _api_message(exc: HTTPException) -> str:
+    """What the API says for an error Flask raised: the route, the methods, the limit."""
+    if isinstance(exc, NotFound):
+        return (f"No such API route: {request.method} {request.path} (the routes are in "
+                "/api/v1/openapi.json).")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS"))
+        return f"{request.path} does not take {request.method}; it takes {allowed}."
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = request.max_content_length
+        size = request.content_length
+        told = f"The body is {size} bytes; " if size else "The body is too large; "
+        return told + (f"this route takes at most {limit} bytes." if limit else
+                       "send a smaller one.")
+    return exc.description or exc.name
+
+
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        response = error_response(exc.status, exc.code, exc.message, exc.field)
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return api_error_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -35,7 +49,7 @@ def register(app: Flask) -> None:
             return exc.response
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            response = error_response(exc.code or 500, code, exc.description or exc.name)
+            response = error_response(exc.code or 500, code, _api_message(exc))
             for name in ("Allow", "Retry-After", "WWW-Authenticate"):
                 if exc.get_response().headers.get(name):
                     response.headers[name] = exc.get_response().headers[name]
