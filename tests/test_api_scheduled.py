@@ -55,8 +55,9 @@ def test_batch_takes_one_send_at(client, auth):
     assert (item["title"], item["recipients"]) == ("n0 (+4 more)", 3)
     per_item = post(client, auth, BATCH, {"notifications": [{**items[0], "send_at": later()}]})
     assert per_item.status_code == 422
-    assert per_item.json["error"] == {"code": "unknown_field", "field": "notifications[0].send_at",
-                                      "message": "Unknown field 'notifications[0].send_at'."}
+    unknown = {"code": "unknown_field", "field": "notifications[0].send_at",
+               "message": "Unknown field 'notifications[0].send_at'."}
+    assert per_item.json["error"] == {**unknown, "errors": [unknown]}
 
 
 @pytest.mark.parametrize(("send_at", "message"), [

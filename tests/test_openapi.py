@@ -101,6 +101,10 @@ def test_responses_match_their_schemas(client, auth, check, store):
         "title": "m", "type": "maintenance", "starts_at": "2099-01-01T00:00:00Z",
         "ends_at": "2099-01-01T01:00:00Z"}).json["broadcast"]
     call("POST", "/broadcasts", "/broadcasts", {"title": "m", "type": "maintenance"})
+    many = call("POST", "/notifications", "/notifications",
+                {"user_id": "u", "tittle": "t", "priority": "loud"})
+    assert len(many.json["error"]["errors"]) == 3
+    call("POST", "/notifications", "/notifications", body="user_id=u&title=t")
     call("GET", "/broadcasts", "/broadcasts")
     call("GET", f"/broadcasts/{made['id']}", "/broadcasts/{broadcast_id}")
     call("GET", "/broadcasts/b1-0", "/broadcasts/{broadcast_id}")

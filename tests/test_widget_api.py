@@ -254,7 +254,7 @@ def test_mark_read_by_ids_and_dismiss_a_broadcast(client, auth):
     ("GET", "/notifications?limit=x", None, 422, "limit"),
     ("GET", "/notifications?before=nope", None, 422, "before"),
     ("GET", "/notifications?unread=maybe", None, 422, "unread"),
-    ("POST", "/notifications/read", "{", 400, None),
+    ("POST", "/notifications/read", "{", 400, "body"),
     ("POST", "/notifications/read", "[]", 422, None),
     ("POST", "/notifications/read", {"ids": ["x"]}, 422, "ids[0]"),
     ("POST", "/notifications/read", {"ids": []}, 422, "ids"),

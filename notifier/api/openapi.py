@@ -64,8 +64,27 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                     "code": {"type": "string"},
                     "message": {"type": "string"},
                     "field": {"type": "string", "description": "The offending field, if any."},
+                    "errors": {
+                        "type": "array", "minItems": 1, "items": _ref("FieldError"),
+                        "description": "An invalid body (400 invalid_json, 422): every "
+                                       "problem found, unknown fields first; code, "
+                                       "message and field above repeat the first."},
                 },
             }
+        },
+    },
+    "FieldError": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": ["string", "null"],
+                      "description": "The field at fault, e.g. notifications[3].title "
+                                     "(body: the body is not JSON; null: the body as a "
+                                     "whole)."},
+            "code": {"enum": ["invalid_json", "invalid_body", "invalid_field",
+                              "unknown_field"]},
+            "message": {"type": "string"},
         },
     },
     "Notification": {
@@ -464,10 +483,12 @@ def _json(schema: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    text = {400: "Malformed JSON", 401: "Missing or bad API key", 404: "Not found",
+    text = {400: "The body is not JSON (error.field is body)", 401: "Missing or bad API key",
+            404: "Not found",
             409: "Conflicts with the current state",
             429: "Over this API key's rate limit; see Retry-After",
-            413: "Body too large", 422: "Invalid field (named in error.field)",
+            413: "Body too large (the message says the limit)",
+            422: "Invalid fields: the first in error.field, every one in error.errors",
             503: "Redis unreachable; see Retry-After"}
     return {str(s): {"description": text[s], **_json("Error")} for s in statuses}
 
@@ -710,7 +731,8 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
             "title": "notifier",
             "version": "1",
             "description": "Send notifications to users and manage their inboxes. "
-            "Unknown fields in a request body are rejected with 422.",
+            "Request bodies are JSON. Unknown fields in a request body are rejected with "
+            "422 unknown_field, and every problem of a body is listed in error.errors.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
