@@ -265,6 +265,32 @@ def test_a_bad_message_gets_an_error_and_the_socket_stays_open(live_server, toke
         assert ws.ask({"type": "ping"}) == {"type": "pong"}
 
 
+@pytest.mark.parametrize("message", [
+    {"type": "subscribe", "ref": "m1"},
+    {"type": "read", "ref": "m1"},
+    {"type": "ack", "ids": ["1-0"], "extra": 1, "ref": "m1"},
+    {"type": "read", "ids": ["<script>"], "all": "yes", "ref": "m1"},
+    {"type": "ping", "pad": "x" * 20_000, "ref": "m1"},
+])
+def test_every_error_reply_carries_the_ref_it_answers(live_server, token_for, message):
+    with open_socket(live_server, token_for("ann")) as ws:
+        ws.next_of("unread")
+        reply = ws.ask(message)
+        assert reply["type"] == "error" and reply["ref"] == "m1", reply
+        # A ref too long to carry back is itself the error, with none.
+        long_ref = ws.ask({"type": "ping", "ref": "x" * 65})
+        assert long_ref["error"]["field"] == "ref" and "ref" not in long_ref
+
+
+def test_an_error_reply_lists_every_problem(live_server, token_for):
+    with open_socket(live_server, token_for("ann")) as ws:
+        ws.next_of("unread")
+        reply = ws.ask({"type": "read", "ids": ["<script>"], "all": "yes", "x": 1,
+                        "ref": "r"})
+        assert reply["error"]["field"] == "x"
+        assert [e["field"] for e in reply["error"]["errors"]] == ["x", "ids[0]", "all"]
+
+
 def test_a_binary_message_is_refused_and_an_oversized_one_closes(live_server, redis_client,
                                                                  token_for):
     with open_socket(live_server, token_for("ann")) as ws:

@@ -12,6 +12,7 @@ from notifier.live.ws_protocol import (
     PingMessage,
     ReadMessage,
     error_reply,
+    message_ref,
     parse_client_message,
     reply,
 )
@@ -87,3 +88,26 @@ def test_replies():
     assert json.loads(error_reply(error, "r2")) == {
         "type": "error", "ref": "r2",
         "error": {"code": "invalid_field", "message": "ids: bad", "field": "ids"}}
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ('{"type":"nope","ref":"a1"}', "a1"),
+    ('{"type":"read","ids":[],"ref":"a1"}', "a1"),
+    ('{"ref":"' + "x" * 64 + '"}', "x" * 64),
+    ('{"ref":"' + "x" * 65 + '"}', None),  # too long to carry back: the error is about it
+    ('{"ref":5}', None),
+    ('["ref"]', None),
+    ("not json", None),
+    (b'{"ref":"a1"}', "a1"),
+    (b"\xff\xfe", None),
+])
+def test_the_ref_of_a_message_that_failed(text, ref):
+    assert message_ref(text) == ref
+
+
+def test_an_error_reply_carries_every_problem():
+    with pytest.raises(ApiError) as raised:
+        parse_client_message('{"type":"read","ids":["x"],"all":"yes","extra":1}')
+    doc = json.loads(error_reply(raised.value, "r"))
+    assert doc["ref"] == "r" and doc["error"]["field"] == "extra"
+    assert [e["field"] for e in doc["error"]["errors"]] == ["extra", "ids[0]", "all"]

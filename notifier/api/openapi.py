@@ -790,8 +790,10 @@ def _socket_path() -> dict[str, Any]:
                 "The same events as GET /events, one JSON text message each: "
                 '{"event", "id", "data"}; resume with ?last_event_id=<id>. The client may '
                 'send {"type": "ping"}, {"type": "read", "ids" | "all"} and {"type": '
-                '"ack", "ids"}; each gets a reply {"type": "pong" | "read" | "ack" | '
-                '"error"}. Close codes: 4001 token expired, 1012 server restart, 1013 '
+                '"ack", "ids"}, each with an optional "ref" (up to 64 characters); each '
+                'gets a reply {"type": "pong" | "read" | "ack" | "error"} carrying back '
+                'its "ref", errors included. Close codes: 4001 token expired, 1012 server '
+                "restart, 1013 "
                 "try again later, 1009 message too large."),
             "security": [{"session": []}, {"widgetTokenQuery": []}],
             "parameters": params,

@@ -12,7 +12,8 @@ WebSocket's own pings keep the connection alive, and close codes say when to
 come back.
 
 Client messages are JSON text, ``{"type": "ping" | "read" | "ack", ...}``; each
-gets one reply ``{"type": ...}`` (``pong``, ``read``, ``ack`` or ``error``).
+gets one reply ``{"type": ...}`` (``pong``, ``read``, ``ack`` or ``error``), carrying
+back the message's ``ref``, errors included.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
-from notifier.core.errors import ApiError, field_path
+from notifier.core.errors import ApiError, field_errors
 from notifier.model.requests import ItemId, MarkReadRequest, SeenRequest, _Strict
 
 #: Largest client message answered (with an error when larger); more than 100 ids fit.
@@ -44,7 +45,10 @@ CLOSE_REVOKED = 4003
 #: ... newer streams of the same user took this one's place (reconnect much later).
 CLOSE_EVICTED = 4029
 
-Ref = Annotated[str, StringConstraints(max_length=64)]
+#: Longest ``ref`` a client message may carry (and have carried back).
+MAX_REF = 64
+
+Ref = Annotated[str, StringConstraints(max_length=MAX_REF)]
 Ids = Annotated[list[ItemId], Field(min_length=1, max_length=MAX_IDS)]
 
 
@@ -102,12 +106,21 @@ def _client_error(exc: ValidationError) -> ApiError:
         return ApiError(422, "unknown_type", "type must be one of " + ", ".join(_TYPES), "type")
     if kind in ("dict_type", "model_type", "model_attributes_type") and not first["loc"]:
         return ApiError(422, "invalid_body", "A message must be a JSON object.")
-    # A field's location starts with the message's type (the union's tag).
-    field = field_path(first["loc"][1:]) or "ids"  # no field: read's "ids or all" rule
-    if kind == "extra_forbidden":
-        return ApiError(422, "unknown_field", f"Unknown field {field!r}.", field)
-    message = first["msg"].removeprefix("Value error, ")
-    return ApiError(422, "invalid_field", f"{field}: {message}", field)
+    # A field's location starts with the message's type (the union's tag); a problem on
+    # no field is read's "ids or all" rule.
+    errors = field_errors(exc, root_field="ids", drop_loc=1)
+    return ApiError(422, errors[0].code, errors[0].message, errors[0].field, errors=errors)
+
+
+def message_ref(text: str | bytes) -> str | None:
+    """The ``ref`` of a message that could not be answered otherwise (when it has one a
+    reply may carry back), so that its error reply names it."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    ref = doc.get("ref") if isinstance(doc, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= MAX_REF else None
 
 
 def reply(type_: str, ref: str | None = None, **fields: Any) -> str:
@@ -119,10 +132,9 @@ def reply(type_: str, ref: str | None = None, **fields: Any) -> str:
 
 
 def error_reply(error: ApiError, ref: str | None = None) -> str:
-    """The ``error`` reply: ``{"type": "error", "error": {"code", "message", "field"?}}``."""
-    doc = {"code": error.code, "message": error.message}
-    if error.field is not None:
-        doc["field"] = error.field
+    """The ``error`` reply: ``{"type": "error", "error": {"code", "message", "field"?,
+    "errors"?, "retry_after"?}}``."""
+    doc = error.to_dict()
     if error.retry_after is not None:
         doc["retry_after"] = error.retry_after
     return reply("error", ref, error=doc)

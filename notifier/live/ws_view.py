@@ -44,6 +44,7 @@ from notifier.live.ws_protocol import (
     PingMessage,
     ReadMessage,
     error_reply,
+    message_ref,
     parse_client_message,
     reply,
 )
@@ -193,7 +194,7 @@ def _answer(text: str | bytes, access: StreamAccess) -> str:
         ack: AckMessage = message
         return reply("ack", ref, seen=backend().receipts.seen(access.user_id, ack.ids))
     except ApiError as exc:
-        return error_reply(exc, ref)
+        return error_reply(exc, ref if ref is not None else message_ref(text))
     except (redis.ConnectionError, redis.TimeoutError):
         return error_reply(ApiError(503, "unavailable", "The notification store is "
                                     "unreachable; try again shortly."), ref)
