@@ -10,7 +10,7 @@ from sse_client import SSEStream
 
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX
+from conftest import TEST_PREFIX, sign_in
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -179,6 +179,66 @@ def test_users_who_appear_later_do_not_get_older_broadcasts(client, auth):
     assert listing(client, auth, "newcomer")["notifications"][0]["id"] == later["id"]
 
 
+def test_users_who_appear_during_a_maintenance_window_see_it(client, auth):
+    under_way = announce(client, auth, "Database upgrade", type="maintenance",
+                         starts_at=iso(-60), ends_at=iso(3600))
+    upcoming = announce(client, auth, "Network work", type="maintenance",
+                        starts_at=iso(1800), ends_at=iso(7200))
+    announce(client, auth, "old news")
+    time.sleep(0.01)
+    send(client, auth, "newcomer")  # appears now, both windows still open
+    items = listing(client, auth, "newcomer")["notifications"]
+    assert [(i["source"], i["id"]) for i in items] == [
+        ("direct", items[0]["id"]), ("broadcast", upcoming["id"]),
+        ("broadcast", under_way["id"])]
+    assert unread(client, auth, "newcomer") == 3
+    read = client.post("/api/v1/users/newcomer/notifications/read", headers=auth,
+                       data=json.dumps({"ids": [under_way["id"]]}))
+    assert read.json == {"marked": 1, "unread": 2}
+    gone = client.delete(f"/api/v1/users/newcomer/notifications/{upcoming['id']}",
+                         headers=auth)
+    assert gone.status_code == 200 and gone.json["unread"] == 1
+
+
+def test_a_window_over_before_the_user_appeared_stays_out(client, auth):
+    made = announce(client, auth, "Short outage", type="maintenance", starts_at=iso(-60),
+                    ends_at=iso(3600), expires_at=iso(7200))
+    ended = client.post(f"/api/v1/broadcasts/{made['id']}/end", headers=auth).json
+    assert ended["expires_at"] == made["expires_at"]  # still alive: the notice stays up
+    time.sleep(0.01)
+    send(client, auth, "latecomer")
+    assert [i["source"] for i in listing(client, auth, "latecomer")["notifications"]] == [
+        "direct"]
+    assert unread(client, auth, "latecomer") == 1
+
+
+def test_windows_are_kept_while_their_broadcast_lives(client, auth, redis_client):
+    made = announce(client, auth, "Upgrade", type="maintenance", starts_at=iso(60),
+                    ends_at=iso(3600))
+    key = made["id"][1:]
+    assert redis_client.zscore(KEYS.broadcast_windows(), key) is not None
+    client.post(f"/api/v1/broadcasts/{made['id']}/end", headers=auth)  # expires with it
+    ended_ms = datetime.fromisoformat(
+        client.get(f"/api/v1/broadcasts/{made['id']}", headers=auth).json["ends_at"])
+    assert redis_client.zscore(KEYS.broadcast_windows(), key) == int(
+        ended_ms.timestamp() * 1000)
+    time.sleep(0.01)
+    announce(client, auth, "next")  # creating one prunes what is no longer alive
+    assert redis_client.zcard(KEYS.broadcast_windows()) == 0
+
+
+def test_a_newcomers_first_inbox_page_shows_the_maintenance_under_way(client, auth, store):
+    announce(client, auth, "Database upgrade tonight", type="maintenance",
+             starts_at=iso(-60), ends_at=iso(3600))
+    announce(client, auth, "Last week's release notes")
+    time.sleep(0.01)
+    store.accounts.create("newbie", "correct horse battery")
+    assert sign_in(client, "newbie", "correct horse battery").status_code == 302
+    page = client.get("/inbox").text
+    assert "Database upgrade tonight" in page and "Last week" not in page
+    assert 'aria-label="1 unread"' in page
+
+
 def test_dismissing_hides_it_for_that_user_only(client, auth):
     send(client, auth, "ann")
     send(client, auth, "bob")
@@ -298,6 +358,21 @@ def test_online_user_gets_it_live_with_the_unread_count(live_server, http, api_k
         update = stream.next_of("broadcast").json()
         assert update["id"] == ended["id"] and past(update["ends_at"])
         assert stream.next_of("unread").json() == {"unread": 1}  # it expired with its window
+
+
+def test_a_newcomers_stream_counts_the_window_under_way_and_gets_its_changes(
+        live_server, http, api_key, token_for):
+    auth = {"Authorization": f"Bearer {api_key}"}
+    made = http.post("/api/v1/broadcasts", headers=auth, json={
+        "title": "Maintenance", "type": "maintenance", "starts_at": iso(-60),
+        "ends_at": iso(600), "expires_at": iso(1200)}).json()["broadcast"]
+    with open_stream(live_server, token_for("fresh")) as stream:  # "fresh" appears now
+        assert stream.next_of("unread").json() == {"unread": 1}
+        http.post(f"/api/v1/broadcasts/{made['id']}/end", headers=auth)
+        update = stream.next_of("broadcast").json()
+        assert update["id"] == made["id"] and past(update["ends_at"])
+    listed = http.get("/api/v1/users/fresh/notifications", headers=auth).json()
+    assert [n["id"] for n in listed["notifications"]] == [made["id"]]
 
 
 def test_replay_across_user_and_broadcast_events_loses_and_repeats_nothing(

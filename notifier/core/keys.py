@@ -129,6 +129,11 @@ class Keys:
         """Sorted set of retained broadcast ids scored by expiry (ms, or +inf)."""
         return self._broadcast("alive")
 
+    def broadcast_windows(self) -> str:
+        """Sorted set of retained broadcast ids that announce a window, scored by the
+        window's end (ms): a user who first appears before it ends sees the broadcast."""
+        return self._broadcast("windows")
+
     def broadcast_trimmed(self) -> str:
         """Id of the newest entry trimmed from the broadcast log."""
         return self._broadcast("trimmed")

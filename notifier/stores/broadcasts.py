@@ -78,12 +78,21 @@ class BroadcastChunk:
     now_ms: int
     #: Live broadcasts: Redis id -> expiry (ms).
     alive: dict[str, float]
+    #: Retained broadcasts that announce a window: Redis id -> the window's end (ms).
+    windows: dict[str, float]
 
 
 def _expiry_score(expires_at: str | None) -> str:
     if expires_at is None:
         return "+inf"
     return str(int(datetime.fromisoformat(expires_at).timestamp() * 1000))
+
+
+def _window_score(ends_at: str | None) -> str:
+    """The end of the window a broadcast announces (ms), '' when none."""
+    if ends_at is None:
+        return ""
+    return str(int(datetime.fromisoformat(ends_at).timestamp() * 1000))
 
 
 def _json(doc: dict[str, Any]) -> str:
@@ -122,12 +131,12 @@ class Broadcasts:
         }
         keys = [self.keys.broadcast_log(), self.keys.broadcast_items(),
                 self.keys.broadcast_alive(), self.keys.broadcast_trimmed(),
-                self.keys.broadcast_channel()]
+                self.keys.broadcast_channel(), self.keys.broadcast_windows()]
         if idempotency:
             keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
         args = [now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
                 self.idempotency_ttl, idempotency[2] if idempotency else "",
-                _json(doc), _expiry_score(doc["expires_at"])]
+                _json(doc), _expiry_score(doc["expires_at"]), _window_score(doc["ends_at"])]
         result = self._create(keys=keys, args=args)
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:
@@ -174,9 +183,10 @@ class Broadcasts:
                               starts_at=min(current.starts_at, ended))
             pos = self._update(
                 keys=[self.keys.broadcast_log(), self.keys.broadcast_items(),
-                      self.keys.broadcast_alive(), self.keys.broadcast_channel()],
+                      self.keys.broadcast_alive(), self.keys.broadcast_channel(),
+                      self.keys.broadcast_windows()],
                 args=[current.key, stored, _json(updated.to_dict()),
-                      _expiry_score(updated.expires_at)])
+                      _expiry_score(updated.expires_at), _window_score(updated.ends_at)])
             if pos == 0:
                 return None
             if pos != -1:
@@ -185,22 +195,22 @@ class Broadcasts:
     # -- reading, for the feed ---------------------------------------------
     def replay(self, after: str | None, count: int = 200) -> BroadcastChunk:
         """Up to ``count`` log entries after ``after`` (none without a cursor)."""
-        keys = [self.keys.broadcast_log(), self.keys.broadcast_alive(),
-                self.keys.broadcast_trimmed()]
-        return self.parse_replay(self._replay(keys=keys, args=[after or "", count]))
+        return self.parse_replay(self._replay(keys=self._replay_keys(),
+                                              args=[after or "", count]))
+
+    def _replay_keys(self) -> list[str]:
+        return [self.keys.broadcast_log(), self.keys.broadcast_alive(),
+                self.keys.broadcast_trimmed(), self.keys.broadcast_windows()]
 
     def replay_on(self, pipe: redis.client.Pipeline, after: str | None, count: int = 200):
         """Queue :meth:`replay` on ``pipe``; parse its result with :meth:`parse_replay`."""
-        keys = [self.keys.broadcast_log(), self.keys.broadcast_alive(),
-                self.keys.broadcast_trimmed()]
-        self._replay(keys=keys, args=[after or "", count], client=pipe)
+        self._replay(keys=self._replay_keys(), args=[after or "", count], client=pipe)
 
     @staticmethod
     def parse_replay(result: list) -> BroadcastChunk:
         """A :class:`BroadcastChunk` from the replay script's reply."""
-        trimmed, newest, redis_ms, alive_flat, *flat = result
-        alive = {alive_flat[i].decode(): float(alive_flat[i + 1])
-                 for i in range(0, len(alive_flat), 2)}
+        trimmed, newest, redis_ms, alive_flat, windows_flat, *flat = result
+        alive = _scores(alive_flat)
         entries = []
         for i in range(0, len(flat), 3):
             pos, of, payload = flat[i].decode(), flat[i + 1], flat[i + 2]
@@ -208,7 +218,8 @@ class Broadcasts:
             entries.append((pos, broadcast))
         return BroadcastChunk(
             entries=entries, trimmed=trimmed.decode() if trimmed else None,
-            newest=newest.decode() if newest else None, now_ms=int(redis_ms), alive=alive)
+            newest=newest.decode() if newest else None, now_ms=int(redis_ms), alive=alive,
+            windows=_scores(windows_flat))
 
     def docs(self, keys: list[str]) -> list[Broadcast]:
         """The broadcasts with these Redis ids, in that order (missing ones skipped)."""
@@ -216,6 +227,11 @@ class Broadcasts:
             return []
         stored = self.client.hmget(self.keys.broadcast_items(), keys)
         return [Broadcast.from_json(s) for s in stored if s is not None]
+
+
+def _scores(flat: list) -> dict[str, float]:
+    """A sorted set's ``[member, score, ...]`` as a script returns it: member -> score."""
+    return {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def newest_position(newest: str | None, clock_ms: int) -> str:

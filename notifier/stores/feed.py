@@ -1,11 +1,12 @@
 """A user's feed: their own inbox merged with the broadcasts meant for them.
 
 Broadcasts are stored once (:mod:`notifier.stores.broadcasts`); a user sees those
-created since they appeared (first sent to, signed up, or first read), minus
-the ones they dismissed, and reads them with marks kept in their own slot. A
-place in the feed is a *position*, ``<inbox position>_<broadcast log
-position>``: live streams use it as their event id, so a reconnect resumes in
-both sources.
+created since they appeared (first sent to, signed up, or first read), and those
+announcing a window that had not ended when they appeared (maintenance under way
+concerns newcomers too), minus the ones they dismissed, and reads them with marks
+kept in their own slot. A place in the feed is a *position*, ``<inbox
+position>_<broadcast log position>``: live streams use it as their event id, so a
+reconnect resumes in both sources.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class BroadcastView:
     # Empty until the first mark: every open stream holds a view, and most stay empty.
     read: frozenset[str] = frozenset()
     dismissed: frozenset[str] = frozenset()
+    #: Broadcasts from before the user appeared whose window had not ended by then.
+    windowed: frozenset[str] = frozenset()
 
     @classmethod
     def from_flat(cls, flat: list[bytes]) -> BroadcastView:
@@ -80,6 +83,12 @@ class BroadcastView:
         view.mark("dismissed", dismissed)
         return view
 
+    def admit_windows(self, windows: dict[str, float]) -> BroadcastView:
+        """Let in the broadcasts (Redis id -> window end, ms) whose window had not ended
+        when the user appeared; returns the view."""
+        self.windowed = frozenset(key for key, end in windows.items() if end > self.since)
+        return self
+
     def mark(self, kind: str, keys: Iterable[str]) -> None:
         """Note broadcasts as ``read`` or ``dismissed``."""
         keys = frozenset(keys)
@@ -90,7 +99,8 @@ class BroadcastView:
         """Whether the broadcast with this Redis id (``position``: the id parsed, when the
         caller has it) is in the user's feed."""
         pos = position or parse_notification_id(key)
-        return pos is not None and pos[0] >= self.since and key not in self.dismissed
+        return (pos is not None and (pos[0] >= self.since or key in self.windowed)
+                and key not in self.dismissed)
 
     def is_read(self, key: str, position: Pos | None = None) -> bool:
         """Whether the user has read it."""
@@ -143,14 +153,17 @@ class Feed:
     def _alive_on(self, pipe) -> None:
         pipe.zrangebyscore(self.keys.broadcast_alive(), f"({now_ms()}", "+inf",
                            withscores=True)
+        pipe.zrange(self.keys.broadcast_windows(), 0, -1, withscores=True)
 
     def state(self, user_id: str) -> tuple[int, BroadcastView, dict[str, float]]:
         """(own unread count, the user's broadcast view, live broadcasts id -> expiry)."""
         pipe = self.client.pipeline(transaction=False)
         self._view_on(pipe, user_id)
         self._alive_on(pipe)
-        (own, flat), alive = pipe.execute()
-        return int(own), BroadcastView.from_flat(flat), {k.decode(): s for k, s in alive}
+        (own, flat), alive, windows = pipe.execute()
+        view = BroadcastView.from_flat(flat).admit_windows(
+            {k.decode(): s for k, s in windows})
+        return int(own), view, {k.decode(): s for k, s in alive}
 
     def unread_count(self, user_id: str) -> int:
         """Unread, unexpired notifications and broadcasts of the user."""
@@ -278,7 +291,9 @@ class Feed:
         results = pipe.execute()
         own_chunk = self.inbox.parse_replay(user_id, results.pop(0)) if own else None
         (_, flat), bcast_result = results
-        return own_chunk, Broadcasts.parse_replay(bcast_result), BroadcastView.from_flat(flat)
+        bcast_chunk = Broadcasts.parse_replay(bcast_result)
+        view = BroadcastView.from_flat(flat).admit_windows(bcast_chunk.windows)
+        return own_chunk, bcast_chunk, view
 
 
 def _just_after(position: Pos) -> str | None:

@@ -1,13 +1,15 @@
 -- What a live stream missed of the broadcast log, and which broadcasts are alive.
--- KEYS: log stream, alive zset, trimmed marker
+-- KEYS: log stream, alive zset, trimmed marker, windows zset
 -- ARGV: cursor (exclusive; '' for none), count
 -- Returns {newest trimmed id or false, newest id or false, redis time ms,
---          {alive id, expiry, ...}, pos, broadcast id or false, payload, ...}
+--          {alive id, expiry, ...}, {windowed id, window end, ...},
+--          pos, broadcast id or false, payload, ...}
 local time = redis.call('TIME')
 local now = time[1] * 1000 + math.floor(time[2] / 1000)
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local out = {redis.call('GET', KEYS[3]), false, now,
-             redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'WITHSCORES')}
+             redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'WITHSCORES'),
+             redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')}
 if #newest > 0 then
   out[2] = newest[1][1]
 end
