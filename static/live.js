@@ -1,41 +1,25 @@
-// Live inbox: a native EventSource keeps this page in step with the user's stream.
+// Live inbox: the user's stream (static/live-stream.js, shared by every tab, which also
+// keeps the badge, the title and the toasts) keeps this page's list in step.
 // Items are built by static/note.js, loaded before this file.
-// New notifications appear at the top, the badge and title count follow every
-// change, reads and deletes made in other tabs show here. During the user's quiet
-// hours nothing pops up (urgent ones excepted); a type with in-app switched off is
-// only counted. Forms keep working
+// New notifications appear at the top, reads and deletes made in other tabs show
+// here; a type with in-app switched off is only counted. Forms keep working
 // without this script; with it they post in the background.
 (() => {
   "use strict";
 
   const root = document.querySelector("[data-live-inbox]");
-  const badge = document.querySelector("[data-unread-badge]");
-  const status = document.querySelector("[data-live-status]");
-  const toasts = document.querySelector("[data-toasts]");
-  if (!root) return;
+  if (!root || !window.NotifierLive) return;
 
   const list = () => root.querySelector("ol.notes");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const showsNewest = root.dataset.showsNewest === "true";
   const unreadOnly = root.dataset.unreadOnly === "true";
-  const baseTitle = document.title.replace(/^\(\d+\+?\) /, "");
 
   function setUnread(count) {
-    badge.textContent = count > 99 ? "99+" : String(count);
-    badge.setAttribute("aria-label", `${count} unread`);
-    badge.classList.toggle("badge-empty", count === 0);
-    document.title = (count ? `(${count}) ` : "") + baseTitle;
     const summary = root.querySelector("[data-unread-summary]");
     if (summary) summary.textContent = count ? `${count} unread` : "You're all caught up";
     const markAll = root.querySelector("[data-mark-all]");
     if (markAll) markAll.hidden = count === 0;
-  }
-
-  function setStatus(state) {
-    if (!status) return;
-    status.dataset.state = state;
-    status.title = state === "live" ? "Live: new notifications appear as they arrive"
-      : "Reconnecting…";
   }
 
   const { el } = window.NotifierNote;
@@ -81,18 +65,6 @@
 
   function remove(ids) {
     for (const id of ids) document.getElementById(`n-${id}`)?.remove();
-  }
-
-  function toast(n) {
-    if (!toasts) return;
-    const close = el("button", { class: "toast-close", type: "button", "aria-label": "Dismiss" },
-                     "×");
-    const item = el("div", { class: `toast toast-${n.priority}`, role: "status" },
-                    el("strong", {}, n.title), close);
-    if (n.body) item.insertBefore(el("p", {}, n.body), close);
-    close.addEventListener("click", () => item.remove());
-    toasts.append(item);
-    setTimeout(() => item.remove(), 8000);
   }
 
   // Seen receipts: what this page showed live, once the tab is visible, in batches.
@@ -146,30 +118,15 @@
     else markRead(data.getAll("id"));
   });
 
-  const params = new URLSearchParams({ last_event_id: root.dataset.lastEventId });
-  const source = new EventSource(`/events?${params}`);
-  source.addEventListener("open", () => setStatus("live"));
-  source.addEventListener("error", () => setStatus("reconnecting"));
-  source.addEventListener("notification", (event) => {
-    const n = JSON.parse(event.data);
-    // The user's preferences, decided when it was sent: in-app off for its type
-    // ("live": false) keeps it out of the live list (it is in the inbox, and the
-    // badge counts it); quiet hours ("quiet": true) keep it from popping up.
-    if (n.live === false) return;
-    addNote(n, event.lastEventId);
+  const live = window.NotifierLive;
+  live.on("notification", (n, position) => {
+    if (n.live === false) return;  // in-app off for its type: counted, not listed live
+    addNote(n, position);
     if (showsNewest) seen(n.id);
-    if (!n.quiet && (n.priority === "high" || n.priority === "urgent")) toast(n);
   });
-  source.addEventListener("broadcast", (event) => {
-    const b = JSON.parse(event.data);
-    const isNew = !document.getElementById(`n-${b.id}`);
-    upsertBroadcast(b, event.lastEventId);
-    if (isNew && !b.read && (b.priority === "high" || b.priority === "urgent")) toast(b);
-  });
-  source.addEventListener("unread", (event) => setUnread(JSON.parse(event.data).unread));
-  source.addEventListener("read", (event) => markRead(JSON.parse(event.data).ids));
-  source.addEventListener("deleted", (event) => remove(JSON.parse(event.data).ids));
-  source.addEventListener("reset", () => window.location.reload());
-  // Signed out (here or everywhere) or disabled: the reload lands on the sign-in page.
-  source.addEventListener("revoked", () => window.location.reload());
+  live.on("broadcast", (b, position) => upsertBroadcast(b, position));
+  live.on("unread", (data) => setUnread(data.unread));
+  live.on("read", (data) => markRead(data.ids));
+  live.on("deleted", (data) => remove(data.ids));
+  live.on("reset", () => window.location.reload());
 })();
