@@ -33,6 +33,9 @@
   let state = "off";
   let holding = false;
   let welcomed = false;
+  let leaving = false;
+  window.addEventListener("beforeunload", () => { leaving = true; });
+  window.addEventListener("pageshow", () => { leaving = false; });
 
   // -- positions: "<ms>-<seq>_<ms>-<seq>" (inbox, broadcasts); a lone id is both -------
   function parse(value) {
@@ -118,8 +121,9 @@
     if (type === "broadcast" && !data.read && loud(data)
         && !document.getElementById(`n-${data.id}`)) toast(data);
     for (const handler of handlers.get(type) || []) handler(data, id);
-    // Signed out (here or everywhere) or disabled: the reload lands on the sign-in page.
-    if (type === "revoked") window.location.reload();
+    // Signed out (here or everywhere) or disabled: the reload lands on the sign-in page,
+    // unless this tab is already leaving (e.g. it posted "Sign out everywhere").
+    if (type === "revoked" && !leaving) window.location.reload();
   }
 
   // -- holding the stream, or hearing it from the tab that does ---------------------
