@@ -153,12 +153,12 @@ def test_the_overview_updates_live(browser, live_server, store, api_key):
         sign_in_to(page, live_server.url, "/admin", "root")
         expect(page.locator("[data-admin-live]")).to_have_text("Live")
         online = page.locator("[data-presence-list] .presence-user")
-        expect(online).to_have_count(0)
+        expect(online).to_have_text(["root"])  # every signed-in page is live: root is online
         for user_id in ("bob", "carol@example.com", "dave.ops"):
             token = tokens.mint("test-secret", user_id, 300)[0]
             streams.append(SSEStream(live_server.url, f"/events?token={token}"))
-        expect(online).to_have_text(["bob", "carol@example.com", "dave.ops"])  # no reload
-        expect(page.locator('[data-stat="online"]')).to_have_text("3")
+        expect(online).to_have_text(["bob", "carol@example.com", "dave.ops", "root"])  # no reload
+        expect(page.locator('[data-stat="online"]')).to_have_text("4")
         expect(page.locator('[data-stat="streams"]')).not_to_have_text("0")
         expect(page.locator("[data-workers] tr")).not_to_have_count(0)
         # Sends make the rates and the chart move.
@@ -176,7 +176,7 @@ def test_the_overview_updates_live(browser, live_server, store, api_key):
         page.wait_for_timeout(1500)  # a little more history for the screenshot
         page.screenshot(path=ARTIFACTS / "admin-overview-live-desktop-light.png", full_page=True)
         streams.pop(0).close()  # bob leaves (noticed at his stream's next heartbeat)
-        expect(online).to_have_text(["carol@example.com", "dave.ops"], timeout=8000)
+        expect(online).to_have_text(["carol@example.com", "dave.ops", "root"], timeout=8000)
         assert errors == []
     finally:
         for stream in streams:
