@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -9,10 +10,11 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, current_app
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
 from notifier.backend import Backend
 from notifier.core.errors import ApiError, error_response
+from notifier.stores.inbox import Limit
 
 #: The extension; bound to an app (and its Redis) by :func:`init_app`.
 limiter = Limiter(key_func=get_remote_address)
@@ -37,6 +39,47 @@ def init_app(app: Flask, state: Backend) -> None:
 
 def _api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"] or ""
+
+
+@functools.lru_cache(maxsize=8)
+def _items(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(sorted(parse_many(limit))) if limit else ()
+
+
+def _api_identifiers(key_id: str) -> list[str]:
+    """What Flask-Limiter names the key's shared budget with (see :func:`api_rate_limit`)."""
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    return [*([prefix] if prefix else []), "apikey:" + key_id, "api"]
+
+
+def api_limits(key_id: str) -> list[Limit]:
+    """The API key's budget as a send spends it inside its own script: the very lists
+    Flask-Limiter's moving windows keep for every other route (one budget)."""
+    storage = limiter.limiter.storage
+    identifiers = _api_identifiers(key_id)
+    return [Limit(storage.prefixed_key(item.key_for(*identifiers)), item.amount,
+                  item.get_expiry()) for item in _items(_api_limit())]
+
+
+def spend_api_budget(key_id: str) -> None:
+    """Spend one call of the key's budget the way Flask-Limiter does, for a send route
+    that does not reach its script (a refused body, a scheduled send); over it, a 429."""
+    identifiers = _api_identifiers(key_id)
+    for item in _items(_api_limit()):
+        if not limiter.limiter.hit(item, *identifiers):
+            raise over_api_budget(key_id, item)
+
+
+def over_api_budget(key_id: str, item: RateLimitItem | Limit) -> ApiError:
+    """The 429 for a key with no room left in ``item``, with when the window lets a call
+    through."""
+    if isinstance(item, Limit):
+        item = next(i for i in _items(_api_limit()) if i.amount == item.amount
+                    and i.get_expiry() == item.window)
+    reset, _ = limiter.limiter.get_window_stats(item, *_api_identifiers(key_id))
+    wait = max(1, math.ceil(reset - time.time()))
+    return ApiError(429, "rate_limited", f"Too many requests for this API key (limit "
+                    f"{item}); retry in {wait} s.", retry_after=wait)
 
 
 def _too_many_requests(limit: RequestLimit):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from notifier.api.requests import created, idempotency_of, parse_body, schedule, send
+from notifier.api.requests import created, idempotency_of, parse_send_body, schedule, send
 from notifier.model.requests import BatchRequest, SendRequest
 
 
 def send_notification():
     """Send one notification to one user or to up to 1000 users, atomically, now or at send_at."""
-    body = parse_body(SendRequest, root_field="user_id")
+    body = parse_send_body(SendRequest, root_field="user_id")
     if body.send_at is not None:
         return schedule(body)
     recipients = body.recipients()
@@ -22,7 +22,7 @@ def send_notification():
 def send_batch():
     """Send up to 1000 different notifications in one atomic call, now or at send_at."""
     request.max_content_length = current_app.config["MAX_BATCH_BODY"]
-    body = parse_body(BatchRequest)
+    body = parse_send_body(BatchRequest)
     if body.send_at is not None:
         return schedule(body)
     items = body.notifications
