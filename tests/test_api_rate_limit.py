@@ -95,3 +95,22 @@ def test_sends_spend_the_same_budget_as_every_other_call(
 def backend_inbox_key(app, user_id: str) -> str:
     with app.app_context():
         return backend().keys.inbox(user_id)
+
+
+def test_a_refused_send_spends_nothing_in_any_of_several_limits(
+        redis_server, redis_client, tmp_path, monkeypatch):
+    from notifier.api.limiter import api_limits
+
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(redis_server.url,
+                                API_RATE_LIMIT="3 per 20 seconds; 100 per hour"))
+    with app.app_context():
+        key = backend().api_keys.create("k")
+        auth = {"Authorization": f"Bearer {key[1]}"}
+        windows = {limit.amount: limit.key for limit in api_limits(key[0].key_id)}
+    client = app.test_client()
+    statuses = [client.post("/api/v1/notifications", headers=auth, json={
+        "user_id": "several", "title": f"n{n}"}).status_code for n in range(5)]
+    assert statuses == [201, 201, 201, 429, 429]
+    assert redis_client.llen(windows[3]) == 3
+    assert redis_client.llen(windows[100]) == 3  # the refused sends spent no hour budget
