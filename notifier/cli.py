@@ -6,8 +6,9 @@ import os
 import sys
 
 import click
+import redis
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from notifier.backend import backend
 from notifier.core.ids import is_user_id
@@ -23,13 +24,35 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+class NotifierGroup(click.Group):
+    """notifier's own commands, without Flask's (``run``, ``shell``, ``routes``, plugins)
+    or its options; a command that needs the app loads it through the context's
+    :class:`~flask.cli.ScriptInfo` (``with_appcontext``), so ``serve`` and ``worker``
+    never build one."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        extra.setdefault("obj", ScriptInfo(create_app=_create_app, set_debug_flag=False,
+                                           load_dotenv_defaults=False))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        """Run the command; an unreachable Redis is one line, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except redis.ConnectionError as exc:
+            raise click.ClickException(f"cannot reach Redis: {exc}") from None
+
+
+@click.group(cls=NotifierGroup)
+@click.version_option(package_name="notifier", prog_name="notifier",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """Manage and run the notifier service."""
 
 
-users = click.Group("users", help="Manage user accounts.")
-api_keys = click.Group("api-keys", help="Manage API keys for sending services.")
+# AppGroup runs each of its commands inside the app's context.
+users = AppGroup("users", help="Manage user accounts.")
+api_keys = AppGroup("api-keys", help="Manage API keys for sending services.")
 
 
 def _username(username: str) -> str:
@@ -176,6 +199,7 @@ def revoke_api_key(key_id: str) -> None:
 
 
 @click.command("send")
+@with_appcontext
 @click.argument("user_id")
 @click.option("--title", required=True)
 @click.option("--body", default="")
@@ -198,6 +222,7 @@ def send(user_id: str, title: str, body: str, type_: str, priority: str, link: s
 
 
 @click.command("scheduler")
+@with_appcontext
 def run_scheduler() -> None:
     """Fire scheduled sends when they are due, until SIGTERM or Ctrl-C.
 
@@ -248,6 +273,10 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Add the commands to ``flask`` and ``notifier``."""
+    """Add the app's commands to ``flask`` (``notifier`` has them already)."""
     for command in (users, api_keys, send, run_scheduler):
         app.cli.add_command(command)
+
+
+for _command in (users, api_keys, send, run_scheduler):
+    main.add_command(_command)
