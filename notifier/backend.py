@@ -36,7 +36,7 @@ from notifier.stores.revocation import Revocations
 from notifier.stores.set_password_links import SetPasswordLinks
 from notifier.stores.sign_in_links import SignInLinks
 from notifier.stores.stream_caps import StreamCaps
-from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, WorkerReports
+from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, SCHEDULER_BEAT, WorkerReports
 
 
 @dataclass
@@ -59,6 +59,8 @@ class Backend:
     worker_reports: WorkerReports
     #: The live delivery workers' reports (``notifier worker`` processes).
     delivery_workers: WorkerReports
+    #: The live schedulers' reports (``notifier scheduler`` and the web workers' own).
+    schedulers: WorkerReports
     #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
     delivery_queue: DeliveryQueue
     deliveries: Deliveries
@@ -124,6 +126,8 @@ def init_app(app: Flask) -> Backend:
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
         delivery_workers=WorkerReports(client, keys, interval=DELIVERY_WORKER_BEAT,
                                        hash_key=keys.delivery_worker_reports()),
+        schedulers=WorkerReports(client, keys, interval=SCHEDULER_BEAT,
+                                 hash_key=keys.scheduler_reports()),
         delivery_queue=delivery_queue,
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),
