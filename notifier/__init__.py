@@ -51,11 +51,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def create_server_app() -> Flask:
-    """The app as a server starts it: on a first start, also the first admin account."""
+    """The app as a server starts it: refused on data in a format it does not know
+    (:class:`~notifier.stores.data_format.DataFormatError`); on a first start, the data
+    format's version and the first admin account."""
     from notifier.backend import backend
-    from notifier.bootstrap import create_first_admin
+    from notifier.bootstrap import create_first_admin, require_known_format
 
     app = create_app()
+    with app.app_context():
+        require_known_format(backend())
     if app.config["BOOTSTRAP_ADMIN"]:
         with app.app_context():
             create_first_admin(backend(), app.instance_path)

@@ -23,6 +23,7 @@ from notifier.scheduling.scheduler import Scheduler
 from notifier.stores.accounts import Accounts
 from notifier.stores.api_keys import ApiKeys
 from notifier.stores.broadcasts import Broadcasts
+from notifier.stores.data_format import DataFormat
 from notifier.stores.devices import Devices
 from notifier.stores.embedded_redis import EmbeddedRedis
 from notifier.stores.feed import Feed
@@ -59,6 +60,8 @@ class Backend:
     worker_reports: WorkerReports
     #: The live delivery workers' reports (``notifier worker`` processes).
     delivery_workers: WorkerReports
+    #: The version of the data's format, checked before serving or working on it.
+    data_format: DataFormat
     #: The live schedulers' reports (``notifier scheduler`` and the web workers' own).
     schedulers: WorkerReports
     #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
@@ -126,6 +129,7 @@ def init_app(app: Flask) -> Backend:
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
         delivery_workers=WorkerReports(client, keys, interval=DELIVERY_WORKER_BEAT,
                                        hash_key=keys.delivery_worker_reports()),
+        data_format=DataFormat(client, keys),
         schedulers=WorkerReports(client, keys, interval=SCHEDULER_BEAT,
                                  hash_key=keys.scheduler_reports()),
         delivery_queue=delivery_queue,

@@ -242,8 +242,38 @@ def run_scheduler() -> None:
                                    "first (make run), or set REDIS_URL")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s")
+    _require_known_format()
     stop = StopSignal()
     Runner(current_app._get_current_object()).run(stop)
+
+
+def _require_known_format() -> None:
+    from notifier.bootstrap import require_known_format
+    from notifier.stores.data_format import DataFormatError
+
+    try:
+        require_known_format(backend())
+    except DataFormatError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate() -> None:
+    """Upgrade the data in Redis to this version's format (stop every server, worker and
+    scheduler first)."""
+    from notifier.stores.data_format import CURRENT, DataFormatError
+
+    data_format = backend().data_format
+    try:
+        done = data_format.migrate(
+            on_step=lambda version: click.echo(f"upgrading format {version} to {version + 1}"))
+    except DataFormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    if done:
+        click.echo(f"the data is in format {CURRENT} now")
+    else:
+        click.echo(f"the data is in format {CURRENT} already: nothing to do")
 
 
 @main.command("worker")
@@ -274,9 +304,9 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
 
 def init_app(app: Flask) -> None:
     """Add the app's commands to ``flask`` (``notifier`` has them already)."""
-    for command in (users, api_keys, send, run_scheduler):
+    for command in (users, api_keys, send, run_scheduler, migrate):
         app.cli.add_command(command)
 
 
-for _command in (users, api_keys, send, run_scheduler):
+for _command in (users, api_keys, send, run_scheduler, migrate):
     main.add_command(_command)

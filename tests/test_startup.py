@@ -29,7 +29,7 @@ def keep_alive_request_the_server_closes(port: int) -> None:
     """One keep-alive request, then wait for the server to close the idle connection:
     the server's end of it is left in TIME_WAIT on the listening port."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-        conn.sendall(b"GET /static/notifier.js HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        conn.sendall(b"GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n")
         received = b""
         while chunk := conn.recv(65536):
             received += chunk
@@ -123,7 +123,7 @@ def test_help_lists_only_notifiers_commands():
     assert result.returncode == 0, result.stderr
     commands = result.stdout.split("Commands:")[1]
     listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
-    assert listed == {"api-keys", "scheduler", "send", "serve", "users", "worker"}
+    assert listed == {"api-keys", "migrate", "scheduler", "send", "serve", "users", "worker"}
     assert "dotenv" not in result.stdout + result.stderr
     assert "--app" not in result.stdout and "--env-file" not in result.stdout
     for flask_command in ("run", "shell", "routes", "limiter"):

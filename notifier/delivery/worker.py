@@ -474,7 +474,9 @@ def main() -> None:
     require_gevent("the worker's sends would not overlap",
                    "Start the worker with `notifier worker` (worker.py patches first).")
     from notifier import create_app
+    from notifier.bootstrap import require_known_format
     from notifier.scheduling.scheduler import StopSignal
+    from notifier.stores.data_format import DataFormatError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s")
@@ -484,6 +486,11 @@ def main() -> None:
         # It would own the embedded Redis and shut it down on exit, under the server.
         raise SystemExit("notifier worker: the embedded Redis is not running: start the "
                          "server first (make run), or set REDIS_URL")
+    with app.app_context():
+        try:
+            require_known_format(app.extensions["notifier"])
+        except DataFormatError as exc:
+            raise SystemExit(f"notifier worker: cannot start: {exc}") from None
     stop = StopSignal()
     worker = build_worker(app)
     try:
