@@ -43,6 +43,11 @@ control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 logger_class = "notifier.core.access_log.AccessLogger"
+#: How the server, ``notifier worker`` and ``notifier scheduler`` write their logs:
+#: ``text``, or ``json`` for one JSON object a line, each line of a request carrying its
+#: request id (``X-Request-ID``, taken from a trusted proxy or made up, and returned in
+#: the response).
+LOG_FORMAT = os.environ.get("NOTIFIER_LOG_FORMAT", "text")
 
 _embedded = None
 

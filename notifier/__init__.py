@@ -31,9 +31,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from notifier import admin, api, backend, cli, live, web
     from notifier.api import limiter
-    from notifier.core import converters
+    from notifier.core import converters, request_ids
     from notifier.scheduling import executors
 
+    request_ids.init_app(app)  # first: its hook runs before any other can refuse
     state = backend.init_app(app)
     limiter.init_app(app, state)
     csrf.init_app(app)

@@ -229,10 +229,9 @@ def run_scheduler() -> None:
     Run as many as you like beside the server (or instead of the workers' own
     schedulers, with NOTIFIER_SCHEDULER=false): each item fires once.
     """
-    import logging
-
     from flask import current_app
 
+    from notifier.core.log_format import configure_process_logging, log_format_from_env
     from notifier.scheduling.scheduler import Runner, StopSignal
 
     embedded = backend().embedded
@@ -240,8 +239,7 @@ def run_scheduler() -> None:
         # It would own the embedded Redis and shut it down on exit, under the server.
         raise click.ClickException("the embedded Redis is not running: start the server "
                                    "first (make run), or set REDIS_URL")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
-                        "%(message)s")
+    configure_process_logging(log_format_from_env())
     _require_known_format()
     stop = StopSignal()
     Runner(current_app._get_current_object()).run(stop)

@@ -475,11 +475,11 @@ def main() -> None:
                    "Start the worker with `notifier worker` (worker.py patches first).")
     from notifier import create_app
     from notifier.bootstrap import require_known_format
+    from notifier.core.log_format import configure_process_logging, log_format_from_env
     from notifier.scheduling.scheduler import StopSignal
     from notifier.stores.data_format import DataFormatError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
-                        "%(message)s")
+    configure_process_logging(log_format_from_env())
     app = create_app()
     embedded = app.extensions["notifier"].embedded
     if embedded is not None and embedded.owner:
