@@ -96,8 +96,9 @@ def test_the_servers_lines_are_json_with_the_request_id(tmp_path):
            "NOTIFIER_TRUSTED_PROXIES": "1"}
     server = LiveServer(env)
     try:
-        redis_server.stop()
         with httpx.Client(base_url=server.url, timeout=15) as http:
+            http.get("/invite/secret-invite-token?widget_token=secret-query")
+            redis_server.stop()
             ready = http.get("/readyz", headers={"X-Request-ID": "from-the-proxy-1"})
         assert ready.status_code == 503 and ready.headers["X-Request-ID"] == "from-the-proxy-1"
     finally:
@@ -111,3 +112,5 @@ def test_the_servers_lines_are_json_with_the_request_id(tmp_path):
     assert access["path"] == "/readyz" and access["status"] == 503
     assert access["method"] == "GET" and isinstance(access["duration_ms"], int)
     assert any("notifier is ready at" in entry["message"] for entry in entries)
+    assert any(entry.get("path") == "/invite/[token]" for entry in entries)
+    assert "secret-" not in server.log.read_text()  # tokens masked, no query strings
