@@ -105,10 +105,10 @@ def test_the_server_says_where_it_answers_once_ready(redis_server, tmp_path):
     assert server.log.read_text().count("notifier is ready at") == 1  # once, not per worker
 
 
-def run_notifier(*args: str) -> subprocess.CompletedProcess:
+def run_notifier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([NOTIFIER, *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"},
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 def test_version_is_notifiers():
@@ -118,8 +118,9 @@ def test_version_is_notifiers():
     assert "Flask" not in result.stdout and "Python" not in result.stdout
 
 
-def test_help_lists_only_notifiers_commands():
-    result = run_notifier("--help")
+def test_help_lists_only_notifiers_commands(tmp_path):
+    (tmp_path / ".env").write_text("NOTIFIER_INBOX_MAX=5\n")  # Flask would hint at dotenv
+    result = run_notifier("--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     commands = result.stdout.split("Commands:")[1]
     listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
