@@ -1,4 +1,5 @@
-"""What a server does on its first start: a secret key and a first admin."""
+"""What a server does on its first start: a secret key, the data format's version
+and a first admin."""
 
 from __future__ import annotations
 
@@ -41,6 +42,19 @@ def instance_secret_key(instance_path: str) -> str:
         finally:
             temporary.unlink()
     return path.read_text().strip()
+
+
+def require_known_format(state: Backend) -> None:
+    """Record the data format on a first start; raise
+    :class:`~notifier.stores.data_format.DataFormatError` on one this code does not use.
+
+    With Redis unreachable the check is skipped (with a warning): a server starts
+    before its Redis, and waits for it, rather than failing.
+    """
+    try:
+        state.data_format.require_known()
+    except redis.ConnectionError as exc:
+        log.warning("could not check the data format: %s", exc)
 
 
 def create_first_admin(state: Backend, instance_path: str) -> None:

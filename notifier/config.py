@@ -94,7 +94,8 @@ DEVICE_COOKIE_DAYS = 365
 
 #: Reverse proxies in front of the app whose ``X-Forwarded-For``, ``-Proto`` and
 #: ``-Host`` headers are trusted (0: none). Needed for correct client IPs (sign-in
-#: throttling, streams per address) and https detection.
+#: throttling, streams per address) and https detection. Behind one, a well-formed
+#: ``X-Request-ID`` is taken as the request's id (the proxy must set or replace it).
 TRUSTED_PROXIES = 0
 
 #: Mark the session cookie Secure even on plain http (it always is over https).

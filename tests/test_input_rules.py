@@ -25,7 +25,8 @@ def stored(redis_client) -> dict:
     rejected request must not change."""
     found = {}
     for key in redis_client.scan_iter(f"{TEST_PREFIX}:*"):
-        if key.startswith((f"{TEST_PREFIX}:apikey".encode(), f"{TEST_PREFIX}:worker".encode())):
+        if key.startswith((f"{TEST_PREFIX}:apikey".encode(), f"{TEST_PREFIX}:worker".encode(),
+                           f"{TEST_PREFIX}:schedulers".encode())):
             continue
         kind = redis_client.type(key).decode()
         size = {"stream": redis_client.xlen, "zset": redis_client.zcard,

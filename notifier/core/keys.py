@@ -254,6 +254,16 @@ class Keys:
         :meth:`worker_reports`."""
         return f"{self.prefix}:delivery-workers"
 
+    def scheduler_reports(self) -> str:
+        """Hash of each live scheduler's report (standalone or in a web worker), like
+        :meth:`worker_reports`."""
+        return f"{self.prefix}:schedulers"
+
+    def data_format(self) -> str:
+        """String: the version of the data's format, set on first start and by
+        ``notifier migrate``."""
+        return f"{self.prefix}:format"
+
     # -- delivery queue (one slot: ``{d}``) and per-user delivery state --------
     # The queue's keys carry the hash tag {d}: the scripts that hold, retry and
     # dead-letter a job touch the job stream and one of the others at once.

@@ -188,6 +188,8 @@ class Hub:
         self._write_lock = gevent.lock.RLock()
         self._broken = False
         self._heard = False
+        #: ``time.monotonic()`` when Redis last sent anything on the hub's connection.
+        self.last_heard = 0.0
         self.reconnects = 0
         #: Streams setting up (subscribe and replay) at once on this worker. In a
         #: reconnect storm the rest wait here, so the run queue stays short and
@@ -220,6 +222,13 @@ class Hub:
     def stream_count(self) -> int:
         """Open streams on this worker."""
         return sum(len(subscribers) for subscribers in self._subscribers.values())
+
+    @property
+    def connected(self) -> bool:
+        """Whether the hub holds its Pub/Sub connection and Redis answered on it (its
+        PINGs at least) within the three ping intervals after which it reconnects."""
+        return (self._pubsub is not None
+                and time.monotonic() - self.last_heard <= 3 * self.ping_interval)
 
     # -- for streams ------------------------------------------------------
     def subscribe(self, user_id: str, *, credential: Credential | None = None,
@@ -358,7 +367,7 @@ class Hub:
             message = pubsub.get_message(timeout=self.ping_interval)
             now = time.monotonic()
             if message is not None:
-                last_heard = now
+                self.last_heard = last_heard = now
                 self._heard = True
                 self._dispatch(message)
             if now - last_ping >= self.ping_interval:
