@@ -18,12 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from conftest import ROOT, LiveServer, csrf_from, free_port, live_env, wait_for_port
-from notifier import config
-from notifier.core import widget_tokens
 from sse_client import SSEStream
 from ws_client import WSClient
+
+from notifier import config
+from notifier.core import widget_tokens
+
+from conftest import ROOT, LiveServer, csrf_from, free_port, live_env, wait_for_port
 
 SITE = ROOT / "deploy" / "nginx" / "notifier.conf"
 TEMPLATE_NAMES = ("NOTIFIER_SERVER_NAME", "NOTIFIER_UPSTREAM", "NOTIFIER_HTTP_PORT",
