@@ -255,7 +255,7 @@ def backup_command(path: Path) -> None:
     (secret key, VAPID key) to the file PATH, readable by this user only."""
     from flask import current_app
 
-    from notifier.stores.backup import BackupError, write_backup
+    from notifier.backup import BackupError, write_backup
 
     state = backend()
     try:
@@ -275,7 +275,7 @@ def restore_command(path: Path, replace: bool) -> None:
     Redis, its secret files into the instance folder."""
     from flask import current_app
 
-    from notifier.stores.backup import BackupError, restore_backup
+    from notifier.backup import BackupError, restore_backup
 
     state = backend()
     try:
