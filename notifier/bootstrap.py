@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 #: Username of the admin account created on first start.
 FIRST_ADMIN = "admin"
 
+#: The file in the instance folder that holds the secret key (when SECRET_KEY is not set).
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+
 #: The file in the instance folder that receives the first admin's password.
 FIRST_ADMIN_PASSWORD_FILE = "first-admin-password"  # noqa: S105 (a file name)
 
@@ -29,7 +32,7 @@ def instance_secret_key(instance_path: str) -> str:
     """
     folder = Path(instance_path)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "secret_key"
+    path = folder / SECRET_KEY_FILE
     if not path.exists():
         temporary = folder / f".secret_key.{os.getpid()}"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 import redis
@@ -300,11 +301,54 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process by design)
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy this instance's Redis data (every key under its prefix) and its secret files
+    (secret key, VAPID key) to the file PATH, readable by this user only."""
+    from flask import current_app
+
+    from notifier.backup import BackupError, write_backup
+
+    state = backend()
+    try:
+        summary = write_backup(state.redis, state.keys, Path(current_app.instance_path), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up {summary.keys} keys and {len(summary.secrets)} secret files "
+               f"({', '.join(summary.secrets) or 'none'}) to {path}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="Delete the instance's keys in Redis first (stop the servers before).")
+def restore_command(path: Path, replace: bool) -> None:
+    """Restore a backup made by ``notifier backup`` into this instance: its keys into
+    Redis, its secret files into the instance folder."""
+    from flask import current_app
+
+    from notifier.backup import BackupError, restore_backup
+
+    state = backend()
+    try:
+        summary = restore_backup(state.redis, state.keys, Path(current_app.instance_path),
+                                 path, replace=replace)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    expired = f" ({summary.expired} had expired since)" if summary.expired else ""
+    click.echo(f"restored {summary.keys} keys{expired} and {len(summary.secrets)} secret "
+               f"files ({', '.join(summary.secrets) or 'none'}) from {path}")
+
+
 def init_app(app: Flask) -> None:
     """Add the app's commands to ``flask`` (``notifier`` has them already)."""
-    for command in (users, api_keys, send, run_scheduler, migrate):
+    for command in _COMMANDS:
         app.cli.add_command(command)
 
 
-for _command in (users, api_keys, send, run_scheduler, migrate):
+_COMMANDS = (users, api_keys, send, run_scheduler, migrate, backup_command, restore_command)
+for _command in _COMMANDS:
     main.add_command(_command)

@@ -124,7 +124,8 @@ def test_help_lists_only_notifiers_commands(tmp_path):
     assert result.returncode == 0, result.stderr
     commands = result.stdout.split("Commands:")[1]
     listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
-    assert listed == {"api-keys", "migrate", "scheduler", "send", "serve", "users", "worker"}
+    assert listed == {"api-keys", "backup", "migrate", "restore", "scheduler", "send", "serve",
+                      "users", "worker"}
     assert "dotenv" not in result.stdout + result.stderr
     assert "--app" not in result.stdout and "--env-file" not in result.stdout
     for flask_command in ("run", "shell", "routes", "limiter"):

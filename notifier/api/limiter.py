@@ -31,11 +31,12 @@ def storage_uri(redis_url: str) -> str:
 
 
 def init_app(app: Flask, state: Backend) -> None:
-    """Keep the counters beside everything else, sharing the app's connection pool."""
+    """Keep the counters beside everything else, under the instance's prefix (the
+    storage's own prefix would be ``LIMITS``), sharing the app's connection pool."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(state.redis_url))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
-                          {"connection_pool": state.redis.connection_pool})
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", state.keys.rate_limit_prefix())
+                          {"connection_pool": state.redis.connection_pool,
+                           "key_prefix": state.keys.rate_limit_prefix()})
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
     _skip_check_for_unchecked(app)
@@ -67,7 +68,7 @@ def _items(limit: str) -> tuple[RateLimitItem, ...]:
 
 def _api_identifiers(key_id: str) -> list[str]:
     """What Flask-Limiter names the key's shared budget with (see :func:`api_rate_limit`)."""
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
     return [*([prefix] if prefix else []), "apikey:" + key_id, "api"]
 
 

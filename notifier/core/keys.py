@@ -25,6 +25,12 @@ class Keys:
 
     prefix: str = "notifier"
 
+    def everything(self) -> str:
+        """SCAN pattern of every key under the prefix (backups), never of another
+        prefix: its glob characters are escaped."""
+        escaped = "".join(f"\\{char}" if char in "*?[]\\" else char for char in self.prefix)
+        return f"{escaped}:*"
+
     # -- per user ---------------------------------------------------------
     def _user(self, user_id: str, suffix: str) -> str:
         return f"{self.prefix}:{{u:{user_id}}}:{suffix}"
