@@ -6,6 +6,7 @@ from flask import current_app, request
 
 from notifier.api.requests import created, idempotency_of, parse_body, schedule, send
 from notifier.model.requests import BatchRequest, SendRequest
+from notifier.sending import deliveries_of
 
 
 def send_notification():
@@ -13,10 +14,9 @@ def send_notification():
     body = parse_body(SendRequest, root_field="user_id")
     if body.send_at is not None:
         return schedule(body)
-    recipients = body.recipients()
-    outcome = send([body], [(u, 0) for u in recipients],
-                    idempotency_of(body.idempotency_key, body))
-    return created(recipients, outcome)
+    contents, deliveries = deliveries_of(body)
+    outcome = send(contents, deliveries, idempotency_of(body.idempotency_key, body))
+    return created([user_id for user_id, _ in deliveries], outcome)
 
 
 def send_batch():
@@ -25,7 +25,6 @@ def send_batch():
     body = parse_body(BatchRequest)
     if body.send_at is not None:
         return schedule(body)
-    items = body.notifications
-    outcome = send(items, [(item.user_id, i) for i, item in enumerate(items)],
-                    idempotency_of(body.idempotency_key, body))
-    return created([item.user_id for item in items], outcome)
+    contents, deliveries = deliveries_of(body)
+    outcome = send(contents, deliveries, idempotency_of(body.idempotency_key, body))
+    return created([user_id for user_id, _ in deliveries], outcome)
