@@ -15,8 +15,8 @@ $(RUN_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(TEST_STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+$(TEST_STAMP): $(RUN_STAMP) clients/python/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]' -e clients/python
 	@touch $@
 
 run: $(RUN_STAMP)
