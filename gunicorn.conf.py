@@ -59,6 +59,9 @@ def _refuse_a_taken_address(address):
     host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - mirrors gunicorn's own default
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: connections of a server just stopped (TIME_WAIT) do not
+        # hold the port, a listening socket does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError as exc:

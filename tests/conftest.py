@@ -216,10 +216,11 @@ def signed_in(client, user):
 
 
 class LiveServer:
-    """gunicorn with gevent workers serving the app on a free port."""
+    """gunicorn with gevent workers serving the app on a free port (or on ``port``, to
+    start a stopped server again where its clients expect it)."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 1, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"gunicorn-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)
