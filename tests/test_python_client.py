@@ -2,6 +2,7 @@
 name the field, the asyncio variant and the Flask extension."""
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from notifier_client import (
     Notification,
     Notifier,
     NotifierError,
+    QuietHours,
     ReadResult,
     Scheduled,
     SendResult,
@@ -118,12 +120,17 @@ def test_broadcast(notifier):
 
 def test_preferences(notifier):
     shown = notifier.preferences("cl-prefs")
-    assert shown.user_id == "cl-prefs" and shown.preferences["timezone"] == "UTC"
+    assert shown.user_id == "cl-prefs" and shown.preferences.timezone == "UTC"
+    assert shown.preferences.quiet_hours is None and shown.preferences.email is None
     saved = notifier.set_preferences("cl-prefs", {
         "timezone": "Europe/Berlin", "quiet_hours": {"start": "22:00", "end": "07:00"},
         "channels": {"ci": {"in_app": False}}})
-    assert saved.preferences["channels"]["ci"] == {"in_app": False}
+    assert saved.preferences.channels["ci"] == {"in_app": False}
+    assert saved.preferences.quiet_hours == QuietHours(start="22:00", end="07:00")
     assert notifier.preferences("cl-prefs") == saved
+    changed = dataclasses.replace(saved.preferences, email="Ann@Example.com")
+    assert notifier.set_preferences("cl-prefs", changed).preferences.email == \
+        "Ann@example.com"
     with pytest.raises(NotifierError) as raised:
         notifier.set_preferences("cl-prefs", {"timezone": "Mars/Olympus"})
     assert (raised.value.status, raised.value.field) == (422, "timezone")

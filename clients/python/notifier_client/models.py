@@ -186,12 +186,38 @@ class Broadcast:
 
 
 @dataclass(frozen=True)
+class QuietHours:
+    """A daily window in the user's time zone (``HH:MM``; start after end: overnight)."""
+
+    SCHEMA: ClassVar[str] = "QuietHours"
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """A user's preferences document: where the channels deliver, quiet hours, and
+    ``channels`` (type -> channel -> on; type ``*`` is the default row)."""
+
+    SCHEMA: ClassVar[str] = "PreferencesRequest"
+    email: str | None
+    phone: str | None
+    timezone: str
+    quiet_hours: QuietHours | None
+    channels: dict[str, dict[str, bool]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as ``set_preferences`` takes it."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class UserPreferences:
-    """A user's preferences document (the shape ``set_preferences`` takes)."""
+    """A user's preferences."""
 
     SCHEMA: ClassVar[str] = "UserPreferences"
     user_id: str
-    preferences: dict[str, Any]
+    preferences: Preferences
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from notifier_client.models import Preferences
+
 
 class Methods:
     """One method per operation of :data:`notifier_client.operations.OPERATIONS`.
@@ -82,10 +84,13 @@ class Methods:
         """The user's :class:`~notifier_client.UserPreferences`."""
         return self._call("preferences", {"user_id": user_id})
 
-    def set_preferences(self, user_id: str, preferences: Mapping[str, Any]):
+    def set_preferences(self, user_id: str, preferences: Mapping[str, Any] | Preferences):
         """Replace the user's whole preferences document (``email``, ``phone``,
-        ``timezone``, ``quiet_hours``, ``channels``)."""
-        return self._call("set_preferences", {"user_id": user_id}, body=dict(preferences))
+        ``timezone``, ``quiet_hours``, ``channels``): a mapping or a
+        :class:`~notifier_client.Preferences`."""
+        body = (preferences.to_json() if isinstance(preferences, Preferences)
+                else dict(preferences))
+        return self._call("set_preferences", {"user_id": user_id}, body=body)
 
     def widget_token(self, user_id: str, *, ttl_seconds: int | None = None,
                      origins: Iterable[str] | None = None):
