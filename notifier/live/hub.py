@@ -201,6 +201,10 @@ class Hub:
         #: Called with every control message (notifier.stores.revocation) after the hub has
         #: acted on it, e.g. to forget a revoked API key; must not block.
         self.control_listeners: list[Callable[[dict], None]] = []
+        #: Called with True once the control channel's subscription is confirmed (from
+        #: then on no control message is missed) and with False when the connection is
+        #: lost (some may be); must not block.
+        self.control_state_listeners: list[Callable[[bool], None]] = []
         #: Called as (user_id, True) when a user's first stream on this worker opens
         #: and (user_id, False) when the last closes (presence); must not block.
         self.presence_listener: Callable[[str, bool], None] | None = None
@@ -389,6 +393,10 @@ class Hub:
                     self._offer(subscriber, delivery)
         elif kind == "subscribe":
             channel = message["channel"].decode()
+            if channel == self._control_channel:
+                for listener in self.control_state_listeners:
+                    listener(True)
+                return
             inflight = self._inflight.get(channel, 0) - 1
             if inflight > 0:
                 self._inflight[channel] = inflight
@@ -465,6 +473,8 @@ class Hub:
         with self._write_lock:
             self._drop_connection()
         self.reconnects += 1
+        for listener in self.control_state_listeners:
+            listener(False)
         # Streams keep their subscriptions; once the hub is back, each channel is
         # resubscribed and its streams told to replay what they may have missed.
         for channel in self._confirmed:
