@@ -9,10 +9,10 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run scheduler worker test lint bench chromium nginx js docs clean
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . -e clients/python
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)

@@ -219,7 +219,8 @@ def signed_in(client, user):
 
 
 class LiveServer:
-    """gunicorn with gevent workers serving the app on a free port."""
+    """gunicorn with gevent workers serving the app on a free port (or on ``port``, to
+    start a stopped server again where its clients expect it)."""
 
     def __init__(self, env: dict[str, str], workers: int = 1, port: int | None = None):
         self.port = port or free_port()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TypeVar
 
 from flask import g, jsonify, request
@@ -18,6 +17,7 @@ from notifier.core.ids import is_user_id
 from notifier.model.requests import BatchRequest, SendRequest
 from notifier.scheduling.notifications import schedule_notifications
 from notifier.scheduling.scheduler import ScheduledItem
+from notifier.sending import fingerprint
 from notifier.stores.api_keys import ApiKey
 from notifier.stores.inbox import OverLimit, SendOutcome
 from notifier.stores.worker_stats import COUNTERS
@@ -85,8 +85,7 @@ def idempotency_of(key: str | None, body: BaseModel) -> tuple[str, str, str] | N
     """The (API key, idempotency key, body fingerprint) of a request that gave a key."""
     if key is None:
         return None
-    canonical = body.model_dump_json(exclude={"idempotency_key"})
-    return g.api_key.key_id, key, hashlib.sha256(canonical.encode()).hexdigest()
+    return g.api_key.key_id, key, fingerprint(body)
 
 
 def send(contents, deliveries, idempotency) -> SendOutcome:
