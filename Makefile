@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler worker test lint bench chromium js docs clean
+.PHONY: run scheduler worker test lint bench chromium nginx js docs clean
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . -e clients/python
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
@@ -30,13 +30,17 @@ scheduler: $(RUN_STAMP)
 worker: $(RUN_STAMP)
 	$(BIN)/notifier worker
 
-test: $(TEST_STAMP) chromium
+test: $(TEST_STAMP) chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 chromium:
 	@command -v chromium >/dev/null || scripts/install-chromium
+
+# The reverse-proxy tests run Debian's nginx with deploy/nginx/notifier.conf (never as a service).
+nginx:
+	@scripts/install-nginx
 
 # The plain-script builds of the JS client (static/notifier.js, static/notifier-widget.js)
 # from static/notifier.mjs and static/src/widget.js; a test checks they are current.

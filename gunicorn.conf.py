@@ -6,9 +6,9 @@ redis-server before forking workers and shuts it down after they have exited.
 """
 
 import os
-import socket
 
 from notifier import PROJECT_ROOT
+from notifier.core.listening import AddressTaken, check_free, url_of
 from notifier.stores.embedded_redis import EmbeddedRedis
 
 #: Folder for the secret key, the embedded Redis, the VAPID key and ``config.py``
@@ -43,33 +43,23 @@ control_socket = os.path.join(INSTANCE, "gunicorn.ctl")
 accesslog = os.environ.get("NOTIFIER_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 logger_class = "notifier.core.access_log.AccessLogger"
+#: How the server, ``notifier worker`` and ``notifier scheduler`` write their logs:
+#: ``text``, or ``json`` for one JSON object a line, each line of a request carrying its
+#: request id (``X-Request-ID``, taken from a trusted proxy or made up, and returned in
+#: the response).
+LOG_FORMAT = os.environ.get("NOTIFIER_LOG_FORMAT", "text")
 
 _embedded = None
-
-
-def _refuse_a_taken_address(address):
-    """Exit when something already listens on ``address``.
-
-    With reuse_port a second server would bind the same port silently and take
-    half the connections; a plain bind (no SO_REUSEPORT) fails on a taken port.
-    """
-    if address.startswith("unix:"):
-        return
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - mirrors gunicorn's own default
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, int(port)))
-        except OSError as exc:
-            raise SystemExit(f"notifier: cannot listen on {address}: {exc.strerror}") from None
 
 
 def on_starting(server):
     """Check the address is free, then start or adopt the embedded Redis for all workers."""
     global _embedded
     for address in server.cfg.bind:
-        _refuse_a_taken_address(address)
+        try:
+            check_free(address)
+        except AddressTaken as exc:
+            raise SystemExit(f"notifier: {exc}") from None
     if not os.environ.get("REDIS_URL"):
         _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
@@ -79,7 +69,6 @@ def on_exit(server):
     """Shut the embedded Redis down after the workers are gone."""
     if _embedded is not None:
         _embedded.stop()
-
 
 
 def post_fork(server, worker):
@@ -92,14 +81,21 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """Start the worker's runtime (hub, heartbeat, scheduler); stop it, ending every open
-    stream, as soon as the worker is told to stop.
+    """Say where the server answers (once, from the first worker); start the worker's
+    runtime (hub, heartbeat, scheduler) and stop it, ending every open stream, as soon
+    as the worker is told to stop.
 
     gunicorn waits up to graceful_timeout for open connections, and event streams
     never finish by themselves: instead each gets a ``retry:`` hint and is closed,
     and its browser reconnects to another worker.
     """
     import gevent
+
+    # Each worker listens on its own socket (reuse_port), bound before this hook runs;
+    # the first worker of this master is the moment the address first answers.
+    if worker.age == 1:
+        for address in worker.cfg.bind:
+            worker.log.info("notifier is ready at %s", url_of(address))
 
     # The benchmark serves flask-sse under this file too: only notifier has a runtime.
     runtime = getattr(worker.wsgi, "extensions", {}).get("notifier.live")

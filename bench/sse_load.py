@@ -361,16 +361,19 @@ async def unicast(target, *, via: str, streams_count: int, rate: float, seconds:
                                                 for i in range(streams_count)], tally)
     ready = await target.ready(streams, timeout=60)
     plan = [[f"u{random.randrange(streams_count)}"] for _ in range(int(rate * seconds))]
+    cpu = servers.worker_cpu_s()
     if via == "http":
         done = in_background(send_http, servers.port, servers.api_key(), plan, rate)
     else:
         done = in_background(send_function, target.name, servers.redis_url, plan, rate)
     await wait_done(done, seconds * 3 + 30)
     await until(lambda: tally.notifications >= len(plan), 5)
+    cpu = servers.worker_cpu_s() - cpu
     for stream in streams:
         stream.drop()
     latencies = tally.latencies_ns or [0]
     return {"all_ready": ready, "expected": len(plan), "delivered": tally.notifications,
+            "worker_cpu_ms_per_send": round(cpu * 1000 / len(plan), 3),
             "lost": len(plan) - tally.notifications, "duplicated": tally.duplicates,
             "p50_ms": round(percentile(latencies, 0.5) / 1e6, 2),
             "p99_ms": round(percentile(latencies, 0.99) / 1e6, 2),

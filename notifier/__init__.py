@@ -31,9 +31,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from notifier import admin, api, backend, cli, live, web
     from notifier.api import limiter
-    from notifier.core import converters
+    from notifier.core import converters, request_ids
     from notifier.scheduling import executors
 
+    request_ids.init_app(app)  # first: its hook runs before any other can refuse
     state = backend.init_app(app)
     limiter.init_app(app, state)
     csrf.init_app(app)
@@ -51,11 +52,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def create_server_app() -> Flask:
-    """The app as a server starts it: on a first start, also the first admin account."""
+    """The app as a server starts it: refused on data in a format it does not know
+    (:class:`~notifier.stores.data_format.DataFormatError`); on a first start, the data
+    format's version and the first admin account."""
     from notifier.backend import backend
-    from notifier.bootstrap import create_first_admin
+    from notifier.bootstrap import create_first_admin, require_known_format
 
     app = create_app()
+    with app.app_context():
+        require_known_format(backend())
     if app.config["BOOTSTRAP_ADMIN"]:
         with app.app_context():
             create_first_admin(backend(), app.instance_path)

@@ -23,6 +23,7 @@ from notifier.scheduling.scheduler import Scheduler
 from notifier.stores.accounts import Accounts
 from notifier.stores.api_keys import ApiKeys
 from notifier.stores.broadcasts import Broadcasts
+from notifier.stores.data_format import DataFormat
 from notifier.stores.devices import Devices
 from notifier.stores.embedded_redis import EmbeddedRedis
 from notifier.stores.feed import Feed
@@ -36,7 +37,7 @@ from notifier.stores.revocation import Revocations
 from notifier.stores.set_password_links import SetPasswordLinks
 from notifier.stores.sign_in_links import SignInLinks
 from notifier.stores.stream_caps import StreamCaps
-from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, WorkerReports
+from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, SCHEDULER_BEAT, WorkerReports
 
 
 @dataclass
@@ -59,6 +60,10 @@ class Backend:
     worker_reports: WorkerReports
     #: The live delivery workers' reports (``notifier worker`` processes).
     delivery_workers: WorkerReports
+    #: The version of the data's format, checked before serving or working on it.
+    data_format: DataFormat
+    #: The live schedulers' reports (``notifier scheduler`` and the web workers' own).
+    schedulers: WorkerReports
     #: Delivery jobs (web push, email, mobile push, SMS) and what became of them.
     delivery_queue: DeliveryQueue
     deliveries: Deliveries
@@ -124,6 +129,9 @@ def init_app(app: Flask) -> Backend:
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),
         delivery_workers=WorkerReports(client, keys, interval=DELIVERY_WORKER_BEAT,
                                        hash_key=keys.delivery_worker_reports()),
+        data_format=DataFormat(client, keys),
+        schedulers=WorkerReports(client, keys, interval=SCHEDULER_BEAT,
+                                 hash_key=keys.scheduler_reports()),
         delivery_queue=delivery_queue,
         deliveries=Deliveries(client, keys, ttl_seconds=app.config["DELIVERY_RECORD_TTL"]),
         devices=Devices(client, keys, max_devices=app.config["DEVICES_MAX"]),

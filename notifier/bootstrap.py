@@ -1,4 +1,5 @@
-"""What a server does on its first start: a secret key and a first admin."""
+"""What a server does on its first start: a secret key, the data format's version
+and a first admin."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 #: Username of the admin account created on first start.
 FIRST_ADMIN = "admin"
 
+#: The file in the instance folder that holds the secret key (when SECRET_KEY is not set).
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+
 #: The file in the instance folder that receives the first admin's password.
 FIRST_ADMIN_PASSWORD_FILE = "first-admin-password"  # noqa: S105 (a file name)
 
@@ -28,7 +32,7 @@ def instance_secret_key(instance_path: str) -> str:
     """
     folder = Path(instance_path)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "secret_key"
+    path = folder / SECRET_KEY_FILE
     if not path.exists():
         temporary = folder / f".secret_key.{os.getpid()}"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -41,6 +45,19 @@ def instance_secret_key(instance_path: str) -> str:
         finally:
             temporary.unlink()
     return path.read_text().strip()
+
+
+def require_known_format(state: Backend) -> None:
+    """Record the data format on a first start; raise
+    :class:`~notifier.stores.data_format.DataFormatError` on one this code does not use.
+
+    With Redis unreachable the check is skipped (with a warning): a server starts
+    before its Redis, and waits for it, rather than failing.
+    """
+    try:
+        state.data_format.require_known()
+    except redis.ConnectionError as exc:
+        log.warning("could not check the data format: %s", exc)
 
 
 def create_first_admin(state: Backend, instance_path: str) -> None:

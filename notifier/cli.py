@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
+import redis
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from notifier.backend import backend
 from notifier.core.ids import is_user_id
@@ -23,13 +25,35 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+class NotifierGroup(click.Group):
+    """notifier's own commands, without Flask's (``run``, ``shell``, ``routes``, plugins)
+    or its options; a command that needs the app loads it through the context's
+    :class:`~flask.cli.ScriptInfo` (``with_appcontext``), so ``serve`` and ``worker``
+    never build one."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        extra.setdefault("obj", ScriptInfo(create_app=_create_app, set_debug_flag=False,
+                                           load_dotenv_defaults=False))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        """Run the command; an unreachable Redis is one line, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except redis.ConnectionError as exc:
+            raise click.ClickException(f"cannot reach Redis: {exc}") from None
+
+
+@click.group(cls=NotifierGroup)
+@click.version_option(package_name="notifier", prog_name="notifier",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """Manage and run the notifier service."""
 
 
-users = click.Group("users", help="Manage user accounts.")
-api_keys = click.Group("api-keys", help="Manage API keys for sending services.")
+# AppGroup runs each of its commands inside the app's context.
+users = AppGroup("users", help="Manage user accounts.")
+api_keys = AppGroup("api-keys", help="Manage API keys for sending services.")
 
 
 def _username(username: str) -> str:
@@ -176,6 +200,7 @@ def revoke_api_key(key_id: str) -> None:
 
 
 @click.command("send")
+@with_appcontext
 @click.argument("user_id")
 @click.option("--title", required=True)
 @click.option("--body", default="")
@@ -198,16 +223,16 @@ def send(user_id: str, title: str, body: str, type_: str, priority: str, link: s
 
 
 @click.command("scheduler")
+@with_appcontext
 def run_scheduler() -> None:
     """Fire scheduled sends when they are due, until SIGTERM or Ctrl-C.
 
     Run as many as you like beside the server (or instead of the workers' own
     schedulers, with NOTIFIER_SCHEDULER=false): each item fires once.
     """
-    import logging
-
     from flask import current_app
 
+    from notifier.core.log_format import configure_process_logging, log_format_from_env
     from notifier.scheduling.scheduler import Runner, StopSignal
 
     embedded = backend().embedded
@@ -215,10 +240,39 @@ def run_scheduler() -> None:
         # It would own the embedded Redis and shut it down on exit, under the server.
         raise click.ClickException("the embedded Redis is not running: start the server "
                                    "first (make run), or set REDIS_URL")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
-                        "%(message)s")
+    configure_process_logging(log_format_from_env())
+    _require_known_format()
     stop = StopSignal()
     Runner(current_app._get_current_object()).run(stop)
+
+
+def _require_known_format() -> None:
+    from notifier.bootstrap import require_known_format
+    from notifier.stores.data_format import DataFormatError
+
+    try:
+        require_known_format(backend())
+    except DataFormatError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate() -> None:
+    """Upgrade the data in Redis to this version's format (stop every server, worker and
+    scheduler first)."""
+    from notifier.stores.data_format import CURRENT, DataFormatError
+
+    data_format = backend().data_format
+    try:
+        done = data_format.migrate(
+            on_step=lambda version: click.echo(f"upgrading format {version} to {version + 1}"))
+    except DataFormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    if done:
+        click.echo(f"the data is in format {CURRENT} now")
+    else:
+        click.echo(f"the data is in format {CURRENT} already: nothing to do")
 
 
 @main.command("worker")
@@ -247,7 +301,54 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process by design)
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy this instance's Redis data (every key under its prefix) and its secret files
+    (secret key, VAPID key) to the file PATH, readable by this user only."""
+    from flask import current_app
+
+    from notifier.backup import BackupError, write_backup
+
+    state = backend()
+    try:
+        summary = write_backup(state.redis, state.keys, Path(current_app.instance_path), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up {summary.keys} keys and {len(summary.secrets)} secret files "
+               f"({', '.join(summary.secrets) or 'none'}) to {path}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="Delete the instance's keys in Redis first (stop the servers before).")
+def restore_command(path: Path, replace: bool) -> None:
+    """Restore a backup made by ``notifier backup`` into this instance: its keys into
+    Redis, its secret files into the instance folder."""
+    from flask import current_app
+
+    from notifier.backup import BackupError, restore_backup
+
+    state = backend()
+    try:
+        summary = restore_backup(state.redis, state.keys, Path(current_app.instance_path),
+                                 path, replace=replace)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    expired = f" ({summary.expired} had expired since)" if summary.expired else ""
+    click.echo(f"restored {summary.keys} keys{expired} and {len(summary.secrets)} secret "
+               f"files ({', '.join(summary.secrets) or 'none'}) from {path}")
+
+
 def init_app(app: Flask) -> None:
-    """Add the commands to ``flask`` and ``notifier``."""
-    for command in (users, api_keys, send, run_scheduler):
+    """Add the app's commands to ``flask`` (``notifier`` has them already)."""
+    for command in _COMMANDS:
         app.cli.add_command(command)
+
+
+_COMMANDS = (users, api_keys, send, run_scheduler, migrate, backup_command, restore_command)
+for _command in _COMMANDS:
+    main.add_command(_command)

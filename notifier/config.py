@@ -45,6 +45,12 @@ MAX_BATCH_BODY = 4 * 1024 * 1024
 #: key keeps working for at most this long. 0 checks Redis on every request.
 API_KEY_CACHE_SECONDS = 5
 
+#: Users whose preferences each server worker keeps in memory to route sends without
+#: reading Redis (0: read them on every send). A change made through the API, the
+#: pages or the CLI reaches every worker's copy at once, through its hub; a worker
+#: whose hub is disconnected reads Redis until it is back.
+PREFERENCES_CACHE_SIZE = 100_000
+
 #: Whether anyone may create an account at ``/register``. Off: accounts come from
 #: the admin console, the CLI, and sign-in links minted by a host application.
 ALLOW_REGISTRATION = False
@@ -88,7 +94,8 @@ DEVICE_COOKIE_DAYS = 365
 
 #: Reverse proxies in front of the app whose ``X-Forwarded-For``, ``-Proto`` and
 #: ``-Host`` headers are trusted (0: none). Needed for correct client IPs (sign-in
-#: throttling, streams per address) and https detection.
+#: throttling, streams per address) and https detection. Behind one, a well-formed
+#: ``X-Request-ID`` is taken as the request's id (the proxy must set or replace it).
 TRUSTED_PROXIES = 0
 
 #: Mark the session cookie Secure even on plain http (it always is over https).

@@ -55,11 +55,14 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [binary or find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "yes" if appendonly else "no",
-             "--dir", str(directory), "--logfile", str(directory / "redis.log")],
-        )
+        self.args = [binary or find_redis_server(), "--port", str(self.port), "--bind",
+                     "127.0.0.1", "--save", "", "--appendonly", "yes" if appendonly else "no",
+                     "--dir", str(directory), "--logfile", str(directory / "redis.log")]
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`stop`) on the same port."""
+        self.process = subprocess.Popen(self.args)
         wait_for_port(self.port, process=self.process)
 
     def client(self) -> redis.Redis:
@@ -216,10 +219,11 @@ def signed_in(client, user):
 
 
 class LiveServer:
-    """gunicorn with gevent workers serving the app on a free port."""
+    """gunicorn with gevent workers serving the app on a free port (or on ``port``, to
+    start a stopped server again where its clients expect it)."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 1, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"gunicorn-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)

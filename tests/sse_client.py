@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -34,13 +35,16 @@ class SSEStream:
     """One open event stream over a raw socket (so tests control every byte)."""
 
     def __init__(self, base_url: str, path: str, headers: dict[str, str] | None = None,
-                 timeout: float = 10.0, *, version: str = "1.1", receive_buffer: int = 0):
+                 timeout: float = 10.0, *, version: str = "1.1", receive_buffer: int = 0,
+                 tls: ssl.SSLContext | None = None):
         parts = urlsplit(base_url)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer:  # set before connecting, so the window stays small
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(timeout)
         self.sock.connect((parts.hostname, parts.port))
+        if tls is not None:  # an https URL: the context trusts the test's certificate
+            self.sock = tls.wrap_socket(self.sock, server_hostname=parts.hostname)
         lines = [f"GET {path} HTTP/{version}", f"Host: {parts.netloc}",
                  "Accept: text/event-stream"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]

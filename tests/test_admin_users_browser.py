@@ -1,4 +1,5 @@
-"""Creating a user with an invite link, and using it, in a real headless Chromium."""
+"""The console's Users page in a real headless Chromium: an invite link and its use,
+disabling a signed-in user, and a password reset link."""
 
 import pytest
 from playwright.sync_api import expect
@@ -57,3 +58,50 @@ def test_invite_a_user_then_they_set_a_password(browser, live_server, store):
     finally:
         invitee.close()
         context.close()
+
+
+def test_disable_then_reset_a_user_from_the_console(browser, live_server, store):
+    """An admin disables a signed-in user (the user's session ends), enables the account
+    again and hands over a reset link, which sets a new password."""
+    people(store)
+    admin = browser.new_context(viewport={"width": 1280, "height": 860})
+    user = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = admin.new_page()
+        page.set_default_timeout(10_000)
+        errors = watch_csp(page)
+        alice = user.new_page()
+        alice.set_default_timeout(10_000)
+        sign_in_to(alice, live_server.url, "/inbox", "alice")
+
+        sign_in_to(page, live_server.url, "/admin/users?q=alice", "root")
+        page.get_by_role("button", name="Disable alice").click()
+        expect(page.get_by_text("alice is disabled and was signed out everywhere.")).to_be_visible()
+        expect(page.locator("tr", has_text="alice")).to_contain_text("Disabled")
+        page.screenshot(path=ARTIFACTS / "admin-users-disabled.png", full_page=True)
+        alice.reload()
+        alice.wait_for_url(f"{live_server.url}/login?next=*")
+        alice.get_by_label("Username").fill("alice")
+        alice.get_by_label("Password").fill(PASSWORD)
+        alice.get_by_role("button", name="Sign in").click()
+        expect(alice.get_by_text("Wrong username or password.")).to_be_visible()
+        alice.screenshot(path=ARTIFACTS / "sign-in-disabled.png", full_page=True)
+        assert alice.url.startswith(f"{live_server.url}/login")  # refused
+        alice.goto(f"{live_server.url}/inbox")
+        alice.wait_for_url(f"{live_server.url}/login?next=*")
+
+        page.get_by_role("button", name="Enable alice").click()
+        expect(page.get_by_text("alice can sign in again.")).to_be_visible()
+        page.get_by_role("button", name="Reset password of alice").click()
+        link = page.locator("#user-link").input_value()
+        alice.goto(live_server.url + "/invite/" + link.rsplit("/", 1)[1])
+        alice.get_by_label("New password").fill("a brand new password")
+        alice.get_by_label("Repeat password").fill("a brand new password")
+        alice.get_by_role("button", name="Set password and sign in").click()
+        alice.wait_for_url(f"{live_server.url}/inbox")
+        assert store.accounts.authenticate("alice", PASSWORD) is None
+        assert store.accounts.authenticate("alice", "a brand new password") is not None
+        assert errors == []
+    finally:
+        admin.close()
+        user.close()

@@ -106,6 +106,27 @@ def test_an_idle_stream_gets_a_heartbeat_each_interval(live_server, token_for, s
         assert all(gap > 0.7 for gap in gaps[1:]), gaps
 
 
+def test_streams_opened_together_do_not_beat_together(live_server, token_for):
+    """Each stream's first heartbeat comes after a random 10-100 % of the interval, so
+    thousands reconnecting at once (a restart) spread their heartbeats out."""
+    streams = [open_stream(live_server, token_for(f"beat{n}")) for n in range(24)]
+    try:
+        opened = time.monotonic()
+        first = []
+        for stream in streams:
+            stream.next_of("unread")
+            while stream.next_event(include_comments=True, within=5).data != "ping":
+                pass
+            first.append(time.monotonic() - opened)
+        # 1 s heartbeats and a waker step of 0.25 s: together, they would all come within
+        # one step of each other; spread over 0.9 s, all 24 within 0.45 s has odds < 1e-5.
+        assert max(first) - min(first) >= 0.45, first
+        assert all(at < 1.8 for at in first), first
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 def test_a_token_opens_only_its_own_users_stream(live_server, redis_client, token_for, sender):
     ann = token_for("ann")
     forged = ann.replace(ann.split(".")[0], tokens.mint("other-secret", "bob", 60)[0]

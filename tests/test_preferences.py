@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from notifier.live.hub import encode
 from notifier.model.preferences import Preferences
 from notifier.model.requests import SendRequest
+from notifier.stores.preference_cache import PreferenceCache
 
 DOC = {
     "email": "Alice@Example.com",
@@ -65,12 +67,62 @@ def test_load_many_reads_every_user_in_one_round_trip(store, redis_client):
     assert after - before == 1 + 3  # the INFO call itself, then one HGETALL per user
     assert found["a"].enabled("ci", "email") is False and found["b"].timezone == "Asia/Tokyo"
     assert found["c"] == Preferences()
-    pipe = redis_client.pipeline()
-    load = store.preferences.load_routing({"a": {"ci"}, "b": {"ci"}, "c": {"ci", "x"}},
-                                          pipe=pipe)
-    narrowed = load.parse(pipe.execute())
-    assert narrowed["a"].enabled("ci", "email") is False and narrowed["c"] == Preferences()
-    assert narrowed["b"].timezone == "Asia/Tokyo" and len(load.groups) == 2
+    store.preferences.for_routing(["a"])  # loads the script
+    before = redis_client.info("stats")["total_commands_processed"]
+    routing = store.preferences.for_routing(["a", "b", "c", "a"])
+    after = redis_client.info("stats")["total_commands_processed"]
+    assert after - before == 1 + 1 + 3  # INFO, then one script call, an HGETALL a user
+    assert routing["a"].enabled("ci", "email") is False and routing["c"] == Preferences()
+    assert routing["b"].timezone == "Asia/Tokyo"
+
+
+def commands(redis_client) -> int:
+    """Commands Redis has run; two calls in a row differ by 1 (the INFO itself)."""
+    return redis_client.info("stats")["total_commands_processed"]
+
+
+def test_a_serving_cache_routes_a_send_without_reading_preferences(store, redis_client):
+    store.preferences.save("a", Preferences(email="a@example.com",
+                                            switches={("ci", "email"): False}))
+    cache = store.preferences.cache = PreferenceCache(100)
+    store.preferences.for_routing(["a", "b"])
+    assert len(cache) == 0  # not serving: nothing is kept
+    cache.start()
+    store.preferences.for_routing(["a", "b"])
+    before = commands(redis_client)
+    routing = store.preferences.for_routing(["b", "a"])
+    assert commands(redis_client) - before == 1  # the INFO alone
+    assert routing["a"].enabled("ci", "email") is False and routing["b"] == Preferences()
+    assert routing["a"].email is None  # contacts are never cached
+    cache.stop()
+    before = commands(redis_client)
+    store.preferences.for_routing(["a"])
+    assert commands(redis_client) - before == 1 + 2  # a stopped cache reads Redis
+
+
+def test_a_read_that_raced_a_change_is_not_kept(store):
+    cache = store.preferences.cache = PreferenceCache(100)
+    cache.start()
+    generation = cache.generation
+    cache.on_control({"k": "prefs", "u": "someone"})  # a change heard meanwhile
+    cache.keep({"a": Preferences(timezone="Asia/Tokyo")}, generation)
+    assert cache.get("a") is None
+    cache.keep({"a": Preferences(timezone="Asia/Tokyo")}, cache.generation)
+    assert cache.get("a").timezone == "Asia/Tokyo"
+    cache.on_control({"k": "prefs", "u": "a"})
+    assert cache.get("a") is None
+
+
+def test_every_preference_write_publishes_the_users_invalidation(store, redis_client):
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(store.keys.control_channel())
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    store.preferences.save("a", Preferences(timezone="Asia/Tokyo"))
+    store.preferences.set_switch("b", "ci", "email", False)
+    store.preferences.set_switches("c", {"ch:ci:email": "0"})
+    heard = [json.loads(pubsub.get_message(timeout=2)["data"]) for _ in range(3)]
+    assert heard == [{"k": "prefs", "u": u} for u in ("a", "b", "c")]
+    pubsub.close()
 
 
 def test_a_send_returns_each_recipients_decision(store):
@@ -217,3 +269,30 @@ def test_the_stream_hands_the_flags_to_the_page():
         frame = encode(message.encode(), "u").frames.decode()
         data = json.loads(frame.split("data: ", 1)[1])
         assert {k: data[k] for k in ("quiet", "live") if k in data} == expected
+
+
+def test_a_change_reaches_every_server_workers_cache_before_the_next_send(
+        live_server, api_key, store, redis_client):
+    """Both gunicorn workers route sends from their cache; a PUT through either
+    of them decides the very next send on both."""
+    auth = {"Authorization": f"Bearer {api_key}"}
+    pubsub = published(redis_client, store, "cached")
+
+    def send_on_new_connections(count: int) -> list[dict]:
+        # A new connection each time, so the kernel spreads them over both workers.
+        for number in range(count):
+            with httpx.Client(base_url=live_server.url, timeout=10) as http:
+                sent = http.post("/api/v1/notifications", headers=auth, json={
+                    "user_id": "cached", "title": f"n{number}", "type": "ci"})
+                assert sent.status_code == 201, sent.text
+        return [next_event(pubsub) for _ in range(count)]
+
+    assert all("live" not in event for event in send_on_new_connections(20))
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        assert http.put("/api/v1/users/cached/preferences", headers=auth,
+                        json={"channels": {"ci": {"in_app": False}}}).status_code == 200
+    assert all(event.get("live") is False for event in send_on_new_connections(20))
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        assert http.put("/api/v1/users/cached/preferences", headers=auth,
+                        json={}).status_code == 200
+    assert all("live" not in event for event in send_on_new_connections(20))

@@ -49,8 +49,11 @@ class WSClient:
     """One open ``/ws`` socket."""
 
     def __init__(self, base_url: str, path: str, *, origin: str | None = None,
-                 headers: dict[str, str] | None = None, timeout: float = 10.0):
+                 headers: dict[str, str] | None = None, timeout: float = 10.0,
+                 sslopt: dict | None = None):
         options = {"origin": origin} if origin else {"suppress_origin": True}
+        if sslopt:  # a wss URL: e.g. {"ca_certs": path} for the test's certificate
+            options["sslopt"] = sslopt
         try:
             self.ws = websocket.create_connection(
                 ws_url(base_url, path), timeout=timeout,

@@ -29,6 +29,7 @@ def scheduled():
                                              after=after, kind=kind)
     return render_template(
         "admin/scheduled.html", items=items, kind=kind, kinds=KINDS, states=STATES,
+        schedulers=backend().schedulers.read_workers(),
         next_url=url_for(".scheduled", kind=kind, after=cursor) if cursor else None,
         first_url=url_for(".scheduled", kind=kind) if after else None)
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
 from notifier.backend import Backend
 from notifier.core.errors import ApiError, error_response
+from notifier.stores.inbox import Limit
 
 #: The extension; bound to an app (and its Redis) by :func:`init_app`.
 limiter = Limiter(key_func=get_remote_address)
+
+#: Endpoints Flask-Limiter's before-request check skips outright (:func:`api_rate_limit`).
+_unchecked: set[str] = set()
 
 
 def storage_uri(redis_url: str) -> str:
@@ -26,17 +31,75 @@ def storage_uri(redis_url: str) -> str:
 
 
 def init_app(app: Flask, state: Backend) -> None:
-    """Keep the counters beside everything else, sharing the app's connection pool."""
+    """Keep the counters beside everything else, under the instance's prefix (the
+    storage's own prefix would be ``LIMITS``), sharing the app's connection pool."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(state.redis_url))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
-                          {"connection_pool": state.redis.connection_pool})
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", state.keys.rate_limit_prefix())
+                          {"connection_pool": state.redis.connection_pool,
+                           "key_prefix": state.keys.rate_limit_prefix()})
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
+    _skip_check_for_unchecked(app)
+
+
+def _skip_check_for_unchecked(app: Flask) -> None:
+    """Wrap the before-request check Flask-Limiter registered on ``app`` so that it does
+    not run for the endpoints in ``_unchecked``: even finding that a route is exempt costs
+    it a tenth of a send's CPU."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    at = next(i for i, hook in enumerate(hooks) if getattr(hook, "__self__", None) is limiter)
+    check = hooks[at]
+
+    def check_unless_unchecked() -> None:
+        if request.endpoint not in _unchecked:
+            check()
+
+    hooks[at] = check_unless_unchecked
 
 
 def _api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"] or ""
+
+
+@functools.lru_cache(maxsize=8)
+def _items(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(sorted(parse_many(limit))) if limit else ()
+
+
+def _api_identifiers(key_id: str) -> list[str]:
+    """What Flask-Limiter names the key's shared budget with (see :func:`api_rate_limit`)."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    return [*([prefix] if prefix else []), "apikey:" + key_id, "api"]
+
+
+def api_limits(key_id: str) -> list[Limit]:
+    """The API key's budget as a send spends it inside its own script: the very lists
+    Flask-Limiter's moving windows keep for every other route (one budget)."""
+    storage = limiter.limiter.storage
+    identifiers = _api_identifiers(key_id)
+    return [Limit(storage.prefixed_key(item.key_for(*identifiers)), item.amount,
+                  item.get_expiry()) for item in _items(_api_limit())]
+
+
+def spend_api_budget(key_id: str) -> None:
+    """Spend one call of the key's budget the way Flask-Limiter does, for a send route
+    that does not reach its script (a refused body, a scheduled send); over it, a 429."""
+    identifiers = _api_identifiers(key_id)
+    for item in _items(_api_limit()):
+        if not limiter.limiter.hit(item, *identifiers):
+            raise over_api_budget(key_id, item)
+
+
+def over_api_budget(key_id: str, item: RateLimitItem | Limit) -> ApiError:
+    """The 429 for a key with no room left in ``item``, with when the window lets a call
+    through."""
+    if isinstance(item, Limit):
+        item = next(i for i in _items(_api_limit()) if i.amount == item.amount
+                    and i.get_expiry() == item.window)
+    reset, _ = limiter.limiter.get_window_stats(item, *_api_identifiers(key_id))
+    wait = max(1, math.ceil(reset - time.time()))
+    return ApiError(429, "rate_limited", f"Too many requests for this API key (limit "
+                    f"{item}); retry in {wait} s.", retry_after=wait)
 
 
 def _too_many_requests(limit: RequestLimit):
@@ -50,11 +113,15 @@ def _too_many_requests(limit: RequestLimit):
 
 
 def api_rate_limit(bp: Blueprint, *, key_func: Callable[[], str],
-                   exempt: Callable[[], bool]) -> None:
+                   exempt: frozenset[str]) -> None:
     """Limit every route of ``bp`` to ``API_RATE_LIMIT`` per ``key_func()`` (an API key id),
-    one budget shared by all the routes; over it, a 429 JSON error with Retry-After."""
+    one budget shared by all the routes; over it, a 429 JSON error with Retry-After.
+
+    Flask-Limiter's before-request check does not run at all for the ``exempt``
+    endpoints (the send routes spend the budget in their own script)."""
+    _unchecked.update(exempt)
     limiter.shared_limit(_api_limit, scope="api", key_func=lambda: "apikey:" + key_func(),
-                         exempt_when=exempt, on_breach=_too_many_requests)(bp)
+                         on_breach=_too_many_requests)(bp)
 
 
 def spend_widget_budget(user_id: str) -> None:

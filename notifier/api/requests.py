@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TypeVar
 
 from flask import g, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
 
+from notifier.api.limiter import api_limits, over_api_budget, spend_api_budget
 from notifier.backend import backend
 from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError, from_validation_error
@@ -16,8 +17,9 @@ from notifier.core.ids import is_user_id
 from notifier.model.requests import BatchRequest, SendRequest
 from notifier.scheduling.notifications import schedule_notifications
 from notifier.scheduling.scheduler import ScheduledItem
+from notifier.sending import fingerprint
 from notifier.stores.api_keys import ApiKey
-from notifier.stores.inbox import SendOutcome
+from notifier.stores.inbox import OverLimit, SendOutcome
 from notifier.stores.worker_stats import COUNTERS
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -49,6 +51,16 @@ def parse_body(model: type[Model], root_field: str | None = None) -> Model:
         raise from_validation_error(exc, root_field, content_type=request.content_type) from None
 
 
+def parse_send_body(model: type[Model], root_field: str | None = None) -> Model:
+    """:func:`parse_body` for the send routes, which spend the key's rate budget in their
+    send script: a body refused here spends it first (a 429 when there is no room)."""
+    try:
+        return parse_body(model, root_field)
+    except (ApiError, HTTPException):
+        spend_api_budget(authenticated_key().key_id)
+        raise
+
+
 def limit_arg(default: int = 50, maximum: int = MAX_LIMIT) -> int:
     """The ``limit`` query argument: a page size from 1 to ``maximum``."""
     try:
@@ -73,15 +85,19 @@ def idempotency_of(key: str | None, body: BaseModel) -> tuple[str, str, str] | N
     """The (API key, idempotency key, body fingerprint) of a request that gave a key."""
     if key is None:
         return None
-    canonical = body.model_dump_json(exclude={"idempotency_key"})
-    return g.api_key.key_id, key, hashlib.sha256(canonical.encode()).hexdigest()
+    return g.api_key.key_id, key, fingerprint(body)
 
 
 def send(contents, deliveries, idempotency) -> SendOutcome:
-    """Store and deliver the notifications; a 422 when the idempotency key was used for
+    """Store and deliver the notifications, spending the key's rate budget in the same
+    round trip; a 429 without room in it, a 422 when the idempotency key was used for
     another request."""
+    key_id = g.api_key.key_id
     try:
-        return backend().inbox.send(contents, deliveries, idempotency=idempotency)
+        return backend().inbox.send(contents, deliveries, idempotency=idempotency,
+                                    limits=api_limits(key_id))
+    except OverLimit as exc:
+        raise over_api_budget(key_id, exc.limit) from None
     except IdempotencyConflict:
         raise ApiError(422, "idempotency_conflict", "This idempotency_key was already used "
                        "with a different request.", "idempotency_key") from None
@@ -89,6 +105,7 @@ def send(contents, deliveries, idempotency) -> SendOutcome:
 
 def schedule(body: SendRequest | BatchRequest):
     """Schedule the send for ``body.send_at``: the 202 answer."""
+    spend_api_budget(g.api_key.key_id)
     try:
         item = schedule_notifications(body, created_by=f"api:{g.api_key.key_id}",
                                       idempotency=idempotency_of(body.idempotency_key, body))

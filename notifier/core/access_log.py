@@ -11,9 +11,17 @@ WSGI app: the benchmarks' flask-sse app runs under it too.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 
 from gunicorn.glogging import Logger, SafeAtoms
+
+from notifier.core.log_format import (
+    JsonFormatter,
+    RequestIdFilter,
+    json_handler,
+    log_format_from_env,
+)
 
 #: First path segments whose next segment is a signed token.
 TOKEN_ROUTES = ("r", "unsubscribe", "sign-in", "invite")
@@ -77,10 +85,44 @@ class AccessLogger(Logger):
     """gunicorn's logger with every text atom made safe by :func:`log_safe`.
 
     Query strings never reach the log (widget tokens travel there): ``%(q)s`` is
-    ``-``, and ``%(r)s`` is the method, the masked path and the protocol.
+    ``-``, and ``%(r)s`` is the method, the masked path and the protocol. With
+    ``NOTIFIER_LOG_FORMAT=json`` every line, gunicorn's, the app's and each request's
+    access line (with its fields and request id), is one JSON object.
     """
 
     atoms_wrapper_class = _EscapedAtoms
+
+    def setup(self, cfg):
+        """gunicorn's set-up; then, for JSON lines, their formatter on its handlers and a
+        JSON handler on the root logger, which the app's loggers reach."""
+        super().setup(cfg)
+        self.json_lines = log_format_from_env() == "json"
+        if not self.json_lines:
+            return
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+                handler.addFilter(RequestIdFilter())
+        root = logging.getLogger()
+        root.handlers[:] = [json_handler()]
+        root.setLevel(logging.INFO)
+
+    def access(self, resp, req, environ, request_time):
+        """One access line: gunicorn's format, or a JSON object of the request's fields."""
+        if not getattr(self, "json_lines", False):
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        status = atoms["s"]
+        fields = {"remote": atoms["h"], "method": atoms["m"], "path": atoms["U"],
+                  "protocol": atoms["H"],
+                  "status": int(status) if str(status).isdigit() else status,
+                  "bytes": atoms["B"], "duration_ms": atoms["M"]}
+        request_id = atoms.get("{x-request-id}o")
+        self.access_log.info("%s %s %s", atoms["m"], atoms["U"], status,
+                             extra={"fields": fields, "request_id": request_id})
 
     def atoms(self, resp, req, environ, request_time):
         """gunicorn's atoms, escaped, with tokens masked and query strings left out."""

@@ -25,6 +25,12 @@ class Keys:
 
     prefix: str = "notifier"
 
+    def everything(self) -> str:
+        """SCAN pattern of every key under the prefix (backups), never of another
+        prefix: its glob characters are escaped."""
+        escaped = "".join(f"\\{char}" if char in "*?[]\\" else char for char in self.prefix)
+        return f"{escaped}:*"
+
     # -- per user ---------------------------------------------------------
     def _user(self, user_id: str, suffix: str) -> str:
         return f"{self.prefix}:{{u:{user_id}}}:{suffix}"
@@ -258,6 +264,16 @@ class Keys:
         """Hash of each live delivery worker's report (what it did so far), like
         :meth:`worker_reports`."""
         return f"{self.prefix}:delivery-workers"
+
+    def scheduler_reports(self) -> str:
+        """Hash of each live scheduler's report (standalone or in a web worker), like
+        :meth:`worker_reports`."""
+        return f"{self.prefix}:schedulers"
+
+    def data_format(self) -> str:
+        """String: the version of the data's format, set on first start and by
+        ``notifier migrate``."""
+        return f"{self.prefix}:format"
 
     # -- delivery queue (one slot: ``{d}``) and per-user delivery state --------
     # The queue's keys carry the hash tag {d}: the scripts that hold, retry and

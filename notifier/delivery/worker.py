@@ -474,16 +474,23 @@ def main() -> None:
     require_gevent("the worker's sends would not overlap",
                    "Start the worker with `notifier worker` (worker.py patches first).")
     from notifier import create_app
+    from notifier.bootstrap import require_known_format
+    from notifier.core.log_format import configure_process_logging, log_format_from_env
     from notifier.scheduling.scheduler import StopSignal
+    from notifier.stores.data_format import DataFormatError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
-                        "%(message)s")
+    configure_process_logging(log_format_from_env())
     app = create_app()
     embedded = app.extensions["notifier"].embedded
     if embedded is not None and embedded.owner:
         # It would own the embedded Redis and shut it down on exit, under the server.
         raise SystemExit("notifier worker: the embedded Redis is not running: start the "
                          "server first (make run), or set REDIS_URL")
+    with app.app_context():
+        try:
+            require_known_format(app.extensions["notifier"])
+        except DataFormatError as exc:
+            raise SystemExit(f"notifier worker: cannot start: {exc}") from None
     stop = StopSignal()
     worker = build_worker(app)
     try:

@@ -188,6 +188,8 @@ class Hub:
         self._write_lock = gevent.lock.RLock()
         self._broken = False
         self._heard = False
+        #: ``time.monotonic()`` when Redis last sent anything on the hub's connection.
+        self.last_heard = 0.0
         self.reconnects = 0
         #: Streams setting up (subscribe and replay) at once on this worker. In a
         #: reconnect storm the rest wait here, so the run queue stays short and
@@ -201,6 +203,10 @@ class Hub:
         #: Called with every control message (notifier.stores.revocation) after the hub has
         #: acted on it, e.g. to forget a revoked API key; must not block.
         self.control_listeners: list[Callable[[dict], None]] = []
+        #: Called with True once the control channel's subscription is confirmed (from
+        #: then on no control message is missed) and with False when the connection is
+        #: lost (some may be); must not block.
+        self.control_state_listeners: list[Callable[[bool], None]] = []
         #: Called as (user_id, True) when a user's first stream on this worker opens
         #: and (user_id, False) when the last closes (presence); must not block.
         self.presence_listener: Callable[[str, bool], None] | None = None
@@ -216,6 +222,13 @@ class Hub:
     def stream_count(self) -> int:
         """Open streams on this worker."""
         return sum(len(subscribers) for subscribers in self._subscribers.values())
+
+    @property
+    def connected(self) -> bool:
+        """Whether the hub holds its Pub/Sub connection and Redis answered on it (its
+        PINGs at least) within the three ping intervals after which it reconnects."""
+        return (self._pubsub is not None
+                and time.monotonic() - self.last_heard <= 3 * self.ping_interval)
 
     # -- for streams ------------------------------------------------------
     def subscribe(self, user_id: str, *, credential: Credential | None = None,
@@ -354,7 +367,7 @@ class Hub:
             message = pubsub.get_message(timeout=self.ping_interval)
             now = time.monotonic()
             if message is not None:
-                last_heard = now
+                self.last_heard = last_heard = now
                 self._heard = True
                 self._dispatch(message)
             if now - last_ping >= self.ping_interval:
@@ -389,6 +402,10 @@ class Hub:
                     self._offer(subscriber, delivery)
         elif kind == "subscribe":
             channel = message["channel"].decode()
+            if channel == self._control_channel:
+                for listener in self.control_state_listeners:
+                    listener(True)
+                return
             inflight = self._inflight.get(channel, 0) - 1
             if inflight > 0:
                 self._inflight[channel] = inflight
@@ -465,6 +482,8 @@ class Hub:
         with self._write_lock:
             self._drop_connection()
         self.reconnects += 1
+        for listener in self.control_state_listeners:
+            listener(False)
         # Streams keep their subscriptions; once the hub is back, each channel is
         # resubscribed and its streams told to replay what they may have missed.
         for channel in self._confirmed:

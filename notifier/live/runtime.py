@@ -19,6 +19,7 @@ from notifier.live.caps import CapsRecorder
 from notifier.live.heartbeat import Heartbeat
 from notifier.live.hub import Hub
 from notifier.scheduling.scheduler import start_in_worker
+from notifier.stores.preference_cache import PreferenceCache
 
 
 class WorkerRuntime:
@@ -52,6 +53,12 @@ class WorkerRuntime:
                             wake_interval=min(1.0, config["SSE_HEARTBEAT"] / 4),
                             streams_per_address=config["STREAMS_PER_ADDRESS"])
             self._hub.control_listeners.append(self.state.api_keys.on_control)
+            size = config["PREFERENCES_CACHE_SIZE"]
+            if size > 0:  # the hub keeps the worker's copy of preferences true
+                cache = self.state.preferences.cache = PreferenceCache(size)
+                self._hub.control_listeners.append(cache.on_control)
+                self._hub.control_state_listeners.append(
+                    lambda heard: cache.start() if heard else cache.stop())
         return self._hub
 
     @property

@@ -122,7 +122,7 @@ class LiveStream:
     """
 
     # One per open stream, 20,000 a machine: no per-instance dict.
-    __slots__ = ("_subscriber", "address", "bcast_sent", "bcast_unread", "caps",
+    __slots__ = ("_phase", "_subscriber", "address", "bcast_sent", "bcast_unread", "caps",
                  "client_socket", "credential", "cursor", "ended", "expires_at", "feed",
                  "filter", "hub", "own_sent", "own_unread", "settings", "user_id", "view",
                  "writer")
@@ -155,6 +155,9 @@ class LiveStream:
         #: Broadcasts the user has not read: Redis id -> expiry (ms).
         self.bcast_unread: dict[str, float] = {}
         self.own_unread = 0
+        #: The share of a heartbeat interval the first wait lasts: streams opened together
+        #: (a worker's restart reconnects thousands at once) do not then beat together.
+        self._phase = random.uniform(0.1, 1.0)
         #: Why the stream ended by itself: "expired", "shutdown", "outage", "client gone",
         #: "revoked" or "evicted".
         self.ended: str | None = None
@@ -308,7 +311,8 @@ class LiveStream:
 
     def _next(self, subscriber) -> Delivery | None:
         """The next delivery, or None once a heartbeat (or the token's expiry) is due."""
-        subscriber.wake_at = self._wake_time()
+        subscriber.wake_at = self._wake_time(self._phase)
+        self._phase = 1.0
         subscriber.parked = True
         try:
             delivery = subscriber.queue.get()
@@ -316,9 +320,10 @@ class LiveStream:
             subscriber.parked = False
         return None if delivery.kind == "wake" else delivery
 
-    def _wake_time(self) -> float:
-        """When (time.monotonic()) a heartbeat, or the token's expiry, is due."""
-        timeout = self.settings.heartbeat
+    def _wake_time(self, share: float = 1.0) -> float:
+        """When (time.monotonic()) a heartbeat (after ``share`` of its interval), or the
+        token's expiry, is due."""
+        timeout = self.settings.heartbeat * share
         if self.expires_at is not None:
             timeout = max(0.0, min(timeout, self.expires_at - time.time()))
         return time.monotonic() + timeout

@@ -20,9 +20,11 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import secrets
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import SCHEDULE_ID_PATTERN
 from notifier.core.keys import Keys
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.worker_stats import SCHEDULER_BEAT, WorkerReports
 
 log = logging.getLogger(__name__)
 
@@ -314,11 +317,17 @@ def is_cursor(value: object) -> bool:
 class Runner:
     """Claims due items and runs their executors, in a loop, for one app."""
 
-    def __init__(self, app: Flask, *, batch: int = CLAIM_BATCH, store: Scheduler | None = None):
+    def __init__(self, app: Flask, *, batch: int = CLAIM_BATCH, store: Scheduler | None = None,
+                 in_worker: bool = False):
         self.app = app
         self.batch = batch
         self.poll = float(app.config["SCHEDULER_POLL"])
         self.store: Scheduler = store or app.extensions["notifier"].scheduler
+        #: Where the runner reports that it is alive, for ``/readyz`` and the console.
+        self.reports: WorkerReports = app.extensions["notifier"].schedulers
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.in_worker = in_worker
+        self.ran = 0
 
     def run_due(self) -> float:
         """Claim and run what is due now; return the seconds to wait before looking again."""
@@ -343,6 +352,7 @@ class Runner:
                     claim.id, claim.attempt, state, exc_info=True)
             return
         self.store.finish(claim.id)
+        self.ran += 1
         late = time.time() - claim.send_at.timestamp()
         log.info("ran scheduled %s %s, %.3f s after its time", claim.kind, claim.id, late)
 
@@ -353,9 +363,13 @@ class Runner:
         """
         log.info("scheduler running (polling every %.2f s)", self.poll)
         outage = Backoff(self.poll, MAX_OUTAGE_BACKOFF)
+        next_beat = 0.0
         while not stopping():
             try:
                 wait = self.run_due()
+                if time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + SCHEDULER_BEAT
                 outage.reset()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 wait = outage.next()
@@ -367,14 +381,23 @@ class Runner:
                 wait = MAX_OUTAGE_BACKOFF
             if wait > 0:
                 sleep(wait)
+        try:
+            self.reports.remove(self.name)
+        except redis.RedisError as exc:
+            log.info("scheduler: could not withdraw its report: %s", exc)
         log.info("scheduler stopped")
+
+    def _beat(self) -> None:
+        """Report that this scheduler is alive (and how many items it ran)."""
+        self.reports.report(self.name, {"pid": os.getpid(), "host": socket.gethostname(),
+                                        "in_worker": self.in_worker, "ran": self.ran})
 
 
 def start_in_worker(app: Flask, stopping: Callable[[], bool]):
     """Run a :class:`Runner` as a greenlet of this gevent worker; returns the greenlet."""
     import gevent
 
-    runner = Runner(app)
+    runner = Runner(app, in_worker=True)
     return gevent.spawn(runner.run, stopping, gevent.sleep)
 
 

@@ -9,6 +9,7 @@ streams learn of it with the stream id they need to resume.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,6 +48,24 @@ class ReplayChunk:
     now_ms: int
     #: The user's unread count at the time of the replay.
     unread: int
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One of a sender's rate limits, as a send spends it: the moving window's list in
+    Redis, how many calls it allows, and over how many seconds."""
+
+    key: str
+    amount: int
+    window: int
+
+
+class OverLimit(Exception):
+    """A send found no room in one of its sender's rate limits (nothing was stored)."""
+
+    def __init__(self, limit: Limit):
+        super().__init__(limit.key)
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -98,13 +117,17 @@ class Inbox:
         *,
         idempotency: tuple[str, str, str] | None = None,
         group: str | None = None,
+        limits: Sequence[Limit] = (),
     ) -> SendOutcome:
         """Store and publish ``contents[i]`` to each ``(user_id, i)`` of ``deliveries``.
 
-        One round trip; all recipients or none. ``idempotency`` is
+        One round trip (two when some recipient's preferences are not in the
+        worker's cache); all recipients or none. ``idempotency`` is
         ``(scope, key, fingerprint)``: a repeat within the TTL returns the
         first send's ids, and a different request under the same key raises
         :class:`IdempotencyConflict`. ``group`` names the group it is sent to.
+        ``limits`` are the sender's rate limits, spent in the same script: with
+        no room in one, :class:`OverLimit` is raised and nothing is stored.
         """
         now = datetime.now(UTC)
         created_at = iso_utc(now)
@@ -113,6 +136,7 @@ class Inbox:
         keys: list[str] = []
         if idempotency:
             keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
+        keys += (limit.key for limit in limits)
         for user_id, _ in deliveries:
             keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
                      self.keys.trimmed(user_id), self.keys.user_channel(user_id),
@@ -120,12 +144,24 @@ class Inbox:
         args: list[Any] = [
             now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
             self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
+            len(limits), repr(time.time()),
         ]
+        for limit in limits:
+            args += (limit.amount, limit.window)
         args += [payload for payload, _ in encoded]
         args += [score for _, score in encoded]
         args += [index + 1 for _, index in deliveries]
         args += [live_flags(decision) for decision in decisions]
-        result = self._send(keys=keys, args=args)
+        types = self.preferences.types_to_record({content.type for content in contents})
+        if types:
+            pipe = self.client.pipeline(transaction=False)
+            self.preferences.record_types(types, pipe=pipe)
+            self._send(keys=keys, args=args, client=pipe)
+            result = pipe.execute()[-1]
+        else:
+            result = self._send(keys=keys, args=args)
+        if isinstance(result, list) and result and result[0] == b"limited":
+            raise OverLimit(limits[int(result[1]) - 1])
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:
             return SendOutcome(ids=replayed.split(","), duplicate=True)
@@ -155,16 +191,8 @@ class Inbox:
     def route(self, contents: Sequence[NotificationContent],
               deliveries: Sequence[tuple[str, int]], now: datetime) -> list[Decision]:
         """Each delivery's :class:`~notifier.model.delivery_rules.Decision`, from its recipient's
-        preferences: one round trip for every recipient, which also records the
-        types sent (at most once a minute per type and process)."""
-        types: dict[str, set[str]] = {}
-        for user_id, index in deliveries:
-            types.setdefault(user_id, set()).add(contents[index].type)
-        pipe = self.client.pipeline(transaction=False)
-        self.preferences.record_types({content.type for content in contents}, pipe=pipe)
-        recording = len(pipe)
-        load = self.preferences.load_routing(types, pipe=pipe)
-        found = load.parse(pipe.execute()[recording:])
+        preferences (the worker's cache, or one round trip for those it lacks)."""
+        found = self.preferences.for_routing(user_id for user_id, _ in deliveries)
         decided: dict[tuple[int, str, str], Decision] = {}  # recipients mostly share one
         decisions = []
         for user_id, index in deliveries:

@@ -13,50 +13,27 @@ use last), so the settings page can show a row for each.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 
 import redis
 
 from notifier.core.keys import Keys
 from notifier.model.channels import CHANNELS
-from notifier.model.preferences import DEFAULT_ROW, Preferences, is_type
+from notifier.model.preferences import Preferences, is_type
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.preference_cache import PreferenceCache
 
 log = logging.getLogger(__name__)
 
-def _routing_fields(types: Iterable[str]) -> list[str]:
-    """The fields routing reads for these types: zone, quiet hours, their switches."""
-    rows = dict.fromkeys([*types, DEFAULT_ROW])
-    return ["timezone", "quiet_start", "quiet_end",
-            *(f"ch:{t}:{c}" for t in rows for c in CHANNELS)]
-
-
-@dataclass(frozen=True)
-class RoutingLoad:
-    """The reads :meth:`PreferenceStore.load_routing` queued: (types, users) per call."""
-
-    groups: list[tuple[tuple[str, ...], list[str]]]
-
-    def parse(self, replies: list) -> dict[str, Preferences]:
-        """Each user's preferences (narrowed to the types read) from the calls' replies."""
-        none = Preferences()
-        found: dict[str, Preferences] = {}
-        for (rows, users), reply in zip(self.groups, replies, strict=True):
-            fields = _routing_fields(rows)
-            parsed: dict[tuple, Preferences] = {}  # users mostly share a document
-            for user_id, values in zip(users, reply, strict=True):
-                if values == 0:
-                    found[user_id] = none
-                    continue
-                memo = tuple(values)
-                if memo not in parsed:
-                    parsed[memo] = Preferences.from_fields(dict(zip(fields, values,
-                                                                    strict=True)))
-                found[user_id] = parsed[memo]
-        return found
+def _routing_document(values: list) -> Preferences:
+    """A ``prefs_read.lua`` reply as the preferences routing uses (contacts left out:
+    deliveries read them when they run)."""
+    found = Preferences.from_fields(dict(zip(values[::2], values[1::2], strict=True)))
+    return replace(found, email=None, phone=None)
 
 
 class PreferenceStore:
@@ -72,6 +49,8 @@ class PreferenceStore:
         #: type -> when this process last recorded it (monotonic seconds).
         self._recorded: dict[str, float] = {}
         self._read = load_script(client, "prefs_read")
+        #: The worker's copy of preferences (set where a hub keeps it true), else None.
+        self.cache: PreferenceCache | None = None
 
     def load(self, user_id: str) -> Preferences:
         """One user's preferences (defaults for a user who never saved any)."""
@@ -86,19 +65,36 @@ class PreferenceStore:
         return {u: Preferences.from_fields(r) for u, r in zip(users, pipe.execute(),
                                                                   strict=True)}
 
-    def load_routing(self, types: Mapping[str, Collection[str]], *,
-                     pipe: redis.client.Pipeline) -> RoutingLoad:
-        """Queue on ``pipe`` the read of what routing needs for each user: the zone,
-        the quiet hours and the switches of the types given for that user (and the
-        default row). One script call per distinct set of types, whatever the number
-        of users; pass the pipeline's replies for it to :meth:`RoutingLoad.parse`."""
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for user_id, kinds in types.items():
-            groups.setdefault(tuple(sorted(kinds)), []).append(user_id)
-        for rows, users in groups.items():
-            self._read(keys=[self.keys.preferences(u) for u in users],
-                       args=_routing_fields(rows), client=pipe)
-        return RoutingLoad(list(groups.items()))
+    def for_routing(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
+        """What routing needs of each user's preferences: from the worker's cache where
+        it serves, the rest in one round trip (and cached)."""
+        users = list(dict.fromkeys(user_ids))
+        cache = self.cache
+        found: dict[str, Preferences] = {}
+        missing = users
+        if cache is not None and cache.serving:
+            missing = []
+            for user_id in users:
+                prefs = cache.get(user_id)
+                if prefs is None:
+                    missing.append(user_id)
+                else:
+                    found[user_id] = prefs
+        if not missing:
+            return found
+        generation = cache.generation if cache is not None else 0
+        read: dict[str, Preferences] = {}
+        parsed: dict[tuple, Preferences] = {}  # users mostly share a document
+        replies = self._read(keys=[self.keys.preferences(u) for u in missing])
+        for user_id, values in zip(missing, replies, strict=True):
+            memo = tuple(values)
+            if memo not in parsed:
+                parsed[memo] = _routing_document(values) if values else Preferences()
+            read[user_id] = parsed[memo]
+        if cache is not None:
+            cache.keep(read, generation)
+        found.update(read)
+        return found
 
     def save(self, user_id: str, preferences: Preferences) -> None:
         """Replace the user's whole document atomically (MULTI), after checking it."""
@@ -109,14 +105,26 @@ class PreferenceStore:
         pipe.delete(key)
         if fields:
             pipe.hset(key, mapping=fields)
+        self._changed(user_id, pipe)
         pipe.execute()
 
     def set_switch(self, user_id: str, notification_type: str, channel: str, on: bool) -> None:
         """Set one switch, leaving the rest of the document as it is."""
         if not is_type(notification_type) or channel not in CHANNELS:
             raise ValueError(f"no such switch: {notification_type}:{channel}")
-        self.client.hset(self.keys.preferences(user_id),
-                         f"ch:{notification_type}:{channel}", "1" if on else "0")
+        self.set_switches(user_id, {f"ch:{notification_type}:{channel}": "1" if on else "0"})
+
+    def set_switches(self, user_id: str, fields: dict[str, str]) -> None:
+        """Set stored switch fields (``ch:<type>:<channel>`` = ``1``/``0``) as they are."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.keys.preferences(user_id), mapping=fields)
+        self._changed(user_id, pipe)
+        pipe.execute()
+
+    def _changed(self, user_id: str, pipe: redis.client.Pipeline) -> None:
+        """Queue, with the write, the message that makes every worker's cache forget the
+        user's preferences."""
+        pipe.publish(self.keys.control_channel(), json.dumps({"k": "prefs", "u": user_id}))
 
     # -- the types ever sent -------------------------------------------------
     def contacts(self, wanted: list[tuple[str, str]]) -> list[str | None]:
@@ -133,18 +141,21 @@ class PreferenceStore:
         """The notification types sent so far (the most recent ``known_types_max``), sorted."""
         return sorted(t.decode() for t in self.client.zrange(self.keys.known_types(), 0, -1))
 
-    def record_types(self, types: Iterable[str], *, pipe: redis.client.Pipeline) -> None:
-        """Queue on ``pipe`` the recording of ``types`` as sent now.
+    def types_to_record(self, types: Iterable[str]) -> list[str]:
+        """Those of ``types`` this process has not recorded in the last minute."""
+        now = time.monotonic()
+        return [t for t in types if now - self._recorded.get(t, -self.TYPE_REFRESH)
+                >= self.TYPE_REFRESH]
+
+    def record_types(self, due: list[str], *, pipe: redis.client.Pipeline) -> None:
+        """Queue on ``pipe`` the recording of ``due`` (from :meth:`types_to_record`) as
+        sent now.
 
         Each process records a type at most once a minute, so a busy sender
         adds no write per send; the set keeps the ``known_types_max`` most
         recently used types, so a sender inventing types cannot grow it.
         """
         now = time.monotonic()
-        due = [t for t in types if now - self._recorded.get(t, -self.TYPE_REFRESH)
-               >= self.TYPE_REFRESH]
-        if not due:
-            return
         for kind in due:
             self._recorded[kind] = now
         if len(self._recorded) > 4 * self.known_types_max:

@@ -36,6 +36,9 @@ COUNTERS = Counters()
 #: Seconds between a delivery worker's reports (the console counts it live for three).
 DELIVERY_WORKER_BEAT = 5.0
 
+#: Seconds between a scheduler's reports (counted live for three, as delivery workers).
+SCHEDULER_BEAT = 5.0
+
 
 class WorkerReports:
     """A hash of one JSON report per live worker: the web workers' (``workers``) or the

@@ -12,6 +12,7 @@ from notifier.web import (
     clicks,
     devices,
     errors,
+    health,
     inbox,
     invites,
     service_worker,
@@ -24,7 +25,7 @@ from notifier.web.security import SessionInterface, add_security_headers
 
 #: Every page blueprint, in the order they are registered.
 BLUEPRINTS = (auth.bp, invites.bp, sign_in.bp, inbox.bp, clicks.bp, settings.bp, devices.bp,
-              service_worker.bp, unsubscribe.bp)
+              service_worker.bp, unsubscribe.bp, health.bp)
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> None:

@@ -44,8 +44,6 @@ def confirm(token: str):
 def apply(token: str):
     """Turn email off for the token's types (the button, or a mail provider's one-click)."""
     wanted = _request(token)
-    state = backend()
-    state.redis.hset(state.keys.preferences(wanted.user_id),
-                     mapping=unsubscribe.email_switches(wanted.types))
+    backend().preferences.set_switches(wanted.user_id, unsubscribe.email_switches(wanted.types))
     return render_template("unsubscribe/confirm.html", wanted=wanted, done=True,
                            settings_url=_settings_url())

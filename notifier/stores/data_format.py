@@ -1,0 +1,93 @@
+"""The version of the data's format in Redis, and the steps that upgrade it.
+
+A server writes the version it knows on its first start (``SET NX``: data from before
+the version key existed is format 1). Every process that serves or works on the data
+refuses to start on a format it does not know: a newer one (written by a newer notifier,
+which a rollback would silently misread) or an older one (``notifier migrate`` first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import redis
+
+from notifier.core.keys import Keys
+
+#: The format this code reads and writes.
+CURRENT = 1
+
+#: A step upgrades the data from version ``n`` (its key) to ``n + 1``. Each must be safe
+#: to run again after a crash half-way through, as ``migrate`` then repeats it.
+Step = Callable[[redis.Redis, Keys], None]
+STEPS: Mapping[int, Step] = {}
+
+
+class DataFormatError(RuntimeError):
+    """The data is in a format this notifier cannot use as it is."""
+
+
+def steps_from(stored: int, current: int = CURRENT,
+               steps: Mapping[int, Step] = STEPS) -> list[tuple[int, Step]]:
+    """The steps from ``stored`` up to ``current``, in order; raises
+    :class:`DataFormatError` for a newer format or a missing step."""
+    if stored > current:
+        raise DataFormatError(
+            f"the data in Redis is in format {stored}, newer than this notifier knows "
+            f"({current}): it was written by a newer version. Run that version (or "
+            f"restore a backup taken before the upgrade).")
+    missing = [version for version in range(stored, current) if version not in steps]
+    if missing:
+        raise DataFormatError(f"no step upgrades data format {missing[0]}")
+    return [(version, steps[version]) for version in range(stored, current)]
+
+
+class DataFormat:
+    """The stored version and the checks and upgrades that use it."""
+
+    def __init__(self, client: redis.Redis, keys: Keys):
+        self.client = client
+        self.key = keys.data_format()
+        self.keys = keys
+
+    def stored(self) -> int | None:
+        """The stored version; None when nothing has set one yet."""
+        value = self.client.get(self.key)
+        if value is None:
+            return None
+        try:
+            version = int(value)
+        except ValueError:
+            version = 0
+        if version < 1:
+            raise DataFormatError(f"the data format version in {self.key} is unreadable: "
+                                  f"{value!r}")
+        return version
+
+    def require_known(self) -> int:
+        """Set the version on a first start; raise :class:`DataFormatError` with what to
+        do when the data is in any format but :data:`CURRENT`."""
+        self.client.set(self.key, CURRENT, nx=True)
+        stored = self.stored()
+        if stored is not None and stored < CURRENT:
+            raise DataFormatError(
+                f"the data in Redis is in format {stored}; this notifier uses format "
+                f"{CURRENT}: stop every server, worker and scheduler and run "
+                f"`notifier migrate`")
+        steps_from(stored or CURRENT)  # raises for a newer format
+        return CURRENT
+
+    def migrate(self, on_step: Callable[[int], None] = lambda version: None) -> list[int]:
+        """Upgrade the data to :data:`CURRENT`, one step at a time; return the versions
+        upgraded from (none when it was current, or empty and new)."""
+        stored = self.stored()
+        if stored is None:
+            self.client.set(self.key, CURRENT, nx=True)
+            return []
+        done = []
+        for version, step in steps_from(stored):
+            on_step(version)
+            step(self.client, self.keys)
+            self.client.set(self.key, version + 1)
+            done.append(version)
+        return done
