@@ -75,8 +75,8 @@ def test_a_bad_field_raises_the_error_the_api_answers(pub, client, auth, store, 
             body["expires_at"] = body["expires_at"].isoformat()
         answer = client.post("/api/v1/notifications", headers=auth, json=body)
         assert answer.status_code == 422
-        assert answer.json["error"] == {"code": code, "message": error.message,
-                                        "field": field}
+        assert answer.json["error"] == error.to_dict()  # every problem, as the API lists them
+        assert answer.json["error"]["errors"][0]["field"] == field
     assert store.feed.page("bob", limit=10)[0] == []
 
 
