@@ -82,6 +82,15 @@ def test_send_many_batch_and_an_explicit_idempotency_key(notifier):
         422, "idempotency_conflict", "idempotency_key")
 
 
+def test_an_invalid_body_names_every_problem(notifier):
+    with pytest.raises(NotifierError) as raised:
+        notifier.send("cl-many", "t", tittle="x", priority="loudest")
+    error = raised.value
+    assert (error.status, error.code, error.field) == (422, "unknown_field", "tittle")
+    assert [(e["field"], e["code"]) for e in error.errors] == [
+        ("tittle", "unknown_field"), ("priority", "invalid_field")]
+
+
 def test_schedule_and_cancel(notifier, store):
     when = datetime.now(UTC) + timedelta(hours=2)
     scheduled = notifier.schedule("cl-later", "Standup in 5", send_at=when)

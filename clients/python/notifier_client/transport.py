@@ -91,7 +91,8 @@ def error(response: httpx.Response) -> NotifierError:
     try:
         doc = response.json()["error"]
         return NotifierError(response.status_code, str(doc["code"]), str(doc["message"]),
-                             doc.get("field"), retry_after=retry_after)
+                             doc.get("field"), retry_after=retry_after,
+                             errors=doc.get("errors"))
     except (ValueError, KeyError, TypeError):
         return NotifierError(response.status_code, f"http_{response.status_code}",
                              response.reason_phrase or "error", retry_after=retry_after)
