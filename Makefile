@@ -65,6 +65,7 @@ $(BENCH_STAMP): $(TEST_STAMP)
 # Takes about 25 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
+	$(BIN)/python bench/send_profile.py
 	$(BIN)/python bench/sse_load.py
 	$(BIN)/python bench/presence_churn.py
 	$(BIN)/python bench/fanout_floor.py
