@@ -62,7 +62,7 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@
 
-# Takes about 25 minutes; prints one JSON line per benchmark.
+# Takes about 30 minutes; prints one JSON line per benchmark.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/send_throughput.py
 	$(BIN)/python bench/send_profile.py
