@@ -1,0 +1,207 @@
+"""``GET /metrics``: guarded by its token, and the sum over every gunicorn worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sse_client import SSEStream
+
+from notifier import create_app
+from notifier.api.send_metrics import send_outcome
+from notifier.core import widget_tokens as tokens
+
+from conftest import LiveServer, app_config, live_env
+
+TOKEN = "scrape-me-0123456789"
+SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
+    """Two workers with metrics on (their own module: other tests' servers stay as they are)."""
+    instance = tmp_path_factory.mktemp("metrics")
+    server = LiveServer({**live_env(redis_server.url, instance),
+                         "NOTIFIER_METRICS_TOKEN": TOKEN,
+                         "NOTIFIER_SCHEDULER": "false"}, workers=2)
+    server.metrics_dir = instance / "metrics"
+    yield server
+    server.stop()
+
+
+def fresh(server: LiveServer, **kwargs) -> httpx.Client:
+    """A client that opens a new connection per request, so both workers serve some."""
+    return httpx.Client(base_url=server.url, timeout=10,
+                        limits=httpx.Limits(max_keepalive_connections=0), **kwargs)
+
+
+def scrape(server: LiveServer) -> dict[tuple[str, tuple], float]:
+    """Every sample of ``/metrics``, by (name, sorted labels)."""
+    with fresh(server) as http:
+        response = http.get("/metrics", headers=SCRAPE)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def wait_for(condition, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (result := condition()) is not None:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def open_stream(server: LiveServer, user_id: str) -> SSEStream:
+    token = tokens.mint("test-secret", user_id, 300)[0]
+    stream = SSEStream(server.url, f"/events?token={token}")
+    assert stream.status == 200
+    stream.next_of("unread")  # set up: subscribed
+    return stream
+
+
+def worker_pids(server: LiveServer) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
+                         text=True).stdout
+    return {int(pid) for pid in out.split()}
+
+
+def worker_of(server: LiveServer, stream: SSEStream) -> int:
+    """The pid of the worker holding ``stream``'s connection."""
+    client_port = stream.sock.getsockname()[1]
+    out = subprocess.run(["ss", "-tnpH", "state", "established",
+                          f"( sport = :{server.port} and dport = :{client_port} )"],
+                         capture_output=True, text=True).stdout
+    pids = {int(p) for p in re.findall(r"pid=(\d+)", out)} & worker_pids(server)
+    assert len(pids) == 1, out
+    return pids.pop()
+
+
+def test_metrics_unknown_without_a_token(redis_server, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app(app_config(redis_server.url)).test_client()
+    response = client.get("/metrics", headers=SCRAPE)
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}",
+                                    f"Bearer {TOKEN}x", "Bearer "])
+def test_metrics_refused_without_the_right_token(redis_server, redis_client, tmp_path,
+                                                 monkeypatch, header):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN)).test_client()
+    response = client.get("/metrics", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+    assert "Set-Cookie" not in response.headers
+    assert b"notifier_" not in response.data
+
+
+def test_metrics_served_with_the_token_in_process(redis_server, redis_client, tmp_path,
+                                                  monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN)).test_client()
+    response = client.get("/metrics", headers=SCRAPE)
+    assert response.status_code == 200
+    names = {family.name for family in text_string_to_metric_families(response.text)}
+    assert {"notifier_sends", "notifier_open_streams", "notifier_delivery_queue_jobs",
+            "notifier_delivery_oldest_job_age_seconds"} <= names
+    assert "Set-Cookie" not in response.headers
+
+
+def test_send_outcomes():
+    assert send_outcome(201, False) == "created"
+    assert send_outcome(201, True) == "duplicate"
+    assert send_outcome(202, False) == "scheduled"
+    assert send_outcome(422, False) == "4xx"
+    assert send_outcome(429, False) == "4xx"
+    assert send_outcome(503, False) == "5xx"
+    assert send_outcome(302, False) is None
+
+
+def test_sends_are_counted_over_both_workers(server, api_key):
+    before = scrape(server)
+    created = 24
+    with fresh(server, headers={"Authorization": f"Bearer {api_key}"}) as api:
+        for i in range(created):
+            response = api.post("/api/v1/notifications", json={"user_id": "bob", "title": f"{i}"})
+            assert response.status_code == 201
+        body = {"user_id": "bob", "title": "once", "idempotency_key": "k-1"}
+        assert api.post("/api/v1/notifications", json=body).status_code == 201
+        replay = api.post("/api/v1/notifications", json=body)
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        assert api.post("/api/v1/notifications", json={"user_id": "bob"}).status_code == 422
+        batch = api.post("/api/v1/notifications/batch",
+                         json={"notifications": [{"user_id": "bob", "title": "b"}]})
+        assert batch.status_code == 201
+    after = scrape(server)
+
+    def delta(route, outcome):
+        return (value(after, "notifier_sends_total", route=route, outcome=outcome)
+                - value(before, "notifier_sends_total", route=route, outcome=outcome))
+
+    assert delta("send_notification", "created") == created + 1
+    assert delta("send_notification", "duplicate") == 1
+    assert delta("send_notification", "4xx") == 1
+    assert delta("send_batch", "created") == 1
+    # Both workers wrote metric files, and the scrape added them up.
+    pids = {int(m.group(1)) for name in os.listdir(server.metrics_dir)
+            if (m := re.match(r"counter_(\d+)\.db$", name))}
+    assert len(pids & worker_pids(server)) == 2, pids
+
+
+def open_gauge(server) -> float:
+    return value(scrape(server), "notifier_open_streams")
+
+
+def test_open_streams_are_counted_while_open(server):
+    baseline = wait_for(lambda: open_gauge(server) if open_gauge(server) == 0 else None,
+                        what="no open streams")
+    streams = [open_stream(server, f"watcher-{i}") for i in range(4)]
+    try:
+        assert open_gauge(server) == baseline + 4
+        subscriptions = value(scrape(server), "notifier_hub_subscriptions")
+        assert subscriptions == 4
+    finally:
+        for stream in streams:
+            stream.close()
+    wait_for(lambda: True if open_gauge(server) == baseline else None,
+             what="closed streams leaving the gauge")
+
+
+def test_a_killed_workers_streams_leave_the_gauge(server):
+    wait_for(lambda: True if open_gauge(server) == 0 else None, what="no open streams")
+    streams = [open_stream(server, f"victim-{i}") for i in range(6)]
+    holders = {worker_of(server, stream) for stream in streams}
+    victim = holders.pop() if len(holders) == 1 else sorted(holders)[0]
+    held = sum(worker_of(server, stream) == victim for stream in streams)
+    assert open_gauge(server) == 6
+    os.kill(victim, signal.SIGKILL)
+    try:
+        # gunicorn reaps it (child_exit) and boots another; the killed worker's streams,
+        # which it never closed, stop counting.
+        wait_for(lambda: True if len(worker_pids(server) - {victim}) == 2 else None,
+                 what="a new worker")
+        wait_for(lambda: True if open_gauge(server) == 6 - held else None, timeout=15,
+                 what=f"the gauge to drop the killed worker's {held} streams")
+    finally:
+        for stream in streams:
+            stream.close()
+    wait_for(lambda: True if open_gauge(server) == 0 else None, what="no open streams")
