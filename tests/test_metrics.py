@@ -6,8 +6,10 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +19,11 @@ from sse_client import SSEStream
 from notifier import create_app
 from notifier.api.send_metrics import send_outcome
 from notifier.core import widget_tokens as tokens
+from notifier.core.keys import Keys
+from notifier.delivery.queue import DeliveryQueue
 
-from conftest import LiveServer, app_config, live_env
+from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, app_config, live_env
+from peers.sms_provider import Answer, SmsProvider
 
 TOKEN = "scrape-me-0123456789"
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,6 +33,13 @@ SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
 def server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
     """Two workers with metrics on (their own module: other tests' servers stay as they are)."""
     instance = tmp_path_factory.mktemp("metrics")
+    # A file of an earlier run's process, which the starting master must clear away.
+    (instance / "metrics").mkdir()
+    subprocess.run([sys.executable, "-c", "from notifier.core import metrics; "
+                    "metrics.sends.labels('send_notification', 'created').inc(1000)"],
+                   env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(instance / "metrics")},
+                   check=True)
+    assert list((instance / "metrics").glob("counter_*.db"))
     server = LiveServer({**live_env(redis_server.url, instance),
                          "NOTIFIER_METRICS_TOKEN": TOKEN,
                          "NOTIFIER_SCHEDULER": "false"}, workers=2)
@@ -136,6 +148,11 @@ def test_send_outcomes():
     assert send_outcome(302, False) is None
 
 
+def test_an_earlier_runs_files_are_cleared_when_the_server_starts(server):
+    assert value(scrape(server), "notifier_sends_total", route="send_notification",
+                 outcome="created") < 1000
+
+
 def test_sends_are_counted_over_both_workers(server, api_key):
     before = scrape(server)
     created = 24
@@ -205,3 +222,55 @@ def test_a_killed_workers_streams_leave_the_gauge(server):
         for stream in streams:
             stream.close()
     wait_for(lambda: True if open_gauge(server) == 0 else None, what="no open streams")
+
+
+@pytest.fixture
+def sms_peer():
+    provider = SmsProvider()
+    yield provider
+    provider.stop()
+
+
+def test_delivery_workers_and_the_queue_are_measured(server, redis_server, redis_client,
+                                                     sms_peer, tmp_path):
+    queue = DeliveryQueue(redis_client, Keys(TEST_PREFIX))
+    before = scrape(server)
+    phone = "+15550001234"
+    redis_client.hset(Keys(TEST_PREFIX).preferences("carol"), "phone", phone)
+    sms_peer.script(phone, Answer(500), Answer(400))
+    for i in range(2):  # one is retried then accepted, the other refused for good
+        queue.enqueue("carol", {"id": f"{1_700_000_000_000 + i}-0", "user_id": "carol",
+                                "title": f"code {i}"}, "sms")
+    time.sleep(1.1)
+    waiting = scrape(server)
+    assert value(waiting, "notifier_delivery_queue_jobs", state="queued") == 2
+    assert value(waiting, "notifier_delivery_oldest_job_age_seconds") >= 1.0
+
+    log = ARTIFACTS / f"metrics-worker-{os.getpid()}.log"
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "notifier"), "worker"], stdout=log.open("w"),
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={
+            **os.environ, **live_env(redis_server.url, tmp_path), **sms_peer.env(),
+            "PROMETHEUS_MULTIPROC_DIR": str(server.metrics_dir),
+            "NOTIFIER_DELIVERY_RETRY_DELAYS": "[0.2]", "NOTIFIER_DELIVERY_POLL": "0.05",
+            "NOTIFIER_BUDGET_SMS": ""})
+    try:
+        wait_for(lambda: True if sms_peer.accepted_for(phone) and queue.counts() == {
+            "queued": 0, "pending": 0, "retrying": 0, "held": 0, "dead": 1} else None,
+            timeout=20, what="one job delivered and one dead-lettered")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    after = scrape(server)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("notifier_delivery_jobs_total", channel="sms", outcome="ack") == 1
+    assert delta("notifier_delivery_jobs_total", channel="sms", outcome="retry") == 1
+    assert delta("notifier_delivery_jobs_total", channel="sms", outcome="dead") == 1
+    assert delta("notifier_delivery_attempts_total", channel="sms", status="accepted") == 1
+    assert delta("notifier_delivery_attempts_total", channel="sms", status="retry") == 1
+    assert delta("notifier_delivery_attempts_total", channel="sms", status="failed") == 1
+    assert value(after, "notifier_delivery_queue_jobs", state="dead") == 1
+    assert value(after, "notifier_delivery_oldest_job_age_seconds") == 0
