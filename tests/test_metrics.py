@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,9 +19,11 @@ from sse_client import SSEStream
 
 from notifier import create_app
 from notifier.api.send_metrics import send_outcome
+from notifier.backend import backend
 from notifier.core import widget_tokens as tokens
 from notifier.core.keys import Keys
 from notifier.delivery.queue import DeliveryQueue
+from notifier.scheduling.scheduler import Runner
 
 from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, app_config, live_env
 from peers.sms_provider import Answer, SmsProvider
@@ -138,6 +141,41 @@ def test_metrics_served_with_the_token_in_process(redis_server, redis_client, tm
     assert "Set-Cookie" not in response.headers
 
 
+def in_process_samples(client) -> dict[tuple[str, tuple], float]:
+    response = client.get("/metrics", headers=SCRAPE)
+    assert response.status_code == 200
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples}
+
+
+def test_scheduled_sends_and_the_schedulers_lag_are_measured(redis_server, redis_client,
+                                                             tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN))
+    client = app.test_client()
+    with app.app_context():
+        key = backend().api_keys.create("tests")[1]
+    before = in_process_samples(client)
+    send_at = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat()
+    response = client.post("/api/v1/notifications", headers={"Authorization": f"Bearer {key}"},
+                           json={"user_id": "dora", "title": "later", "send_at": send_at})
+    assert response.status_code == 202
+    time.sleep(0.5)
+    Runner(app).run_due()
+    after = in_process_samples(client)
+    assert value(after, "notifier_sends_total", route="send_notification",
+                 outcome="scheduled") == value(before, "notifier_sends_total",
+                                               route="send_notification",
+                                               outcome="scheduled") + 1
+    ran = (value(after, "notifier_scheduler_lag_seconds_count")
+           - value(before, "notifier_scheduler_lag_seconds_count"))
+    lag = (value(after, "notifier_scheduler_lag_seconds_sum")
+           - value(before, "notifier_scheduler_lag_seconds_sum"))
+    assert ran == 1
+    assert 0.1 <= lag < 5, lag
+
+
 def test_send_outcomes():
     assert send_outcome(201, False) == "created"
     assert send_outcome(201, True) == "duplicate"
@@ -201,6 +239,39 @@ def test_open_streams_are_counted_while_open(server):
             stream.close()
     wait_for(lambda: True if open_gauge(server) == baseline else None,
              what="closed streams leaving the gauge")
+
+
+def test_live_events_and_reports_are_timed(server, api_key):
+    before = scrape(server)
+    stream = open_stream(server, "timed")
+    try:
+        with fresh(server, headers={"Authorization": f"Bearer {api_key}"}) as api:
+            for i in range(3):
+                assert api.post("/api/v1/notifications",
+                                json={"user_id": "timed", "title": f"{i}"}).status_code == 201
+                stream.next_of("notification")
+    finally:
+        stream.close()
+    after = scrape(server)
+    timed = (value(after, "notifier_send_to_event_seconds_count")
+             - value(before, "notifier_send_to_event_seconds_count"))
+    assert timed == 3  # once each, by the one worker holding the user's stream
+    assert value(after, "notifier_send_to_event_seconds_bucket", le="+Inf") >= 3
+    assert value(after, "notifier_send_to_event_seconds_sum") < 3 * 5
+    time.sleep(1.2)  # each worker reports once a second
+    assert value(scrape(server), "notifier_redis_report_seconds_count") > \
+        value(before, "notifier_redis_report_seconds_count")
+
+
+def test_hub_reconnects_are_counted(server, redis_client):
+    before = value(scrape(server), "notifier_hub_reconnects_total")
+    hubs = [client for client in redis_client.client_list()
+            if client["name"] in {f"notifier-hub:{pid}" for pid in worker_pids(server)}]
+    assert len(hubs) == 2, hubs
+    for client in hubs:
+        redis_client.client_kill(client["addr"])
+    wait_for(lambda: True if value(scrape(server), "notifier_hub_reconnects_total")
+             == before + 2 else None, what="both hubs to reconnect")
 
 
 def test_a_killed_workers_streams_leave_the_gauge(server):

@@ -48,6 +48,16 @@ delivery_jobs = Counter(f"{PREFIX}_delivery_jobs",
 delivery_attempts = Counter(f"{PREFIX}_delivery_attempts",
                             "Sends to a provider, by channel and status "
                             "(accepted, gone, retry, failed).", ["channel", "status"])
+send_to_event = Histogram(f"{PREFIX}_send_to_event_seconds",
+                          "Seconds from a notification's storing (its id's time, Redis's "
+                          "clock) to its arrival at a worker's hub, once per worker.",
+                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                   1, 2.5, 5))
+redis_latency = Histogram(f"{PREFIX}_redis_report_seconds",
+                          "Round trip of each web worker's once-a-second report to Redis "
+                          "(one script call): Redis's command latency as a worker sees it.",
+                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                   0.25, 0.5, 1))
 scheduler_lag = Histogram(f"{PREFIX}_scheduler_lag_seconds",
                           "Seconds between a scheduled send's time and when it ran.",
                           buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))

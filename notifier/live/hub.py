@@ -403,9 +403,12 @@ class Hub:
             except (ValueError, KeyError, TypeError, AttributeError):
                 log.exception("undecodable message on %s", channel)
                 return
-            if delivery is not None:
-                for subscriber in list(subscribers):
-                    self._offer(subscriber, delivery)
+            if delivery is None:
+                return
+            if delivery.position is not None:
+                metrics.send_to_event.observe(max(0.0, time.time() - delivery.position[0] / 1000))
+            for subscriber in list(subscribers):
+                self._offer(subscriber, delivery)
         elif kind == "subscribe":
             channel = message["channel"].decode()
             if channel == self._control_channel:
