@@ -22,6 +22,7 @@ from notifier.api.send_metrics import send_outcome
 from notifier.backend import backend
 from notifier.core import widget_tokens as tokens
 from notifier.core.keys import Keys
+from notifier.core.metrics_files import pid_of, prepare_multiprocess_dir
 from notifier.delivery.queue import DeliveryQueue
 from notifier.scheduling.scheduler import Runner
 
@@ -174,6 +175,20 @@ def test_scheduled_sends_and_the_schedulers_lag_are_measured(redis_server, redis
            - value(before, "notifier_scheduler_lag_seconds_sum"))
     assert ran == 1
     assert 0.1 <= lag < 5, lag
+
+
+def test_the_master_clears_only_gone_processes_files(tmp_path):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    for name in (f"counter_{gone.pid}.db", f"gauge_livesum_{gone.pid}.db",
+                 f"counter_{os.getpid()}.db", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    prepare_multiprocess_dir(str(folder))
+    assert sorted(p.name for p in folder.iterdir()) == [f"counter_{os.getpid()}.db",
+                                                         "notes.txt"]
+    assert pid_of("gauge_livesum_42.db") == 42 and pid_of("counter_x.db") is None
 
 
 def test_send_outcomes():

@@ -27,6 +27,9 @@ PREFIX = "notifier"
 #: Environment variable naming the folder shared by every process's metric files.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+if os.environ.get(MULTIPROC_ENV):  # each metric below opens its file there at once
+    os.makedirs(os.environ[MULTIPROC_ENV], mode=0o700, exist_ok=True)
+
 #: The answers a send route counts: a stored send, an idempotent replay, a scheduled
 #: send, or a refusal by status class.
 SEND_OUTCOMES = ("created", "duplicate", "scheduled", "4xx", "5xx")
