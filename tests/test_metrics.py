@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -26,7 +27,7 @@ from notifier.core.metrics_files import pid_of, prepare_multiprocess_dir
 from notifier.delivery.queue import DeliveryQueue
 from notifier.scheduling.scheduler import Runner
 
-from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, app_config, live_env
+from conftest import ARTIFACTS, ROOT, TEST_PREFIX, LiveServer, app_config, live_env
 from peers.sms_provider import Answer, SmsProvider
 
 TOKEN = "scrape-me-0123456789"
@@ -189,6 +190,37 @@ def test_the_master_clears_only_gone_processes_files(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [f"counter_{os.getpid()}.db",
                                                          "notes.txt"]
     assert pid_of("gauge_livesum_42.db") == 42 and pid_of("counter_x.db") is None
+
+
+def exposed_names(client) -> set[str]:
+    """Every sample name ``/metrics`` can show (``_total``, ``_bucket``... included)."""
+    response = client.get("/metrics", headers=SCRAPE)
+    names = set()
+    for family in text_string_to_metric_families(response.text):
+        names.add(family.name)
+        names |= {f"{family.name}{suffix}" for suffix in
+                  ("_total", "_bucket", "_count", "_sum", "_created")}
+    return {name for name in names if name.startswith("notifier_")}
+
+
+def test_the_docs_and_the_dashboard_name_real_metrics(redis_server, redis_client, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN)).test_client()
+    exposed = exposed_names(client)
+    dashboard = (ROOT / "docs" / "grafana-dashboard.json").read_text()
+    queried = {name for panel in json.loads(dashboard)["panels"]
+               for target in panel["targets"]
+               for name in re.findall(r"notifier_\w+", target["expr"])}
+    assert queried and queried <= exposed, queried - exposed
+    documented = set(re.findall(r"^\| `(notifier_\w+)`", (ROOT / "docs" / "deployment.md")
+                                .read_text(), re.MULTILINE))
+    families = {family.name if family.type != "counter" else f"{family.name}_total"
+                for family in text_string_to_metric_families(
+                    client.get("/metrics", headers=SCRAPE).text)
+                if family.name.startswith("notifier_")
+                and not family.name.endswith("_created")}  # one process's start times
+    assert documented == families
 
 
 def test_send_outcomes():
