@@ -154,7 +154,8 @@ def in_process_samples(client) -> dict[tuple[str, tuple], float]:
 def test_scheduled_sends_and_the_schedulers_lag_are_measured(redis_server, redis_client,
                                                              tmp_path, monkeypatch):
     monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN))
+    # A prefix of its own: no live server's scheduler may run the send first.
+    app = create_app(app_config(redis_server.url, METRICS_TOKEN=TOKEN, KEY_PREFIX="lag"))
     client = app.test_client()
     with app.app_context():
         key = backend().api_keys.create("tests")[1]
