@@ -47,7 +47,9 @@ def server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
     assert list((instance / "metrics").glob("counter_*.db"))
     server = LiveServer({**live_env(redis_server.url, instance),
                          "NOTIFIER_METRICS_TOKEN": TOKEN,
-                         "NOTIFIER_SCHEDULER": "false"}, workers=2)
+                         "NOTIFIER_SCHEDULER": "false",
+                         # A stream that stops reading falls behind after 16 events.
+                         "NOTIFIER_SSE_QUEUE_SIZE": "16"}, workers=2)
     server.metrics_dir = instance / "metrics"
     yield server
     server.stop()
@@ -320,6 +322,24 @@ def test_hub_reconnects_are_counted(server, redis_client):
         redis_client.client_kill(client["addr"])
     wait_for(lambda: True if value(scrape(server), "notifier_hub_reconnects_total")
              == before + 2 else None, what="both hubs to reconnect")
+
+
+def test_a_stream_that_stops_reading_is_counted_when_dropped(server, api_key):
+    before = value(scrape(server), "notifier_slow_consumer_drops_total")
+    token = tokens.mint("test-secret", "stalled", 300)[0]
+    stream = SSEStream(server.url, f"/events?token={token}", receive_buffer=4096)
+    try:
+        stream.next_of("unread")
+        batch = {"notifications": [{"user_id": "stalled", "title": f"n{i}", "body": "b" * 2000,
+                                    "data": {"pad": "d" * 8000}} for i in range(100)]}
+        with fresh(server, headers={"Authorization": f"Bearer {api_key}"}) as api:
+            for _ in range(10):  # ~1 MB a batch, never read: the socket fills, then the queue
+                assert api.post("/api/v1/notifications/batch", json=batch).status_code == 201
+                if value(scrape(server), "notifier_slow_consumer_drops_total") > before:
+                    break
+        assert value(scrape(server), "notifier_slow_consumer_drops_total") == before + 1
+    finally:
+        stream.close()
 
 
 def test_a_killed_workers_streams_leave_the_gauge(server):
