@@ -9,6 +9,7 @@ import os
 
 from notifier import PROJECT_ROOT
 from notifier.core.listening import AddressTaken, check_free, url_of
+from notifier.core.metrics_files import mark_process_dead, prepare_multiprocess_dir
 from notifier.stores.embedded_redis import EmbeddedRedis
 
 #: Folder for the secret key, the embedded Redis, the VAPID key and ``config.py``
@@ -49,17 +50,27 @@ logger_class = "notifier.core.access_log.AccessLogger"
 #: the response).
 LOG_FORMAT = os.environ.get("NOTIFIER_LOG_FORMAT", "text")
 
+#: Folder where each worker writes its Prometheus metrics, summed up by ``/metrics``
+#: (emptied when the server starts). Point ``notifier worker`` and ``notifier scheduler``
+#: on the same host at it through ``PROMETHEUS_MULTIPROC_DIR`` to count them too.
+METRICS_DIR = os.environ.get("NOTIFIER_METRICS_DIR") or os.path.join(INSTANCE, "metrics")
+# Before anything imports prometheus_client, which reads it once, at import: the
+# workers inherit it.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+
 _embedded = None
 
 
 def on_starting(server):
-    """Check the address is free, then start or adopt the embedded Redis for all workers."""
+    """Check the address is free, empty the metrics folder, then start or adopt the
+    embedded Redis for all workers."""
     global _embedded
     for address in server.cfg.bind:
         try:
             check_free(address)
         except AddressTaken as exc:
             raise SystemExit(f"notifier: {exc}") from None
+    prepare_multiprocess_dir(METRICS_DIR)
     if not os.environ.get("REDIS_URL"):
         _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
@@ -69,6 +80,11 @@ def on_exit(server):
     """Shut the embedded Redis down after the workers are gone."""
     if _embedded is not None:
         _embedded.stop()
+
+
+def child_exit(server, worker):
+    """Stop counting a gone worker's open streams and other live gauges."""
+    mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):

@@ -18,6 +18,10 @@ REDIS_URL = ""
 #: ``instance/secret_key`` (mode 0600).
 SECRET_KEY = ""
 
+#: Bearer token a Prometheus scraper sends to ``GET /metrics`` (``Authorization: Bearer
+#: <token>``). Empty: ``/metrics`` answers 404.
+METRICS_TOKEN = ""
+
 #: Prefix of every Redis key and channel.
 KEY_PREFIX = "notifier"
 

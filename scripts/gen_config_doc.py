@@ -24,7 +24,8 @@ OUTPUT = ROOT / "docs" / "configuration.md"
 UNPREFIXED = ("REDIS_URL", "SECRET_KEY")
 
 #: Defaults that are not a literal in gunicorn.conf.py.
-COMPUTED_DEFAULTS = {"NOTIFIER_INSTANCE_PATH": "`instance/` in the project folder"}
+COMPUTED_DEFAULTS = {"NOTIFIER_INSTANCE_PATH": "`instance/` in the project folder",
+                     "NOTIFIER_METRICS_DIR": "`metrics/` in the instance folder"}
 
 PREAMBLE = """\
 # Configuration

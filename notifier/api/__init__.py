@@ -29,6 +29,7 @@ from notifier.api import (
 from notifier.api.limiter import api_rate_limit
 from notifier.api.requests import authenticated_key
 from notifier.api.scopes import require_scope
+from notifier.api.send_metrics import count_send
 
 #: Every route of the service API, under ``/api/v1``: method, rule, view.
 ROUTES = (
@@ -81,6 +82,9 @@ def _authenticate() -> None:
         key = authenticated_key()
         method = "GET" if request.method == "HEAD" else request.method
         require_scope(method, request.url_rule.rule, key.scopes)
+
+
+bp.after_request(count_send)
 
 
 # Sender limits: one budget per API key across every route of the API. Flask-Limiter

@@ -312,3 +312,11 @@ class DeliveryQueue:
             pending = 0
         return {"queued": queued, "pending": pending, "retrying": delayed, "held": held,
                 "dead": dead}
+
+    def oldest_job_ms(self) -> int | None:
+        """When the oldest job still in the stream (waiting or in progress) was queued, in
+        epoch ms; None when there is none."""
+        first = self.client.xrange(self.keys.delivery_jobs(), count=1)
+        if not first:
+            return None
+        return int(_text(first[0][0]).split("-", 1)[0])

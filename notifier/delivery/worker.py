@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 import redis
 from flask import Flask
 
+from notifier.core import metrics
 from notifier.core.backoff import Backoff
 from notifier.core.runtime import new_worker_id, require_gevent
 from notifier.delivery.budgets import Budgets
@@ -253,6 +254,7 @@ class DeliveryWorker:
         for target, outcome in plan.outcomes:
             plan.events.append(Event(job.channel, outcome.status, job.attempt, target.id,
                                      target.kind, outcome.detail, digest=k))
+            metrics.delivery_attempt(job.channel, outcome.status).inc()
             if outcome.status == "accepted":
                 self.totals.accepted += 1
             elif outcome.status == "gone":
@@ -282,6 +284,8 @@ class DeliveryWorker:
         for plan in plans:
             job = plan.job
             self.totals.jobs += plan.action != "release"
+            if plan.action != "release":
+                metrics.delivery_job(job.channel, plan.action).inc()
             for target, outcome in plan.outcomes:
                 if outcome.status == "accepted":
                     pipe_ops.append(lambda p, j=job, t=target.id, d=outcome.detail:

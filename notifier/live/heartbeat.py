@@ -17,6 +17,7 @@ import time
 import gevent
 import redis
 
+from notifier.core import metrics
 from notifier.core.backoff import Backoff
 from notifier.core.gc_policy import GcPolicy
 from notifier.core.runtime import new_worker_id
@@ -72,7 +73,10 @@ class Heartbeat:
         self.gc.tick(now)
         self.tracker.sync(now)
         if now >= self._next_report:
-            self.reports.report(self.worker_id, self.snapshot())
+            snapshot = self.snapshot()
+            started = time.perf_counter()
+            self.reports.report(self.worker_id, snapshot)
+            metrics.redis_latency.observe(time.perf_counter() - started)
             self._next_report = now + self.stats_interval
 
     def snapshot(self) -> dict:

@@ -31,6 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from notifier.core import metrics
 from notifier.core.backoff import Backoff
 from notifier.core.ids import is_user_id, parse_notification_id
 from notifier.core.keys import Keys
@@ -253,9 +254,12 @@ class Hub:
                 self._per_address[address] = held + 1
                 subscriber.address = address
             subscribers = self._subscribers.setdefault(channel, set())
-            if not subscribers and self.presence_listener is not None:
-                self.presence_listener(user_id, True)
+            if not subscribers:
+                metrics.hub_subscriptions.inc()
+                if self.presence_listener is not None:
+                    self.presence_listener(user_id, True)
             subscribers.add(subscriber)
+            metrics.open_streams.inc()
             if channel in self._confirmed:
                 return subscriber
             confirmed = self._pending.get(channel)
@@ -283,8 +287,10 @@ class Hub:
             if subscribers is None or subscriber not in subscribers:
                 return
             subscribers.discard(subscriber)
+            metrics.open_streams.dec()
             if not subscribers:
                 del self._subscribers[channel]
+                metrics.hub_subscriptions.dec()
                 if self.presence_listener is not None:
                     self.presence_listener(self._user_of(channel), False)
                 self._confirmed.discard(channel)
@@ -397,9 +403,12 @@ class Hub:
             except (ValueError, KeyError, TypeError, AttributeError):
                 log.exception("undecodable message on %s", channel)
                 return
-            if delivery is not None:
-                for subscriber in list(subscribers):
-                    self._offer(subscriber, delivery)
+            if delivery is None:
+                return
+            if delivery.position is not None:
+                metrics.send_to_event.observe(max(0.0, time.time() - delivery.position[0] / 1000))
+            for subscriber in list(subscribers):
+                self._offer(subscriber, delivery)
         elif kind == "subscribe":
             channel = message["channel"].decode()
             if channel == self._control_channel:
@@ -475,6 +484,7 @@ class Hub:
             # The client stopped reading: end its stream (it will reconnect and
             # replay) rather than buffer without bound.
             subscriber.overflowed = True
+            metrics.slow_consumer_drops.inc()
             log.info("stream on %s fell behind; closing it", subscriber.channel)
             subscriber.greenlet.kill(block=False)
 
@@ -482,6 +492,7 @@ class Hub:
         with self._write_lock:
             self._drop_connection()
         self.reconnects += 1
+        metrics.hub_reconnects.inc()
         for listener in self.control_state_listeners:
             listener(False)
         # Streams keep their subscriptions; once the hub is back, each channel is

@@ -34,6 +34,7 @@ from typing import Any
 import redis
 from flask import Flask
 
+from notifier.core import metrics
 from notifier.core.backoff import Backoff
 from notifier.core.clock import iso_utc
 from notifier.core.idempotency import IdempotencyConflict
@@ -354,6 +355,7 @@ class Runner:
         self.store.finish(claim.id)
         self.ran += 1
         late = time.time() - claim.send_at.timestamp()
+        metrics.scheduler_lag.observe(max(0.0, late))
         log.info("ran scheduled %s %s, %.3f s after its time", claim.kind, claim.id, late)
 
     def run(self, stopping: Callable[[], bool], sleep: Callable[[float], None] = time.sleep):

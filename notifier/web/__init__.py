@@ -15,6 +15,7 @@ from notifier.web import (
     health,
     inbox,
     invites,
+    metrics,
     service_worker,
     settings,
     sign_in,
@@ -25,7 +26,7 @@ from notifier.web.security import SessionInterface, add_security_headers
 
 #: Every page blueprint, in the order they are registered.
 BLUEPRINTS = (auth.bp, invites.bp, sign_in.bp, inbox.bp, clicks.bp, settings.bp, devices.bp,
-              service_worker.bp, unsubscribe.bp, health.bp)
+              service_worker.bp, unsubscribe.bp, health.bp, metrics.bp)
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> None:
