@@ -8,14 +8,13 @@ from flask import g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from notifier import sending
 from notifier.api.limiter import api_limits, over_api_budget, spend_api_budget
 from notifier.backend import backend
 from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError, from_validation_error
-from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import is_user_id
 from notifier.model.requests import BatchRequest, SendRequest
-from notifier.scheduling.notifications import schedule_notifications
 from notifier.scheduling.scheduler import ScheduledItem
 from notifier.sending import fingerprint
 from notifier.stores.api_keys import ApiKey
@@ -94,25 +93,16 @@ def send(contents, deliveries, idempotency) -> SendOutcome:
     another request."""
     key_id = g.api_key.key_id
     try:
-        return backend().inbox.send(contents, deliveries, idempotency=idempotency,
-                                    limits=api_limits(key_id))
+        return sending.store(contents, deliveries, idempotency, limits=api_limits(key_id))
     except OverLimit as exc:
         raise over_api_budget(key_id, exc.limit) from None
-    except IdempotencyConflict:
-        raise ApiError(422, "idempotency_conflict", "This idempotency_key was already used "
-                       "with a different request.", "idempotency_key") from None
 
 
 def schedule(body: SendRequest | BatchRequest):
     """Schedule the send for ``body.send_at``: the 202 answer."""
-    spend_api_budget(g.api_key.key_id)
-    try:
-        item = schedule_notifications(body, created_by=f"api:{g.api_key.key_id}",
-                                      idempotency=idempotency_of(body.idempotency_key, body))
-    except IdempotencyConflict:
-        raise ApiError(422, "idempotency_conflict", "This idempotency_key was already used "
-                       "with a different request.", "idempotency_key") from None
-    return accepted(item)
+    key_id = g.api_key.key_id
+    spend_api_budget(key_id)
+    return accepted(sending.schedule(body, key_id, created_by=f"api:{key_id}"))
 
 
 def accepted(item: ScheduledItem):
