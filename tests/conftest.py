@@ -241,6 +241,22 @@ class LiveServer:
             time.sleep(0.05)
         time.sleep(1.0)  # each worker imports and builds the app after it boots
 
+    def worker_pids(self) -> set[int]:
+        """The pids of gunicorn's workers now."""
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True).stdout
+        return {int(pid) for pid in out.split()}
+
+    def worker_of(self, stream) -> int:
+        """The pid of the worker holding ``stream``'s connection (an SSEStream)."""
+        client_port = stream.sock.getsockname()[1]
+        out = subprocess.run(["ss", "-tnpH", "state", "established",
+                              f"( sport = :{self.port} and dport = :{client_port} )"],
+                             capture_output=True, text=True).stdout
+        pids = {int(p) for p in re.findall(r"pid=(\d+)", out)} & self.worker_pids()
+        assert len(pids) == 1, out
+        return pids.pop()
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
@@ -340,3 +356,25 @@ def widget_server(redis_server, tmp_path_factory) -> Iterator[LiveServer]:
     server.access_log = access_log
     yield server
     server.stop()
+
+
+def browser_sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login page the inbox sends a stranger to, then wait until
+    the page's live stream is up."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/inbox")
+    assert page.url.startswith(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/inbox")
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+
+
+def api_send(http, api_key: str, user_id: str, title: str, **fields) -> str:
+    """Send one notification through the API; its id."""
+    response = http.post("/api/v1/notifications", headers={"Authorization": f"Bearer {api_key}"},
+                         json={"user_id": user_id, "title": title, **fields})
+    assert response.status_code == 201
+    return response.json()["notifications"][0]["id"]

@@ -4,26 +4,11 @@
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, wait_for_receipt
+from conftest import ARTIFACTS, api_send, browser_sign_in, wait_for_receipt
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, base_url, username, password):
-    page.goto(f"{base_url}/inbox")
-    assert page.url.startswith(f"{base_url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/inbox")
-    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
-
-
-def send(http, api_key, user_id, title, **fields):
-    response = http.post("/api/v1/notifications", headers={"Authorization": f"Bearer {api_key}"},
-                         json={"user_id": user_id, "title": title, **fields})
-    assert response.status_code == 201
-    return response.json()["notifications"][0]["id"]
 
 
 def test_notifications_arrive_live_and_tabs_stay_in_step(browser, live_server, http, store,
@@ -32,17 +17,17 @@ def test_notifications_arrive_live_and_tabs_stay_in_step(browser, live_server, h
     context = browser.new_context(viewport={"width": 1200, "height": 820})
     first, second = context.new_page(), context.new_page()
     try:
-        sign_in(first, live_server.url, "alice", "correct horse battery")
+        browser_sign_in(first, live_server.url, "alice", "correct horse battery")
         second.goto(f"{live_server.url}/inbox")
         expect(second.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         assert first.get_by_text("Nothing here yet").is_visible()
 
-        send(http, api_key, "alice", "Build #481 passed", priority="low", type="ci")
-        send(http, api_key, "alice", "Dana mentioned you", type="mention",
+        api_send(http, api_key, "alice", "Build #481 passed", priority="low", type="ci")
+        api_send(http, api_key, "alice", "Dana mentioned you", type="mention",
              body="“Can you review the migration?”", link="https://example.com/pr/7")
-        send(http, api_key, "alice", "<script>window.pwned = 1</script>", priority="high")
-        send(http, api_key, "bob", "Not for Alice")
-        send(http, api_key, "alice", "Password changed on a new device", priority="urgent",
+        api_send(http, api_key, "alice", "<script>window.pwned = 1</script>", priority="high")
+        api_send(http, api_key, "bob", "Not for Alice")
+        api_send(http, api_key, "alice", "Password changed on a new device", priority="urgent",
              type="security", body="If this was not you, secure your account now.")
         for page in (first, second):
             expect(page.locator("li.note")).to_have_count(4)
@@ -78,10 +63,10 @@ def test_notifications_arrive_live_and_tabs_stay_in_step(browser, live_server, h
 
 def test_what_arrives_while_the_page_loads_is_not_lost(page, live_server, http, store, api_key):
     store.accounts.create("dan", "correct horse battery")
-    sign_in(page, live_server.url, "dan", "correct horse battery")
+    browser_sign_in(page, live_server.url, "dan", "correct horse battery")
     # Hold the stream back, render the page, send, then let the stream connect:
     # the page's cursor (its render position) must bring the notification in.
-    page.route("**/events*", lambda route: (send(http, api_key, "dan", "Sent mid-load"),
+    page.route("**/events*", lambda route: (api_send(http, api_key, "dan", "Sent mid-load"),
                                             route.continue_()))
     page.reload()
     expect(page.locator("li.note")).to_have_count(1)
@@ -90,7 +75,7 @@ def test_what_arrives_while_the_page_loads_is_not_lost(page, live_server, http, 
 
 def test_phone_width_and_dark_mode(browser, live_server, http, store, api_key):
     store.accounts.create("bob", "correct horse battery")
-    send(http, api_key, "bob", "Your export is ready", priority="high",
+    api_send(http, api_key, "bob", "Your export is ready", priority="high",
          body="The CSV with 12,408 rows can be downloaded for 24 hours.")
     context = browser.new_context(viewport={"width": 390, "height": 760}, color_scheme="dark",
                                   device_scale_factor=2)
@@ -98,8 +83,8 @@ def test_phone_width_and_dark_mode(browser, live_server, http, store, api_key):
     try:
         page.goto(f"{live_server.url}/login")
         page.screenshot(path=ARTIFACTS / "login-phone-dark.png")
-        sign_in(page, live_server.url, "bob", "correct horse battery")
-        send(http, api_key, "bob", "Payment failed", priority="urgent",
+        browser_sign_in(page, live_server.url, "bob", "correct horse battery")
+        api_send(http, api_key, "bob", "Payment failed", priority="urgent",
              body="Update the card on file to keep your plan.")
         expect(page.locator(".toast-urgent")).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -117,8 +102,8 @@ def test_actions_open_their_page_and_receipts_are_recorded(browser, live_server,
     page = context.new_page()
     target = f"{live_server.url}/api/v1/openapi.json?from=action"
     try:
-        sign_in(page, live_server.url, "erin", "correct horse battery")
-        nid = send(http, api_key, "erin", "Expense report from Dana", type="approval",
+        browser_sign_in(page, live_server.url, "erin", "correct horse battery")
+        nid = api_send(http, api_key, "erin", "Expense report from Dana", type="approval",
                    body="€1,240 for the Berlin offsite.", link=f"{live_server.url}/login?from=link",
                    actions=[{"label": "Approve", "url": target},
                             {"label": "<b>Reject</b>", "url": f"{live_server.url}/login?r=1"}])
@@ -139,7 +124,7 @@ def test_actions_open_their_page_and_receipts_are_recorded(browser, live_server,
         expect(page.locator("[data-unread-badge]")).to_be_hidden()
 
         # The title link opens as a link; its click is recorded in the background.
-        other = send(http, api_key, "erin", "Dana replied", link=f"{live_server.url}/login?x=2")
+        other = api_send(http, api_key, "erin", "Dana replied", link=f"{live_server.url}/login?x=2")
         with context.expect_page() as opened:
             page.locator(f"#n-{other}").get_by_role("link", name="Dana replied").click()
         assert wait_for_receipt(store, "erin", other, "clicked_at")["clicked"] == "link"
@@ -161,9 +146,9 @@ WINDOW = "Scheduled 02 Jan 03:00 \u2013 02 Jan 04:30 UTC"
 
 def test_broadcasts_arrive_live_and_can_be_dismissed(page, live_server, http, store, api_key):
     store.accounts.create("erin", "correct horse battery")
-    sign_in(page, live_server.url, "erin", "correct horse battery")
+    browser_sign_in(page, live_server.url, "erin", "correct horse battery")
     auth = {"Authorization": f"Bearer {api_key}"}
-    send(http, api_key, "erin", "Your report is ready")
+    api_send(http, api_key, "erin", "Your report is ready")
     window = http.post("/api/v1/broadcasts", headers=auth, json={
         "type": "maintenance", "title": "Scheduled maintenance", "priority": "high",
         "body": "Sign-ins pause for a few minutes.",
@@ -190,7 +175,7 @@ def test_signing_out_everywhere_takes_every_open_page_to_sign_in(browser, live_s
     context = browser.new_context()
     first, second = context.new_page(), context.new_page()
     try:
-        sign_in(first, live_server.url, "dana", "correct horse battery")
+        browser_sign_in(first, live_server.url, "dana", "correct horse battery")
         second.goto(f"{live_server.url}/inbox")
         expect(second.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         first.goto(f"{live_server.url}/account/password")

@@ -23,11 +23,6 @@ from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, 
 KEYS = Keys(TEST_PREFIX)
 
 
-def worker_pids(server: LiveServer) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
-                         text=True).stdout
-    return [int(pid) for pid in out.split()]
-
 
 def open_fds(pids) -> int:
     return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
@@ -75,7 +70,7 @@ def test_reconnecting_clients_lose_nothing_and_see_nothing_twice(live_server, ht
 
 @pytest.mark.slow
 def test_a_thousand_dropped_streams_leave_nothing_behind(live_server, redis_client):
-    pids = worker_pids(live_server)
+    pids = live_server.worker_pids()
     assert eventually(lambda: user_channels(redis_client) == 0), "streams of earlier tests"
     baseline_fds, baseline_channels = open_fds(pids), 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -106,7 +101,7 @@ def test_redis_connections_do_not_grow_with_streams(live_server, redis_client, h
     try:
         for stream in streams:
             stream.next_of("unread")
-        pids = {str(pid) for pid in worker_pids(live_server)}
+        pids = {str(pid) for pid in live_server.worker_pids()}
         named = [c["name"] for c in redis_client.client_list()
                  if c["name"].rpartition(":")[2] in pids]
         assert sorted(n.rpartition(":")[0] for n in named).count("notifier-hub") == 2

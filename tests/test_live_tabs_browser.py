@@ -6,27 +6,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, api_send, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 
 
-def sign_in(page, base_url, username):
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/inbox")
-    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
-
-
-def send(http, api_key, user_id, title, **fields):
-    response = http.post("/api/v1/notifications", headers={"Authorization": f"Bearer {api_key}"},
-                         json={"user_id": user_id, "title": title, **fields})
-    assert response.status_code == 201
-    return response.json()["notifications"][0]["id"]
 
 
 def stream_requests(context) -> list[str]:
@@ -50,17 +36,17 @@ def test_every_signed_in_page_shows_the_badge_and_toasts_live(browser, live_serv
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        sign_in(page, live_server.url, user)
+        browser_sign_in(page, live_server.url, user, PASSWORD)
         page.goto(f"{live_server.url}{path}")
         expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         expect(page.locator("[data-unread-badge]")).to_be_hidden()
-        send(http, api_key, user, "Deploy failed", priority="urgent", body="api-7 is down")
+        api_send(http, api_key, user, "Deploy failed", priority="urgent", body="api-7 is down")
         expect(page.locator("[data-unread-badge]")).to_have_text("1")
         expect(page.locator("[data-unread-badge]")).to_have_attribute("aria-label", "1 unread")
         expect(page).to_have_title(f"(1) {title} · Notifier")
         expect(page.locator(".toast-urgent")).to_contain_text("Deploy failed")
         expect(page.locator(".toast-urgent")).to_contain_text("api-7 is down")
-        send(http, api_key, user, "Weekly digest", priority="low")  # counted, no toast
+        api_send(http, api_key, user, "Weekly digest", priority="low")  # counted, no toast
         expect(page.locator("[data-unread-badge]")).to_have_text("2")
         expect(page.locator(".toast")).to_have_count(1)
     finally:
@@ -75,7 +61,7 @@ def test_tabs_share_one_stream_and_hand_it_over_without_missing_anything(
     streams = stream_requests(context)
     try:
         holder = context.new_page()
-        sign_in(holder, live_server.url, "tabs")
+        browser_sign_in(holder, live_server.url, "tabs", PASSWORD)
         settings, inbox = context.new_page(), context.new_page()
         settings.goto(f"{live_server.url}/settings")
         inbox.goto(f"{live_server.url}/inbox")
@@ -84,7 +70,7 @@ def test_tabs_share_one_stream_and_hand_it_over_without_missing_anything(
             expect(tab.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         assert len(streams) == 1, streams
 
-        send(http, api_key, "tabs", "First", priority="high")
+        api_send(http, api_key, "tabs", "First", priority="high")
         for tab in tabs:
             expect(tab.locator("[data-unread-badge]")).to_have_text("1")
             expect(tab.locator(".toast-high")).to_contain_text("First")
@@ -100,7 +86,7 @@ def test_tabs_share_one_stream_and_hand_it_over_without_missing_anything(
         # The holder goes; whatever is sent before the next tab's stream connects must
         # still reach every tab: the new stream resumes where the old one was.
         context.route("**/events*", lambda route: (
-            send(http, api_key, "tabs", "Sent during the hand-over"), route.continue_()))
+            api_send(http, api_key, "tabs", "Sent during the hand-over"), route.continue_()))
         holder.close()
         for tab in (settings, inbox):
             expect(tab.locator("[data-unread-badge]")).to_have_text("1")
@@ -111,7 +97,7 @@ def test_tabs_share_one_stream_and_hand_it_over_without_missing_anything(
         assert "last_event_id=" in streams[1]
         context.unroute("**/events*")
 
-        send(http, api_key, "tabs", "After the hand-over")
+        api_send(http, api_key, "tabs", "After the hand-over")
         for tab in (settings, inbox):
             expect(tab.locator("[data-unread-badge]")).to_have_text("2")
         expect(inbox.locator("li.note")).to_have_count(3)
@@ -129,13 +115,13 @@ def test_a_tab_opened_later_catches_up_from_the_holder(browser, live_server, htt
     streams = stream_requests(context)
     try:
         holder = context.new_page()
-        sign_in(holder, live_server.url, "later")
+        browser_sign_in(holder, live_server.url, "later", PASSWORD)
         holder.goto(f"{live_server.url}/settings")
         expect(holder.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         inbox = context.new_page()
         # Something arrives between the inbox's render and its script hearing the holder.
         inbox.route("**/live-stream.js*", lambda route: (
-            send(http, api_key, "later", "Sent while the tab loads"), route.continue_()))
+            api_send(http, api_key, "later", "Sent while the tab loads"), route.continue_()))
         inbox.goto(f"{live_server.url}/inbox")
         expect(inbox.locator("[data-live-status]")).to_have_attribute("data-state", "live")
         expect(inbox.get_by_text("Sent while the tab loads")).to_be_visible()

@@ -95,21 +95,6 @@ def open_stream(server: LiveServer, user_id: str) -> SSEStream:
     return stream
 
 
-def worker_pids(server: LiveServer) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
-                         text=True).stdout
-    return {int(pid) for pid in out.split()}
-
-
-def worker_of(server: LiveServer, stream: SSEStream) -> int:
-    """The pid of the worker holding ``stream``'s connection."""
-    client_port = stream.sock.getsockname()[1]
-    out = subprocess.run(["ss", "-tnpH", "state", "established",
-                          f"( sport = :{server.port} and dport = :{client_port} )"],
-                         capture_output=True, text=True).stdout
-    pids = {int(p) for p in re.findall(r"pid=(\d+)", out)} & worker_pids(server)
-    assert len(pids) == 1, out
-    return pids.pop()
 
 
 def test_metrics_unknown_without_a_token(redis_server, redis_client, tmp_path, monkeypatch):
@@ -269,7 +254,7 @@ def test_sends_are_counted_over_both_workers(server, api_key):
     # Both workers wrote metric files, and the scrape added them up.
     pids = {int(m.group(1)) for name in os.listdir(server.metrics_dir)
             if (m := re.match(r"counter_(\d+)\.db$", name))}
-    assert len(pids & worker_pids(server)) == 2, pids
+    assert len(pids & server.worker_pids()) == 2, pids
 
 
 def open_gauge(server) -> float:
@@ -316,7 +301,7 @@ def test_live_events_and_reports_are_timed(server, api_key):
 def test_hub_reconnects_are_counted(server, redis_client):
     before = value(scrape(server), "notifier_hub_reconnects_total")
     hubs = [client for client in redis_client.client_list()
-            if client["name"] in {f"notifier-hub:{pid}" for pid in worker_pids(server)}]
+            if client["name"] in {f"notifier-hub:{pid}" for pid in server.worker_pids()}]
     assert len(hubs) == 2, hubs
     for client in hubs:
         redis_client.client_kill(client["addr"])
@@ -345,15 +330,15 @@ def test_a_stream_that_stops_reading_is_counted_when_dropped(server, api_key):
 def test_a_killed_workers_streams_leave_the_gauge(server):
     wait_for(lambda: True if open_gauge(server) == 0 else None, what="no open streams")
     streams = [open_stream(server, f"victim-{i}") for i in range(6)]
-    holders = {worker_of(server, stream) for stream in streams}
+    holders = {server.worker_of(stream) for stream in streams}
     victim = holders.pop() if len(holders) == 1 else sorted(holders)[0]
-    held = sum(worker_of(server, stream) == victim for stream in streams)
+    held = sum(server.worker_of(stream) == victim for stream in streams)
     assert open_gauge(server) == 6
     os.kill(victim, signal.SIGKILL)
     try:
         # gunicorn reaps it (child_exit) and boots another; the killed worker's streams,
         # which it never closed, stop counting.
-        wait_for(lambda: True if len(worker_pids(server) - {victim}) == 2 else None,
+        wait_for(lambda: True if len(server.worker_pids() - {victim}) == 2 else None,
                  what="a new worker")
         wait_for(lambda: True if open_gauge(server) == 6 - held else None, timeout=15,
                  what=f"the gauge to drop the killed worker's {held} streams")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -240,21 +238,6 @@ def open_stream(server: LiveServer, user_id: str) -> SSEStream:
     return stream
 
 
-def worker_pids(server: LiveServer) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
-                         text=True).stdout
-    return {int(pid) for pid in out.split()}
-
-
-def worker_of(server: LiveServer, stream: SSEStream) -> int:
-    """The pid of the worker holding ``stream``'s connection."""
-    client_port = stream.sock.getsockname()[1]
-    out = subprocess.run(["ss", "-tnpH", "state", "established",
-                          f"( sport = :{server.port} and dport = :{client_port} )"],
-                         capture_output=True, text=True).stdout
-    pids = {int(p) for p in re.findall(r"pid=(\d+)", out)} & worker_pids(server)
-    assert len(pids) == 1, out
-    return pids.pop()
 
 
 def stream_on_another_worker(server, user_id, pid) -> tuple[SSEStream, list[SSEStream]]:
@@ -265,7 +248,7 @@ def stream_on_another_worker(server, user_id, pid) -> tuple[SSEStream, list[SSES
     on_pid = []
     for _ in range(40):  # each lands on either worker (SO_REUSEPORT hashing)
         stream = open_stream(server, user_id)
-        if worker_of(server, stream) != pid:
+        if server.worker_of(stream) != pid:
             return stream, on_pid
         on_pid.append(stream)
     raise AssertionError("every stream landed on one worker")
@@ -321,9 +304,9 @@ def test_heartbeats_keep_an_open_stream_online_and_restore_lost_presence(server,
 def test_closing_the_streams_on_one_worker_keeps_the_user_online(server, api, redis_client,
                                                                 transitions):
     first = open_stream(server, "tabs")
-    pid_a = worker_of(server, first)
+    pid_a = server.worker_of(first)
     on_b, more_on_a = stream_on_another_worker(server, "tabs", pid_a)
-    pid_b = worker_of(server, on_b)
+    pid_b = server.worker_of(on_b)
     assert eventually(lambda: entry_pids(redis_client, "tabs") == {pid_a, pid_b}, 2)
     for stream in [first, *more_on_a]:
         stream.close()
@@ -340,9 +323,9 @@ def test_closing_the_streams_on_one_worker_keeps_the_user_online(server, api, re
 def test_a_killed_workers_users_go_offline_within_two_intervals(server, api, redis_client,
                                                                 transitions):
     doomed = open_stream(server, "doomed")
-    victim = worker_of(server, doomed)
+    victim = server.worker_of(doomed)
     survivor, also_on_victim = stream_on_another_worker(server, "survivor", victim)
-    survivor_pid = worker_of(server, survivor)
+    survivor_pid = server.worker_of(survivor)
     assert eventually(lambda: entry_pids(redis_client, "doomed") == {victim}
                       and survivor_pid in entry_pids(redis_client, "survivor"), 2)
     assert online(api, "doomed") and online(api, "survivor")
@@ -372,7 +355,7 @@ def server_workers(redis_client) -> list[dict]:
 
 def test_worker_stats_count_streams_sends_and_deliveries(server, api, redis_client):
     def ours():  # other servers of the test session report into the same hash
-        return [w for w in server_workers(redis_client) if w["pid"] in worker_pids(server)]
+        return [w for w in server_workers(redis_client) if w["pid"] in server.worker_pids()]
 
     def totals():
         workers = ours()
@@ -382,7 +365,7 @@ def test_worker_stats_count_streams_sends_and_deliveries(server, api, redis_clie
     assert eventually(lambda: len(ours()) == 2 and totals()["streams"] == 0, 8), totals()
     before = totals()
     streams = [open_stream(server, "counted"), open_stream(server, "counted")]
-    holders = {worker_of(server, stream) for stream in streams}
+    holders = {server.worker_of(stream) for stream in streams}
     sent = api.post("/api/v1/notifications", json={"user_ids": ["counted", "x1", "x2"],
                                                    "title": "t"})
     assert sent.status_code == 201

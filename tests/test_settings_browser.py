@@ -9,27 +9,13 @@ from playwright.sync_api import expect
 from notifier.model.preferences import Preferences
 from notifier.model.requests import SendRequest
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, api_send, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 
 
-def sign_in(page, base_url, username):
-    page.goto(f"{base_url}/inbox")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/inbox")
-    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
-
-
-def send(http, api_key, user_id, title, **fields):
-    response = http.post("/api/v1/notifications", headers={"Authorization": f"Bearer {api_key}"},
-                         json={"user_id": user_id, "title": title, **fields})
-    assert response.status_code == 201, response.text
-    return response.json()["notifications"][0]["id"]
 
 
 def test_settings_are_kept_and_a_bad_phone_is_shown_beside_its_field(browser, live_server,
@@ -42,7 +28,7 @@ def test_settings_are_kept_and_a_bad_phone_is_shown_beside_its_field(browser, li
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        sign_in(page, live_server.url, "carol")
+        browser_sign_in(page, live_server.url, "carol", PASSWORD)
         page.get_by_role("link", name="Settings").click()
         page.wait_for_url(f"{live_server.url}/settings")
         zone = page.get_by_label("Time zone")
@@ -100,7 +86,7 @@ def test_settings_on_a_phone(browser, live_server, store, scheme):
                                   device_scale_factor=2)
     page = context.new_page()
     try:
-        sign_in(page, live_server.url, "dave")
+        browser_sign_in(page, live_server.url, "dave", PASSWORD)
         page.goto(f"{live_server.url}/settings")
         expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")  # saved: kept
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -121,16 +107,16 @@ def test_quiet_hours_keep_the_inbox_current_without_toasts(page, live_server, ht
                                                            api_key):
     store.accounts.create("erin", PASSWORD)
     store.preferences.save("erin", quiet_around_now("Pacific/Auckland"))
-    sign_in(page, live_server.url, "erin")
+    browser_sign_in(page, live_server.url, "erin", PASSWORD)
 
-    send(http, api_key, "erin", "Deploy finished", priority="high")
+    api_send(http, api_key, "erin", "Deploy finished", priority="high")
     expect(page.locator("li.note")).to_have_count(1)
     expect(page.locator("[data-unread-badge]")).to_have_text("1")
     expect(page.locator(".toast")).to_have_count(0)  # quiet: no toast for a high one
 
-    send(http, api_key, "erin", "Nightly build", priority="high", type="ci")  # in-app off
+    api_send(http, api_key, "erin", "Nightly build", priority="high", type="ci")  # in-app off
     expect(page.locator("[data-unread-badge]")).to_have_text("2")  # still counted
-    send(http, api_key, "erin", "Database down", priority="urgent")
+    api_send(http, api_key, "erin", "Database down", priority="urgent")
     expect(page.locator(".toast-urgent")).to_contain_text("Database down")  # urgent: through
     expect(page.locator("li.note")).to_have_count(2)
     expect(page.locator("[data-unread-badge]")).to_have_text("3")
