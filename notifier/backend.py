@@ -23,13 +23,13 @@ from notifier.scheduling.scheduler import Scheduler
 from notifier.stores.accounts import Accounts
 from notifier.stores.api_keys import ApiKeys
 from notifier.stores.broadcasts import Broadcasts
+from notifier.stores.connection import connect
 from notifier.stores.data_format import DataFormat
 from notifier.stores.devices import Devices
 from notifier.stores.embedded_redis import EmbeddedRedis
 from notifier.stores.feed import Feed
 from notifier.stores.groups import Groups
 from notifier.stores.inbox import Inbox
-from notifier.stores.lua_scripts import Client
 from notifier.stores.preferences import PreferenceStore
 from notifier.stores.presence import Presence
 from notifier.stores.receipts import Receipts
@@ -92,12 +92,8 @@ def init_app(app: Flask) -> Backend:
         url = embedded.url
     # A blocking pool: under a burst (a reconnect storm) requests wait for one of
     # a few connections instead of opening one each.
-    pool = redis.BlockingConnectionPool.from_url(
-        url, max_connections=app.config["REDIS_POOL_SIZE"], timeout=5,
-        socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
-        client_name=f"notifier:{os.getpid()}",  # CLIENT LIST shows which process
-    )
-    client = Client(connection_pool=pool)
+    client = connect(url, pool_size=app.config["REDIS_POOL_SIZE"],
+                     client_name=f"notifier:{os.getpid()}")  # CLIENT LIST shows which process
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
     preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])

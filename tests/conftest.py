@@ -21,7 +21,9 @@ import redis
 
 from notifier import create_app
 from notifier.backend import backend
+from notifier.stores.connection import connect
 from notifier.stores.embedded_redis import find_redis_server
+from notifier.stores.local_cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -74,17 +76,58 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+class ClusterServer:
+    """A local Redis Cluster (3 masters, 3 replicas) standing in for :class:`RedisServer`
+    in the suite's cluster pass (``NOTIFIER_TEST_REDIS=cluster``)."""
+
+    def __init__(self, directory: Path):
+        self.cluster = LocalCluster(directory).start()
+        self.url = self.cluster.url
+
+    def client(self) -> redis.RedisCluster:
+        return connect(self.url, pool_size=8, client_name="tests")
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+#: Which Redis the suite runs on: ``single`` (a redis-server) or ``cluster``.
+REDIS_MODE = os.environ.get("NOTIFIER_TEST_REDIS", "single")
+ON_CLUSTER = REDIS_MODE == "cluster"
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the cluster pass, skip the tests about a single redis-server itself."""
+    if not ON_CLUSTER:
+        return
+    skip = pytest.mark.skip(reason="about a single redis-server")
+    for item in items:
+        if item.get_closest_marker("single_redis"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+def redis_server(tmp_path_factory) -> Iterator[RedisServer | ClusterServer]:
+    if ON_CLUSTER:
+        server = ClusterServer(tmp_path_factory.mktemp("cluster"))
+    else:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+def flush(client: redis.Redis | redis.RedisCluster) -> None:
+    """Empty the test Redis (every master of a cluster)."""
+    if isinstance(client, redis.RedisCluster):
+        client.flushdb(target_nodes=redis.RedisCluster.PRIMARIES)
+    else:
+        client.flushdb()
 
 
 @pytest.fixture
 def redis_client(redis_server) -> Iterator[redis.Redis]:
     client = redis_server.client()
-    client.flushdb()
+    flush(client)
     yield client
     client.close()
 

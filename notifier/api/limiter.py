@@ -14,6 +14,7 @@ from limits import RateLimitItem, parse_many
 
 from notifier.backend import Backend
 from notifier.core.errors import ApiError, error_response
+from notifier.stores.connection import is_cluster
 from notifier.stores.inbox import Limit
 
 #: The extension; bound to an app (and its Redis) by :func:`init_app`.
@@ -34,9 +35,10 @@ def init_app(app: Flask, state: Backend) -> None:
     """Keep the counters beside everything else, under the instance's prefix (the
     storage's own prefix would be ``LIMITS``), sharing the app's connection pool."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(state.redis_url))
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
-                          {"connection_pool": state.redis.connection_pool,
-                           "key_prefix": state.keys.rate_limit_prefix()})
+    options = {"key_prefix": state.keys.rate_limit_prefix()}
+    if not is_cluster(state.redis):  # a cluster's storage keeps a client of its own
+        options["connection_pool"] = state.redis.connection_pool
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
     _skip_check_for_unchecked(app)

@@ -1,0 +1,130 @@
+"""Script calls sent together: one pipeline on one Redis, one per node on a cluster.
+
+redis-py's cluster pipeline refuses scripts, and a script's keys must share a slot.
+A :class:`ScriptBatch` groups its calls by the node that owns each call's first
+key and sends each node's calls as one pipeline (:class:`ScriptPipeline`, so a
+new or promoted node loads the scripts it lacks). A call answered ``MOVED``
+(the slot changed owner) or ``ASK`` (the slot is migrating) was not run: it is
+sent again where the cluster says, after the topology is refreshed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+from redis.exceptions import AskError, MovedError
+
+from notifier.stores.connection import is_cluster
+from notifier.stores.lua_scripts import ScriptPipeline
+
+#: Rounds of MOVED/ASK redirections a batch follows before it gives up.
+REDIRECTIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One script call (``script`` set) or one plain command (``args`` only)."""
+
+    keys: Sequence[str]
+    args: Sequence[Any]
+    script: Script | None = None
+
+    def queue(self, pipe: redis.client.Pipeline) -> None:
+        if self.script is not None:
+            self.script(keys=self.keys, args=self.args, client=pipe)
+        else:
+            pipe.execute_command(*self.args)
+
+
+class ScriptBatch:
+    """Calls answered together; each is atomic on its own, the batch is not."""
+
+    def __init__(self, client: redis.Redis | redis.RedisCluster):
+        self.client = client
+        self.calls: list[Call] = []
+
+    def script(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Queue a script call; every key of ``keys`` must share one slot."""
+        self.calls.append(Call(keys, args, script))
+
+    def command(self, key: str, *args: Any) -> None:
+        """Queue a plain command routed by ``key`` (its one key)."""
+        self.calls.append(Call((key,), args))
+
+    def execute(self, raise_on_error: bool = True) -> list:
+        """Every call's reply in queued order. A failed call raises its error, or with
+        ``raise_on_error=False`` its reply is the exception (the others still ran)."""
+        if not self.calls:
+            return []
+        if not is_cluster(self.client):
+            pipe = self.client.pipeline(transaction=False)
+            for call in self.calls:
+                call.queue(pipe)
+            replies = pipe.execute(raise_on_error=False)
+        else:
+            replies = self._execute_on_cluster()
+        if raise_on_error:
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        return replies
+
+    def _execute_on_cluster(self) -> list:
+        cluster: redis.RedisCluster = self.client
+        replies: list[Any] = [None] * len(self.calls)
+        # (index, node to ask or None for the slot's owner)
+        pending: list[tuple[int, redis.cluster.ClusterNode | None]] = [
+            (i, None) for i in range(len(self.calls))]
+        for _ in range(REDIRECTIONS):
+            by_node: dict[str, tuple[redis.cluster.ClusterNode, bool, list[int]]] = {}
+            for index, asked in pending:
+                node = asked or cluster.get_node_from_key(self.calls[index].keys[0])
+                by_node.setdefault(f"{node.name}:{asked is not None}",
+                                   (node, asked is not None, []))[2].append(index)
+            redirected: list[tuple[int, redis.cluster.ClusterNode | None]] = []
+            moved = False
+            for node, asking, indices in by_node.values():
+                node_client = cluster.get_redis_connection(node)
+                pipe = ScriptPipeline(node_client.connection_pool,
+                                      node_client.response_callbacks, transaction=False)
+                for index in indices:
+                    if asking:
+                        pipe.execute_command("ASKING")
+                    self.calls[index].queue(pipe)
+                try:
+                    answers = pipe.execute(raise_on_error=False)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    # The node is gone (a failover): the next call finds the new owner.
+                    cluster.nodes_manager.initialize()
+                    raise
+                if asking:
+                    answers = answers[1::2]
+                for index, answer in zip(indices, answers, strict=True):
+                    if isinstance(answer, AskError):
+                        redirected.append((index, cluster.nodes_manager.get_node(
+                            host=answer.host, port=answer.port)
+                            or _node(cluster, answer.host, answer.port)))
+                    elif isinstance(answer, MovedError):
+                        moved = True
+                        redirected.append((index, None))
+                    else:
+                        replies[index] = answer
+            if not redirected:
+                return replies
+            if moved:
+                cluster.nodes_manager.initialize()
+            pending = redirected
+        raise redis.ClusterError("a batch was redirected too many times (slots moving)")
+
+
+def _node(cluster: redis.RedisCluster, host: str, port: int) -> redis.cluster.ClusterNode:
+    """The node at ``host:port``, learning it first when the topology does not know it."""
+    cluster.nodes_manager.initialize()
+    node = cluster.nodes_manager.get_node(host=host, port=port)
+    if node is None:
+        raise redis.ClusterError(f"ASK redirection to an unknown node {host}:{port}")
+    return node
