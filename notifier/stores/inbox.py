@@ -25,8 +25,11 @@ from notifier.core.keys import Keys
 from notifier.model.delivery_rules import Decision, decide
 from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
+from notifier.stores.connection import publish_command
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.nodes import clock_ms
 from notifier.stores.preferences import PreferenceStore
+from notifier.stores.script_batch import ScriptBatch
 
 if TYPE_CHECKING:
     from notifier.delivery.dispatch import Dispatcher
@@ -105,6 +108,8 @@ class Inbox:
         self._mark_read = load_script(client, "mark_read")
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
+        #: How the read and delete scripts publish on the user's channel.
+        self.publish = publish_command(client)
         #: Queues deliveries to other channels after a send (set by the backend).
         #: Queues the deliveries beyond the inbox (web push, email ...) of each send.
         self.dispatcher = dispatcher
@@ -217,13 +222,15 @@ class Inbox:
         return changed, count
 
     def _read_args(self, user_id: str, mode: str) -> list[Any]:
-        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl]
+        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl,
+                self.publish]
 
     def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
         """Delete one notification and its receipts; returns (whether it existed, unread count)."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
                 self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id)]
-        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id])
+        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id,
+                                                                 self.publish])
         return bool(removed), count
 
     def _read_keys(self, user_id: str) -> list[str]:
@@ -235,10 +242,10 @@ class Inbox:
         return self.parse_replay(user_id, self._replay(keys=self._replay_keys(user_id),
                                                        args=[after, count]))
 
-    def replay_on(self, pipe: redis.client.Pipeline, user_id: str, after: str,
+    def replay_on(self, batch: ScriptBatch, user_id: str, after: str,
                   count: int = 200) -> None:
-        """Queue :meth:`replay` on ``pipe``; parse its result with :meth:`parse_replay`."""
-        self._replay(keys=self._replay_keys(user_id), args=[after, count], client=pipe)
+        """Queue :meth:`replay` on ``batch``; parse its result with :meth:`parse_replay`."""
+        batch.script(self._replay, self._replay_keys(user_id), [after, count])
 
     def _replay_keys(self, user_id: str) -> list[str]:
         return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
@@ -269,11 +276,8 @@ class Inbox:
         A page renders it so its stream replays whatever arrived between
         rendering and connecting, even when the inbox is empty.
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xrevrange(self.keys.inbox(user_id), count=1)
-        pipe.time()
-        newest, (seconds, micros) = pipe.execute()
-        clock = clock_position(seconds * 1000 + micros // 1000)
+        newest = self.client.xrevrange(self.keys.inbox(user_id), count=1)
+        clock = clock_position(clock_ms(self.client, self.keys.inbox(user_id)))
         if not newest:
             return clock
         newest_id = newest[0][0].decode()
