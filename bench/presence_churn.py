@@ -79,7 +79,7 @@ class Transitions:
     def __init__(self, client: redis.Redis):
         self.client = client  # held: a collected client closes its pool, pubsub and all
         self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(KEYS.presence_channel())
+        self.pubsub.subscribe(*KEYS.presence_channels())  # one Redis: all partitions
         self.online: dict[str, int] = {}
         self.offline: dict[str, int] = {}
         self.stop = threading.Event()

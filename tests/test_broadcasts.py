@@ -130,8 +130,8 @@ def test_a_million_user_broadcast_is_one_stored_entry(client, auth, redis_client
     keys_after, users_after = stored()
     assert users_after == users_before == 1_000_000  # no per-user copy, no per-user write
     created = {k.decode() for k in keys_after - keys_before}
-    elsewhere = (f"{TEST_PREFIX}:rl", f"{TEST_PREFIX}:workers", f"{TEST_PREFIX}:schedulers",
-                 f"{TEST_PREFIX}:{{presence}}")
+    elsewhere = (f"{TEST_PREFIX}:rl", f"{TEST_PREFIX}:{{workers.", f"{TEST_PREFIX}:{{schedulers.",
+                 f"{TEST_PREFIX}:{{presence.")
     assert {k for k in created if not k.startswith(elsewhere)} == {
         KEYS.broadcast_log(), KEYS.broadcast_items(), KEYS.broadcast_alive()}  # once
     assert redis_client.xlen(KEYS.broadcast_log()) == 1

@@ -4,7 +4,7 @@ import pytest
 from redis.crc import key_slot
 
 from notifier.core.ids import is_notification_id, is_user_id, parse_notification_id
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
 
 
 def test_user_keys_share_one_slot():
@@ -57,13 +57,29 @@ def test_schedule_ids():
     assert is_schedule_id("sch_" + "0a" * 12)
     for bad in ("sch_" + "0" * 23, "sch_" + "0" * 25, "sch_" + "A" * 24, None, 5, "x"):
         assert not is_schedule_id(bad)
-def test_presence_keys_share_one_slot_whatever_the_user():
+def test_a_presence_partition_shares_one_slot_whatever_the_user():
     keys = Keys("notifier")
-    names = [keys.presence_until(), keys.presence_online(), keys.presence_since(),
-             keys.presence_last_seen(), keys.presence_channel(),
-             *(keys.presence_entries(f"user{i}") for i in range(50))]
-    assert len({key_slot(name.encode()) for name in names}) == 1
-    assert all(name.startswith("notifier:") for name in [*names, keys.worker_reports()])
+    for user in (f"user{i}" for i in range(50)):
+        part = keys.presence_partition(user)
+        names = [keys.presence_until(part), keys.presence_online(part),
+                 keys.presence_since(part), keys.presence_last_seen(part),
+                 keys.presence_channel(part), keys.presence_entries(user)]
+        assert len({key_slot(name.encode()) for name in names}) == 1
+        assert all(name.startswith("notifier:") for name in names)
+
+
+@pytest.mark.parametrize("name", ["presence", "workers", "delivery-workers", "schedulers"])
+def test_partitions_spread_evenly_over_the_slot_space(name):
+    keys = Keys("notifier")
+    names = {"presence": keys.presence_channels(), "workers": keys.worker_reports(),
+             "delivery-workers": keys.delivery_worker_reports(),
+             "schedulers": keys.scheduler_reports()}[name]
+    slots = [key_slot(n.encode()) for n in names]
+    assert len(names) == PARTITIONS
+    # One slot in each sixteenth of the slot space: any 3 masters of contiguous ranges
+    # (the usual assignment) get 5 or 6 each.
+    assert [slot * PARTITIONS // 16384 for slot in slots] == list(range(PARTITIONS))
+    assert all(n.startswith("notifier:") for n in names)
 
 
 def test_the_registration_scripts_keys_share_one_slot():

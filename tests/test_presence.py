@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis
 from sse_client import SSEStream
 
 from notifier import create_app
@@ -39,13 +40,31 @@ def eventually(check, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+def presence_subscriptions(client) -> list:
+    """Pub/Sub connections hearing every presence channel: one subscribed to them all on
+    one Redis, on a cluster one per master, SSUBSCRIBEd to the channels it owns."""
+    channels = KEYS.presence_channels()
+    if not isinstance(client, redis.RedisCluster):
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(*channels)
+        return [pubsub]
+    subscriptions = []
+    for node in client.get_primaries():
+        owned = [c for c in channels if client.get_node_from_key(c).name == node.name]
+        pubsub = client.get_redis_connection(node).pubsub(ignore_subscribe_messages=True)
+        pubsub.ssubscribe(*owned)
+        subscriptions.append(pubsub)
+    return subscriptions
+
+
 class Transitions:
-    """Collects the presence channel's messages in a thread."""
+    """Collects the presence channels' messages in a thread."""
 
     def __init__(self, client):
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(KEYS.presence_channel())
-        self.pubsub.get_message(timeout=1)  # the subscribe confirmation
+        self.pubsubs = presence_subscriptions(client)
+        for pubsub in self.pubsubs:
+            while pubsub.get_message(timeout=0.2) is not None or not pubsub.subscribed:
+                pass  # the subscribe confirmations
         self.messages: list[dict] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -53,9 +72,10 @@ class Transitions:
 
     def _run(self):
         while not self._stop.is_set():
-            message = self.pubsub.get_message(timeout=0.05)
-            if message is not None:
-                self.messages.append(json.loads(message["data"]))
+            for pubsub in self.pubsubs:
+                message = pubsub.get_message(timeout=0.01)
+                if message is not None:
+                    self.messages.append(json.loads(message["data"]))
 
     def of(self, user_id: str) -> list[bool]:
         return [m["online"] for m in self.messages if m["user_id"] == user_id]
@@ -63,7 +83,8 @@ class Transitions:
     def close(self):
         self._stop.set()
         self._thread.join(2)
-        self.pubsub.close()
+        for pubsub in self.pubsubs:
+            pubsub.close()
 
 
 @pytest.fixture
@@ -138,6 +159,26 @@ def test_expired_entries_read_offline_at_once_and_one_sweep_publishes(presence, 
     assert not presence.status("other").online
 
 
+def test_presence_spreads_over_partitions_and_reads_across_them(presence, redis_client):
+    users = [f"p{i}" for i in range(64)]
+    presence.apply("A", [(user, "+") for user in users])
+    parts = {KEYS.presence_partition(user) for user in users}
+    assert len(parts) > 8  # spread, not one hot key
+    assert sum(redis_client.zcard(KEYS.presence_until(p)) for p in parts) == 64
+    assert presence.online_count() == 64
+    assert presence.online_among(["p3", "p40", "nobody"]) == {"p3", "p40"}
+    seen, cursor = [], None
+    while True:
+        page = presence.online_page(10, cursor)
+        seen += [user for user, _ in page.users]
+        if page.next is None:
+            break
+        cursor = page.next
+    assert seen == sorted(users)
+    presence.apply("A", [(user, "-") for user in users])
+    assert presence.online_count() == 0
+
+
 def test_pages_are_in_user_order_with_count_and_cursor(presence):
     presence.apply("A", [(f"u{i}", "+") for i in (3, 1, 4, 5, 9, 2, 6)])
     page = presence.online_page(3)
@@ -152,10 +193,17 @@ def test_worker_reports_drop_the_dead(redis_client):
     # A prefix of its own: the session's live servers report into the shared one meanwhile.
     keys = Keys("reports-test")
     reports = WorkerReports(redis_client, keys, interval=1)
-    redis_client.hset(keys.worker_reports(), "h:1:dead", json.dumps({"at": 1}))
+    # A dead worker that reported into the same partition, and one into another.
+    dead = [f"h:1:{n}" for n in range(40)]
+    for worker_id in dead:
+        redis_client.hset(reports.hash_of(worker_id), worker_id, json.dumps({"at": 1}))
+    same = next(w for w in dead if reports.hash_of(w) == reports.hash_of("h:2:aa"))
+    other = next(w for w in dead if reports.hash_of(w) != reports.hash_of("h:2:aa"))
     reports.report("h:2:aa", {"worker": "h:2:aa", "pid": 2, "host": "h", "streams": 3,
                               "users": 2, "sent": 5, "delivered": 4})
-    assert redis_client.hkeys(keys.worker_reports()) == [b"h:2:aa"]
+    assert redis_client.hkeys(reports.hash_of("h:2:aa")) == [b"h:2:aa"]  # same one dropped
+    assert redis_client.hexists(reports.hash_of(other), other)  # left, but never read
+    assert same not in redis_client.hkeys(reports.hash_of(same))
     (live,) = reports.read_workers()
     assert live["streams"] == 3 and live["sent"] == 5
     assert abs(live["at"] - time.time() * 1000) < 5000
@@ -286,15 +334,16 @@ def test_heartbeats_keep_an_open_stream_online_and_restore_lost_presence(server,
                                                                         transitions):
     stream = open_stream(server, "steady")
     assert eventually(lambda: online(api, "steady"), 2)
-    first_expiry = redis_client.zscore(KEYS.presence_until(), "steady")
+    part = KEYS.presence_partition("steady")
+    first_expiry = redis_client.zscore(KEYS.presence_until(part), "steady")
     watch_until = time.monotonic() + 2.5 * INTERVAL  # well past an entry's 1.5 intervals
     while time.monotonic() < watch_until:
         assert online(api, "steady")
         time.sleep(0.05)
-    assert redis_client.zscore(KEYS.presence_until(), "steady") > first_expiry + 1000
+    assert redis_client.zscore(KEYS.presence_until(part), "steady") > first_expiry + 1000
     assert transitions.of("steady") == [True]
     # Redis loses presence (a restart without persistence): the next heartbeat restores it.
-    redis_client.delete(KEYS.presence_until(), KEYS.presence_online(),
+    redis_client.delete(KEYS.presence_until(part), KEYS.presence_online(part),
                         KEYS.presence_entries("steady"))
     assert eventually(lambda: online(api, "steady"), 1.5 * INTERVAL)
     stream.close()

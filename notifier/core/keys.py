@@ -16,7 +16,36 @@ tag or act as a pattern.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
+from functools import cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+#: Hash partitions of the keys every worker writes often (presence, worker reports):
+#: each lives in its own slot, so a cluster spreads them over its masters.
+PARTITIONS = 16
+
+
+@cache
+def partition_tags(name: str, count: int = PARTITIONS) -> tuple[str, ...]:
+    """``count`` hash tags ``<name>.<n>``, the i-th one's slot in the i-th of ``count``
+    equal ranges of the slot space: however a cluster assigns contiguous slot ranges to
+    its masters, the partitions spread over them evenly (consecutive numbers as tags
+    would not: their slots cluster)."""
+    width = REDIS_CLUSTER_HASH_SLOTS / count
+    tags = []
+    for part in range(count):
+        n = 0
+        while key_slot(f"{name}.{n}".encode()) // width != part:
+            n += 1
+        tags.append(f"{name}.{n}")
+    return tuple(tags)
+
+
+def partition_of(member: str, count: int = PARTITIONS) -> int:
+    """The partition of ``member`` (a user id, a worker id): a stable hash of it."""
+    return zlib.crc32(member.encode()) % count
 
 
 @dataclass(frozen=True)
@@ -256,19 +285,23 @@ class Keys:
         """Prefix under which Flask-Limiter keeps its counters."""
         return f"{self.prefix}:rl"
 
-    def worker_reports(self) -> str:
-        """Hash of each live worker's stats: field = worker id, value = JSON report."""
-        return f"{self.prefix}:workers"
+    def worker_reports(self) -> list[str]:
+        """The partitions of the live web workers' stats: hashes of worker id -> JSON
+        report (a worker reports into the one :func:`partition_of` its id names)."""
+        return self._reports("workers")
 
-    def delivery_worker_reports(self) -> str:
-        """Hash of each live delivery worker's report (what it did so far), like
-        :meth:`worker_reports`."""
-        return f"{self.prefix}:delivery-workers"
+    def delivery_worker_reports(self) -> list[str]:
+        """The partitions of the live delivery workers' reports (what each did so far),
+        like :meth:`worker_reports`."""
+        return self._reports("delivery-workers")
 
-    def scheduler_reports(self) -> str:
-        """Hash of each live scheduler's report (standalone or in a web worker), like
-        :meth:`worker_reports`."""
-        return f"{self.prefix}:schedulers"
+    def scheduler_reports(self) -> list[str]:
+        """The partitions of the live schedulers' reports (standalone or in a web
+        worker), like :meth:`worker_reports`."""
+        return self._reports("schedulers")
+
+    def _reports(self, name: str) -> list[str]:
+        return [f"{self.prefix}:{{{tag}}}" for tag in partition_tags(name)]
 
     def data_format(self) -> str:
         """String: the version of the data's format, set on first start and by
@@ -327,31 +360,54 @@ class Keys:
         return self._user(user_id, f"budget:{channel}:{window_ms}")
 
     # -- presence ---------------------------------------------------------
-    # Every presence name carries the hash tag {presence}: the presence scripts
-    # touch several of them and per-user entries at once, so all share one slot.
-    def _presence(self, suffix: str) -> str:
-        return f"{self.prefix}:{{presence}}:{suffix}"
+    # Presence is split into PARTITIONS by user id. Every name of one partition carries
+    # its hash tag {presence.<n>}: the presence scripts touch several of them and the
+    # partition's per-user entries at once, so all share one slot.
+    def _presence(self, part: int, suffix: str) -> str:
+        return f"{self.prefix}:{{{partition_tags('presence')[part]}}}:{suffix}"
+
+    def presence_partition(self, user_id: str) -> int:
+        """The presence partition holding ``user_id``."""
+        return partition_of(user_id)
 
     def presence_entries(self, user_id: str) -> str:
         """Sorted set of the workers holding a stream of the user, scored by expiry (ms)."""
-        return self._presence(f"u:{user_id}")
+        return self._presence(self.presence_partition(user_id), f"u:{user_id}")
 
-    def presence_until(self) -> str:
-        """Sorted set of online users scored by their latest entry's expiry (ms)."""
-        return self._presence("until")
+    def presence_until(self, part: int) -> str:
+        """Sorted set of a partition's online users scored by their latest entry's
+        expiry (ms)."""
+        return self._presence(part, "until")
 
-    def presence_online(self) -> str:
-        """Sorted set of online users, all scored 0: user id order, for paging."""
-        return self._presence("online")
+    def presence_online(self, part: int) -> str:
+        """Sorted set of a partition's online users, all scored 0: user id order, for
+        paging."""
+        return self._presence(part, "online")
 
-    def presence_since(self) -> str:
-        """Hash: online user -> when they came online (ms)."""
-        return self._presence("since")
+    def presence_since(self, part: int) -> str:
+        """Hash: online user of the partition -> when they came online (ms)."""
+        return self._presence(part, "since")
 
-    def presence_last_seen(self) -> str:
-        """Hash: user -> when they last went offline (ms)."""
-        return self._presence("last_seen")
+    def presence_last_seen(self, part: int) -> str:
+        """Hash: user of the partition -> when they last went offline (ms)."""
+        return self._presence(part, "last_seen")
 
-    def presence_channel(self) -> str:
-        """Channel carrying every online/offline transition, once each."""
-        return self._presence("events")
+    def presence_channel(self, part: int) -> str:
+        """Channel carrying the online/offline transitions of a partition's users, once
+        each (a sharded channel on a cluster: SSUBSCRIBE)."""
+        return self._presence(part, "events")
+
+    def presence_channels(self) -> list[str]:
+        """Every partition's :meth:`presence_channel`."""
+        return [self.presence_channel(part) for part in range(PARTITIONS)]
+
+    # -- data format 1 (read only by the step that upgrades it) -------------------
+    def format1_presence(self, suffix: str) -> str:
+        """A presence name of format 1, all in one ``{presence}`` slot (``until``,
+        ``online``, ``since``, ``last_seen``, ``u:<id>``)."""
+        return f"{self.prefix}:{{presence}}:{suffix}"
+
+    def format1_reports(self) -> list[str]:
+        """The single report hashes of format 1: web workers, delivery workers, schedulers."""
+        return [f"{self.prefix}:workers", f"{self.prefix}:delivery-workers",
+                f"{self.prefix}:schedulers"]

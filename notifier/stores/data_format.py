@@ -15,12 +15,39 @@ import redis
 from notifier.core.keys import Keys
 
 #: The format this code reads and writes.
-CURRENT = 1
+CURRENT = 2
 
 #: A step upgrades the data from version ``n`` (its key) to ``n + 1``. Each must be safe
 #: to run again after a crash half-way through, as ``migrate`` then repeats it.
 Step = Callable[[redis.Redis, Keys], None]
-STEPS: Mapping[int, Step] = {}
+
+
+def partition_presence(client: redis.Redis, keys: Keys) -> None:
+    """1 -> 2: presence and the workers' reports move from one slot each to
+    partitions. When the last seen times are moved, users still listed online (their
+    servers are stopped) are taken as last seen when their entry expires, as a sweep
+    would; the rest of presence and the reports are rebuilt by the running workers."""
+    last_seen: dict[str, int] = {}
+    for user, at in client.hscan_iter(keys.format1_presence("last_seen")):
+        last_seen[user.decode()] = int(at)
+    for user, until in client.zscan_iter(keys.format1_presence("until")):
+        last_seen[user.decode()] = max(last_seen.get(user.decode(), 0), int(until))
+    by_part: dict[int, dict[str, int]] = {}
+    for user_id, at in last_seen.items():
+        by_part.setdefault(keys.presence_partition(user_id), {})[user_id] = at
+    for part, found in by_part.items():
+        items = list(found.items())
+        for start in range(0, len(items), 1000):
+            client.hset(keys.presence_last_seen(part), mapping=dict(items[start:start + 1000]))
+    old = [keys.format1_presence(name) for name in ("until", "online", "since")]
+    old += [keys.format1_presence(f"u:{user_id}") for user_id in last_seen]
+    for start in range(0, len(old), 1000):
+        client.delete(*old[start:start + 1000])
+    client.delete(*keys.format1_reports())
+    client.delete(keys.format1_presence("last_seen"))  # last: a rerun finds it whole
+
+
+STEPS: Mapping[int, Step] = {1: partition_presence}
 
 
 class DataFormatError(RuntimeError):

@@ -10,8 +10,10 @@ settles them and publishes their transitions.
 
 Every change goes through one Lua script (``lua/presence_update.lua``), which
 decides and publishes online/offline transitions atomically: each is published
-exactly once, whichever worker causes it. All presence keys share the
-``{presence}`` hash tag, so the scripts are legal on Redis Cluster.
+exactly once, whichever worker causes it. Users are split into
+:data:`~notifier.core.keys.PARTITIONS` partitions by id, each with its own keys and
+channel under one hash tag: the scripts are legal on Redis Cluster, and the load of
+every worker's heartbeat spreads over its masters.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from datetime import UTC, datetime
 
 import redis
 
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
+from notifier.stores.connection import publish_command
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.script_batch import ScriptBatch
 
 #: An entry expires this many intervals after its last refresh: half an interval
 #: of slack for a late heartbeat. With a sweep every eighth of an interval (at
@@ -81,30 +85,46 @@ class Presence:
         self.ttl_ms = round(interval * TTL_INTERVALS * 1000)
         self._update = load_script(client, "presence_update", libraries=("iso_utc",))
         self._page = load_script(client, "presence_page")
+        self._read_script = load_script(client, "presence_read")
+        #: How the update script publishes on its partition's channel.
+        self.publish = publish_command(client)
 
     # -- writing (the workers' trackers) -------------------------------------
-    def apply(self, worker_id: str, changes: Sequence[tuple[str, str]]) -> tuple[int, list[str]]:
-        """Apply ``(user id, op)`` changes of ``worker_id``, in calls of ``BATCH`` users.
+    def apply(self, worker_id: str, changes: Sequence[tuple[str, str]], *,
+              sweep: bool = True) -> tuple[int, list[str]]:
+        """Apply ``(user id, op)`` changes of ``worker_id``, in calls of ``BATCH`` users
+        per partition, all sent together.
 
         ``op`` is ``HOLDS`` (the worker holds a stream of the user: add or refresh
         its entry), ``RELEASED`` (its last one closed) or ``SETTLE`` (settle the
-        user's expired entries). With no changes it still runs once, as a sweep.
-        Returns the transitions published and the users found expired, whom the
-        next call should settle.
+        user's expired entries). ``sweep`` runs the script on every partition, also
+        those without changes. Returns the transitions published and the users found
+        expired (in the partitions called), whom the next call should settle.
         """
         keys = self.keys
-        fixed = [keys.presence_until(), keys.presence_online(), keys.presence_since(),
-                 keys.presence_last_seen()]
+        parts: dict[int, list[tuple[str, str]]] = {}
+        for user_id, op in changes:
+            parts.setdefault(keys.presence_partition(user_id), []).append((user_id, op))
+        if sweep:
+            for part in range(PARTITIONS):
+                parts.setdefault(part, [])
+        batch = ScriptBatch(self.client)
+        for part, part_changes in sorted(parts.items()):
+            fixed = [keys.presence_until(part), keys.presence_online(part),
+                     keys.presence_since(part), keys.presence_last_seen(part)]
+            for start in range(0, max(len(part_changes), 1), BATCH):
+                chunk = part_changes[start:start + BATCH]
+                args: list[str | int] = [keys.presence_channel(part), worker_id, self.ttl_ms,
+                                         BATCH, self.publish]
+                for user_id, op in chunk:
+                    args += (user_id, op)
+                batch.script(self._update, fixed + [keys.presence_entries(user_id)
+                                                    for user_id, _ in chunk], args)
         published, expired = 0, []
-        for start in range(0, max(len(changes), 1), BATCH):
-            chunk = changes[start:start + BATCH]
-            args: list[str | int] = [keys.presence_channel(), worker_id, self.ttl_ms, BATCH]
-            for user_id, op in chunk:
-                args += (user_id, op)
-            count, expired = self._update(
-                keys=fixed + [keys.presence_entries(user_id) for user_id, _ in chunk], args=args)
+        for count, found in batch.execute():
             published += count
-        return published, [user.decode() for user in expired]
+            expired += [user.decode() for user in found]
+        return published, list(dict.fromkeys(expired))
 
     # -- reading ---------------------------------------------------------------
     def online_count(self) -> int:
@@ -115,33 +135,57 @@ class Presence:
         """Up to ``limit`` online users after ``cursor`` (a user id), in user id order.
 
         The order is stable: a user who comes or goes between two pages does not
-        shift the others.
+        shift the others. Each partition gives its first ``limit`` after ``cursor``;
+        the page is the first ``limit`` of them all.
         """
         keys = self.keys
-        reply = self._page(keys=[keys.presence_until(), keys.presence_online(),
-                                 keys.presence_since()], args=[cursor or "", limit])
-        users = [(reply[i].decode(), _utc(reply[i + 1] or None)) for i in range(2, len(reply), 2)]
-        return OnlinePage(int(reply[0]), users, reply[1].decode() if reply[1] else None)
+        batch = ScriptBatch(self.client)
+        for part in range(PARTITIONS):
+            batch.script(self._page, [keys.presence_until(part), keys.presence_online(part),
+                                      keys.presence_since(part)], [cursor or "", limit])
+        count, more, users = 0, False, []
+        for reply in batch.execute():
+            count += int(reply[0])
+            more = more or bool(reply[1])
+            users += [(reply[i], reply[i + 1]) for i in range(2, len(reply), 2)]
+        users.sort()  # bytes: the order ZRANGEBYLEX pages in
+        more = more or len(users) > limit
+        page = [(user.decode(), _utc(since or None)) for user, since in users[:limit]]
+        return OnlinePage(count, page, page[-1][0] if more and page else None)
 
     def status(self, user_id: str) -> UserPresence:
         """Whether ``user_id`` is online, since when, and when last seen."""
         return self.statuses([user_id])[0]
 
+    def _read(self, user_ids: Sequence[str]) -> dict[str, tuple[int, float | None,
+                                                                  bytes | None, bytes | None]]:
+        """Each user's (partition's clock in ms, latest expiry, since, last seen): one
+        atomic read per partition, all sent together."""
+        keys = self.keys
+        parts: dict[int, list[str]] = {}
+        for user_id in dict.fromkeys(user_ids):
+            parts.setdefault(keys.presence_partition(user_id), []).append(user_id)
+        batch = ScriptBatch(self.client)
+        for part, users in parts.items():
+            batch.script(self._read_script, [keys.presence_until(part),
+                                             keys.presence_since(part),
+                                             keys.presence_last_seen(part)], users)
+        found = {}
+        for users, reply in zip(parts.values(), batch.execute(), strict=True):
+            now = int(reply[0])
+            for i, user_id in enumerate(users):
+                latest, since, seen = reply[1 + 3 * i:4 + 3 * i]
+                found[user_id] = (now, None if latest is None else float(latest), since, seen)
+        return found
+
     def statuses(self, user_ids: Sequence[str]) -> list[UserPresence]:
-        """The presence of each of ``user_ids`` (validated ids), in one atomic read."""
+        """The presence of each of ``user_ids`` (validated ids), atomic per partition."""
         if not user_ids:
             return []
-        keys = self.keys
-        pipe = self.client.pipeline(transaction=True)  # one slot: legal on Cluster too
-        pipe.time()
-        pipe.zmscore(keys.presence_until(), user_ids)
-        pipe.hmget(keys.presence_since(), user_ids)
-        pipe.hmget(keys.presence_last_seen(), user_ids)
-        (seconds, micros), untils, sinces, seen = pipe.execute()
-        now = seconds * 1000 + micros // 1000
+        found = self._read(user_ids)
         out = []
-        for user_id, latest, since, last_seen in zip(user_ids, untils, sinces, seen,
-                                                     strict=True):
+        for user_id in user_ids:
+            now, latest, since, last_seen = found[user_id]
             if latest is not None and latest > now:
                 out.append(UserPresence(user_id, True, _utc(since), _utc(now)))
             elif latest is not None:  # expired, not yet swept: offline since it expired
@@ -155,13 +199,8 @@ class Presence:
         wanted = list(dict.fromkeys(user_ids))
         online: set[str] = set()
         for start in range(0, len(wanted), 1000):
-            chunk = wanted[start:start + 1000]
-            pipe = self.client.pipeline(transaction=True)
-            pipe.time()
-            pipe.zmscore(self.keys.presence_until(), chunk)
-            (seconds, micros), untils = pipe.execute()
-            now = seconds * 1000 + micros // 1000
-            online.update(u for u, latest in zip(chunk, untils, strict=True)
+            found = self._read(wanted[start:start + 1000])
+            online.update(user_id for user_id, (now, latest, _, _) in found.items()
                           if latest is not None and latest > now)
         return online
 
@@ -198,7 +237,8 @@ class PresenceTracker:
         On a Redis error the changes are kept for the next call (newer ones win).
         """
         refresh = now >= self._next_refresh
-        if not (self._changes or self._expired or refresh or now >= self._next_sweep):
+        sweep = now >= self._next_sweep
+        if not (self._changes or self._expired or refresh or sweep):
             return 0
         changes, self._changes = self._changes, {}
         if refresh:  # everyone held now; what the hub holds is the state of record
@@ -209,7 +249,7 @@ class PresenceTracker:
         named = {user_id for user_id, _ in ops}
         ops += [(user_id, SETTLE) for user_id in self._expired if user_id not in named]
         try:
-            published, expired = self.presence.apply(self.worker_id, ops)
+            published, expired = self.presence.apply(self.worker_id, ops, sweep=sweep)
         except BaseException:
             for user_id, holds in changes.items():
                 self._changes.setdefault(user_id, holds)
@@ -217,9 +257,10 @@ class PresenceTracker:
         self._expired = expired
         if expired:  # the sweep found users whose workers died: settle them now
             settled, self._expired = self.presence.apply(
-                self.worker_id, [(user_id, SETTLE) for user_id in expired])
+                self.worker_id, [(user_id, SETTLE) for user_id in expired], sweep=False)
             published += settled
         if refresh:
             self._next_refresh = now + self.presence.interval
-        self._next_sweep = now + self.sweep_every
+        if sweep:
+            self._next_sweep = now + self.sweep_every
         return published

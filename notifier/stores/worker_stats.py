@@ -3,7 +3,8 @@
 Counters are plain in-memory integers of this process, bumped where a send is
 stored and where a stream writes a notification (never a Redis call per
 event). Each worker's heartbeat reports them, with its open streams and users,
-once a second into one hash; a worker that stops reporting is dropped.
+once a second into one of a few hashes (partitions by worker id, so a cluster
+spreads them); a worker that stops reporting is dropped.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import redis
 
-from notifier.core.keys import Keys
+from notifier.core.keys import Keys, partition_of
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.script_batch import ScriptBatch
 
 
 @dataclass
@@ -41,28 +43,34 @@ SCHEDULER_BEAT = 5.0
 
 
 class WorkerReports:
-    """A hash of one JSON report per live worker: the web workers' (``workers``) or the
-    delivery workers' (``hash_key``)."""
+    """One JSON report per live worker, in hashes partitioned by worker id: the web
+    workers' (:meth:`Keys.worker_reports`) or others' (``partitions``)."""
 
     def __init__(self, client: redis.Redis, keys: Keys, *, interval: float,
-                 hash_key: str | None = None):
+                 partitions: list[str] | None = None):
         if not (isinstance(interval, int | float) and interval > 0):
             raise ValueError(f"STATS_INTERVAL must be a positive number, not {interval!r}")
         self.client = client
         self.keys = keys
-        self.hash_key = hash_key or keys.worker_reports()
+        self.partitions = partitions or keys.worker_reports()
         #: A report older than this (three intervals, at least 3 s) is a dead worker's.
         self.max_age_ms = round(max(3 * interval, 3.0) * 1000)
         self._report = load_script(client, "worker_report")
+        self._read = load_script(client, "worker_reports_read")
+
+    def hash_of(self, worker_id: str) -> str:
+        """The hash ``worker_id`` reports into."""
+        return self.partitions[partition_of(worker_id, len(self.partitions))]
 
     def report(self, worker_id: str, report: dict[str, Any]) -> None:
-        """Store ``report`` for ``worker_id`` (its ``at`` is Redis's time) and drop dead ones."""
-        self._report(keys=[self.hash_key],
+        """Store ``report`` for ``worker_id`` (its ``at`` is Redis's time) and drop dead ones
+        of its partition."""
+        self._report(keys=[self.hash_of(worker_id)],
                      args=[worker_id, json.dumps(report), self.max_age_ms])
 
     def remove(self, worker_id: str) -> None:
         """Forget a worker that is stopping."""
-        self.client.hdel(self.hash_key, worker_id)
+        self.client.hdel(self.hash_of(worker_id), worker_id)
 
     def read_workers(self) -> list[dict[str, Any]]:
         """The reports of the live workers, by worker id.
@@ -71,18 +79,17 @@ class WorkerReports:
         "delivered", "direct_writes", "at"}`` (``at`` in epoch ms, Redis's clock); a
         delivery worker's has its :class:`~notifier.delivery.worker.Totals` instead.
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.time()
-        pipe.hgetall(self.hash_key)
-        (seconds, micros), fields = pipe.execute()
-        oldest = seconds * 1000 + micros // 1000 - self.max_age_ms
+        batch = ScriptBatch(self.client)
+        for name in self.partitions:
+            batch.script(self._read, [name], [self.max_age_ms])
         reports = []
-        for worker_id, value in sorted(fields.items()):
-            try:
-                report = json.loads(value)
-            except ValueError:
-                continue
-            if isinstance(report, dict) and report.get("at", 0) >= oldest:
-                report["worker"] = worker_id.decode()
-                reports.append(report)
-        return reports
+        for flat in batch.execute():
+            for i in range(0, len(flat), 2):
+                try:
+                    report = json.loads(flat[i + 1])
+                except ValueError:
+                    continue
+                if isinstance(report, dict):
+                    report["worker"] = flat[i].decode()
+                    reports.append(report)
+        return sorted(reports, key=lambda report: report["worker"])

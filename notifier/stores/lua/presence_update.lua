@@ -6,22 +6,24 @@
 -- clock) holds an entry that has not expired; `until` keeps each online user's
 -- latest expiry, so a reader can tell an expired user without waiting for a sweep.
 --
+-- All keys and the channel are one presence partition's (one slot).
 -- KEYS: until zset, online zset, since hash, last_seen hash,
 --       then the entries zset of each user, in ARGV order
--- ARGV: channel, worker id, ttl ms, sweep limit, then per user: user id, op
+-- ARGV: channel, worker id, ttl ms, sweep limit, publish command (PUBLISH, or
+--       SPUBLISH on a cluster), then per user: user id, op
 --       '+' this worker holds a stream of the user: add or refresh its entry
 --       '-' this worker's last stream of the user closed: remove its entry
 --       '?' nothing from this worker: settle the user's expired entries
 -- Returns {transitions published, {users whose every entry has expired (to settle
 --          with '?'), up to the sweep limit}}
 local until_key, online_key, since_key, seen_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local channel, worker, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local channel, worker, ttl, publish_command = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local published = 0
 
 local function publish(user, online, at)
-  redis.call('PUBLISH', channel, '{"user_id":"' .. user .. '","online":' .. tostring(online) ..
+  redis.call(publish_command, channel, '{"user_id":"' .. user .. '","online":' .. tostring(online) ..
     ',"at":"' .. iso_utc(at) .. '"}')
   published = published + 1
 end
@@ -37,7 +39,7 @@ end
 
 for i = 5, #KEYS do
   local entries = KEYS[i]
-  local user, op = ARGV[2 * (i - 4) + 3], ARGV[2 * (i - 4) + 4]
+  local user, op = ARGV[2 * (i - 4) + 4], ARGV[2 * (i - 4) + 5]
   local latest = tonumber(redis.call('ZSCORE', until_key, user))
   local online = latest ~= nil
   if online and latest <= now then
