@@ -203,6 +203,13 @@ class Keys:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return f"{self.prefix}:idem:{scope}:{digest}"
 
+    def sent_marker(self, user_id: str, scope: str, idempotency_key: str, index: int) -> str:
+        """``<fingerprint>\n<notification id>``: delivery ``index`` of the send made with
+        ``idempotency_key`` by ``scope`` reached ``user_id``, in the user's own slot, so a
+        retry on a cluster completes only the recipients a partial failure missed."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        return self._user(user_id, f"sent:{scope}:{digest}:{index}")
+
     def idempotent_members(self, scope: str, idempotency_key: str) -> str:
         """The member list a group send with ``idempotency_key`` went to (retries reuse it)."""
         return self.idempotency(scope, idempotency_key) + ":members"

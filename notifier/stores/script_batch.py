@@ -90,7 +90,7 @@ class ScriptBatch:
             for node, asking, indices in by_node.values():
                 node_client = cluster.get_redis_connection(node)
                 pipe = ScriptPipeline(node_client.connection_pool,
-                                      node_client.response_callbacks, transaction=False)
+                                      node_client.response_callbacks, False, None)
                 for index in indices:
                     if asking:
                         pipe.execute_command("ASKING")
