@@ -255,6 +255,11 @@ class Keys:
         return self._sched(f"idem:{scope}:{digest}")
 
 
+    def probe_channel(self, number: int) -> str:
+        """Channel ``number`` of the hubs' probes: on a cluster each hub publishes to a
+        channel of each master's own slots and must hear it back."""
+        return f"{self.prefix}:{{probe:{number}}}:hub"
+
     def control_channel(self) -> str:
         """Channel every worker's hub listens on for revocations and stream evictions."""
         return f"{self.prefix}:control"
