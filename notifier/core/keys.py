@@ -144,6 +144,11 @@ class Keys:
         """Id of the newest entry trimmed from the broadcast log."""
         return self._broadcast("trimmed")
 
+    def broadcast_idempotency(self, scope: str, idempotency_key: str) -> str:
+        """The broadcast created with ``idempotency_key`` by ``scope`` (same slot)."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        return self._broadcast(f"idem:{scope}:{digest}")
+
     def broadcast_channel(self) -> str:
         """Channel every worker's hub subscribes to once: broadcasts, live."""
         return self._broadcast("events")

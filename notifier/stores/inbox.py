@@ -189,15 +189,14 @@ class Inbox:
             self.preferences.record_types(types, pipe=pipe)
             self._send(keys=keys, args=args, client=pipe)
             return [pipe.execute()[-1]]
-        batch = ScriptBatch(self.client)
-        for keys, args in calls:
-            batch.script(self._send, keys, args)
-        results = batch.execute(raise_on_error=False)
-        if types:
+        if types:  # another slot: first, so that a failure stores nothing
             pipe = self.client.pipeline(transaction=False)
             self.preferences.record_types(types, pipe=pipe)
             pipe.execute()
-        return results
+        batch = ScriptBatch(self.client)
+        for keys, args in calls:
+            batch.script(self._send, keys, args)
+        return batch.execute(raise_on_error=False)
 
     def _outcome(self, deliveries, decisions, encoded, slots, results, limits) -> SendOutcome:
         """The ids in delivery order from each call's reply; the new ones dispatched. A
