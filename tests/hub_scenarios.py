@@ -21,12 +21,13 @@ from notifier.live.socket_writer import SocketWriter  # noqa: E402
 from notifier.live.stream import LiveStream, StreamFilter, StreamSettings  # noqa: E402
 from notifier.model.requests import NotificationContent  # noqa: E402
 from notifier.stores.broadcasts import Broadcasts  # noqa: E402
+from notifier.stores.connection import connect, is_cluster  # noqa: E402
 from notifier.stores.feed import Feed  # noqa: E402
 from notifier.stores.inbox import Inbox  # noqa: E402
 from notifier.stores.worker_stats import COUNTERS  # noqa: E402
 
 URL, SCENARIO = sys.argv[1], sys.argv[2]
-client = redis.Redis.from_url(URL)
+client = connect(URL, pool_size=8, client_name="scenarios")
 keys = Keys("t")
 inbox = Inbox(client, keys, cap=5 if SCENARIO == "trimmed_during_outage" else 1000,
               idempotency_ttl=60)
@@ -92,7 +93,7 @@ def write_failure_resync():
     gevent.sleep(0.3)
     stream = Collector(hub, "broken")
     gevent.sleep(0.3)
-    connection = hub._pubsub.connection
+    connection = hub._link_of[keys.user_channel("broken")].pubsub.connection
     real_send, sent = connection.send_command, []
 
     def dying_send(*args, **kwargs):
@@ -124,8 +125,16 @@ def ordered_commands():
     channel = keys.user_channel("z")
     sent = [send("z", "live")]
     gevent.sleep(0.3)
-    return {"numsub": client.pubsub_numsub(channel)[0][1], "sent": sent,
-            "got": second.notification_ids()}
+    return {"numsub": subscribers_of(channel), "sent": sent, "got": second.notification_ids()}
+
+
+def subscribers_of(channel: str) -> int:
+    """Subscriptions to ``channel``: sharded ones on the master owning it, on a cluster."""
+    if not is_cluster(client):
+        return client.pubsub_numsub(channel)[0][1]
+    node = client.get_node_from_key(channel)
+    reply = client.get_redis_connection(node).execute_command("PUBSUB", "SHARDNUMSUB", channel)
+    return int(reply[1])
 
 
 def trimmed_during_outage():
@@ -136,7 +145,11 @@ def trimmed_during_outage():
     gevent.sleep(0.3)
     send("trim", "seen")
     gevent.sleep(0.2)
-    client.client_kill_filter(_type="pubsub")
+    if is_cluster(client):
+        for node in client.get_primaries():
+            client.get_redis_connection(node).client_kill_filter(_type="pubsub")
+    else:
+        client.client_kill_filter(_type="pubsub")
     for i in range(10):
         send("trim", f"during the outage {i}")
     gevent.sleep(2.5)

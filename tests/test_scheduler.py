@@ -399,7 +399,7 @@ def test_a_scheduled_send_survives_a_restart(tmp_path, monkeypatch):
     try:
         with create_app(app_config(server.url, KEY_PREFIX=PREFIX)).app_context():
             key = backend().api_keys.create("tests")[1]
-        overdue_at = soon(1.0)
+        overdue_at = soon(2.0)  # room for a loaded machine before the request lands
         with httpx.Client(base_url=web.url, headers={"Authorization": f"Bearer {key}"}) as http:
             for user_id, at in (("overdue", overdue_at), ("later", soon(30))):
                 response = http.post("/api/v1/notifications", json={
@@ -435,7 +435,7 @@ def test_a_scheduled_send_survives_a_restart(tmp_path, monkeypatch):
 def test_gunicorn_workers_fire_scheduled_sends_once_on_time(http, api_key, redis_client):
     auth = {"Authorization": f"Bearer {api_key}"}
     keys = Keys(TEST_PREFIX)
-    at = soon(1.0)
+    at = soon(2.0)  # room for a loaded machine before the request lands
     single = http.post("/api/v1/notifications", headers=auth, json={
         "user_ids": ["g1", "g2"], "title": "on time", "send_at": at.isoformat()})
     batch = http.post("/api/v1/notifications/batch", headers=auth, json={

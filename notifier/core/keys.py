@@ -173,6 +173,11 @@ class Keys:
         """Id of the newest entry trimmed from the broadcast log."""
         return self._broadcast("trimmed")
 
+    def broadcast_idempotency(self, scope: str, idempotency_key: str) -> str:
+        """The broadcast created with ``idempotency_key`` by ``scope`` (same slot)."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        return self._broadcast(f"idem:{scope}:{digest}")
+
     def broadcast_channel(self) -> str:
         """Channel every worker's hub subscribes to once: broadcasts, live."""
         return self._broadcast("events")
@@ -232,6 +237,13 @@ class Keys:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return f"{self.prefix}:idem:{scope}:{digest}"
 
+    def sent_marker(self, user_id: str, scope: str, idempotency_key: str, index: int) -> str:
+        """``<fingerprint>\n<notification id>``: delivery ``index`` of the send made with
+        ``idempotency_key`` by ``scope`` reached ``user_id``, in the user's own slot, so a
+        retry on a cluster completes only the recipients a partial failure missed."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        return self._user(user_id, f"sent:{scope}:{digest}:{index}")
+
     def idempotent_members(self, scope: str, idempotency_key: str) -> str:
         """The member list a group send with ``idempotency_key`` went to (retries reuse it)."""
         return self.idempotency(scope, idempotency_key) + ":members"
@@ -276,6 +288,11 @@ class Keys:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return self._sched(f"idem:{scope}:{digest}")
 
+
+    def probe_channel(self, number: int) -> str:
+        """Channel ``number`` of the hubs' probes: on a cluster each hub publishes to a
+        channel of each master's own slots and must hear it back."""
+        return f"{self.prefix}:{{probe:{number}}}:hub"
 
     def control_channel(self) -> str:
         """Channel every worker's hub listens on for revocations and stream evictions."""

@@ -24,6 +24,7 @@ from notifier.core.idempotency import stored_outcome
 from notifier.core.ids import format_id, parse_broadcast_id, parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.requests import BroadcastRequest
+from notifier.stores.connection import publish_command
 from notifier.stores.lua_scripts import load_script
 
 
@@ -133,10 +134,11 @@ class Broadcasts:
                 self.keys.broadcast_alive(), self.keys.broadcast_trimmed(),
                 self.keys.broadcast_channel(), self.keys.broadcast_windows()]
         if idempotency:
-            keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
+            keys.append(self.keys.broadcast_idempotency(idempotency[0], idempotency[1]))
         args = [now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
                 self.idempotency_ttl, idempotency[2] if idempotency else "",
-                _json(doc), _expiry_score(doc["expires_at"]), _window_score(doc["ends_at"])]
+                _json(doc), _expiry_score(doc["expires_at"]), _window_score(doc["ends_at"]),
+                publish_command(self.client)]
         result = self._create(keys=keys, args=args)
         replayed = stored_outcome(result, idempotency)
         if replayed is not None:

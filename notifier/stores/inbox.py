@@ -16,16 +16,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.crc import key_slot
 
 from notifier import config
 from notifier.core.clock import clock_position, iso_utc, now_ms
-from notifier.core.idempotency import stored_outcome
+from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.delivery_rules import Decision, decide
 from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
-from notifier.stores.connection import publish_command
+from notifier.stores.connection import is_cluster, publish_command
 from notifier.stores.lua_scripts import load_script
 from notifier.stores.nodes import clock_ms
 from notifier.stores.preferences import PreferenceStore
@@ -104,12 +105,13 @@ class Inbox:
         self.preferences = preferences or PreferenceStore(
             client, keys, known_types_max=config.KNOWN_TYPES_MAX)
         self._send = load_script(client, "send")
+        self.on_cluster = is_cluster(client)
+        #: How the scripts publish on the user's channel.
+        self.publish = publish_command(client)
         self._list = load_script(client, "list")
         self._mark_read = load_script(client, "mark_read")
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
-        #: How the read and delete scripts publish on the user's channel.
-        self.publish = publish_command(client)
         #: Queues deliveries to other channels after a send (set by the backend).
         #: Queues the deliveries beyond the inbox (web push, email ...) of each send.
         self.dispatcher = dispatcher
@@ -126,54 +128,111 @@ class Inbox:
     ) -> SendOutcome:
         """Store and publish ``contents[i]`` to each ``(user_id, i)`` of ``deliveries``.
 
-        One round trip (two when some recipient's preferences are not in the
-        worker's cache); all recipients or none. ``idempotency`` is
-        ``(scope, key, fingerprint)``: a repeat within the TTL returns the
-        first send's ids, and a different request under the same key raises
-        :class:`IdempotencyConflict`. ``group`` names the group it is sent to.
-        ``limits`` are the sender's rate limits, spent in the same script: with
-        no room in one, :class:`OverLimit` is raised and nothing is stored.
+        On one Redis: one round trip (two when some recipient's preferences are
+        not in the worker's cache), all recipients or none. On a cluster: one
+        script call per slot, pipelined per node, each atomic; when a node fails
+        the recipients stored are delivered and the error is raised.
+        ``idempotency`` is ``(scope, key, fingerprint)``: each recipient keeps a
+        marker, so a repeat within the TTL returns the first send's ids and
+        completes only the recipients a partial failure missed; a different
+        request under the same key raises :class:`IdempotencyConflict`.
+        ``group`` names the group it is sent to. ``limits`` are the sender's rate
+        limits (one Redis only), spent in the same script: with no room in one,
+        :class:`OverLimit` is raised and nothing is stored.
         """
+        if limits and self.on_cluster:
+            raise ValueError("on a cluster, Flask-Limiter spends a sender's limits")
         now = datetime.now(UTC)
         created_at = iso_utc(now)
         decisions = self.route(contents, deliveries, now)
         encoded = [encode_content(content, created_at, group) for content in contents]
-        keys: list[str] = []
-        if idempotency:
-            keys.append(self.keys.idempotency(idempotency[0], idempotency[1]))
-        keys += (limit.key for limit in limits)
-        for user_id, _ in deliveries:
-            keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
-                     self.keys.trimmed(user_id), self.keys.user_channel(user_id),
-                     self.keys.broadcast_state(user_id))
-        args: list[Any] = [
-            now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
-            self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded),
-            len(limits), repr(time.time()),
-        ]
-        for limit in limits:
-            args += (limit.amount, limit.window)
-        args += [payload for payload, _ in encoded]
-        args += [score for _, score in encoded]
-        args += [index + 1 for _, index in deliveries]
-        args += [live_flags(decision) for decision in decisions]
+        header = [now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
+                  self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded)]
+        payloads = [payload for payload, _ in encoded] + [score for _, score in encoded]
+        slots = self._by_slot(deliveries) if self.on_cluster else [range(len(deliveries))]
+        calls = []
+        for positions in slots:
+            keys: list[str] = [limit.key for limit in limits] if not self.on_cluster else []
+            for position in positions:
+                user_id = deliveries[position][0]
+                keys += (self.keys.inbox(user_id), self.keys.unread(user_id),
+                         self.keys.trimmed(user_id), self.keys.user_channel(user_id),
+                         self.keys.broadcast_state(user_id))
+                if idempotency:
+                    keys.append(self.keys.sent_marker(user_id, idempotency[0],
+                                                      idempotency[1], position))
+            args: list[Any] = [*header, 0 if self.on_cluster else len(limits),
+                               repr(time.time()), self.publish]
+            if not self.on_cluster:
+                for limit in limits:
+                    args += (limit.amount, limit.window)
+            args += payloads
+            args += [deliveries[position][1] + 1 for position in positions]
+            args += [live_flags(decisions[position]) for position in positions]
+            calls.append((keys, args))
         types = self.preferences.types_to_record({content.type for content in contents})
-        if types:
+        results = self._run(calls, types)
+        return self._outcome(deliveries, decisions, encoded, slots, results, limits)
+
+    def _by_slot(self, deliveries: Sequence[tuple[str, int]]) -> list[list[int]]:
+        """Delivery positions grouped by their recipient's cluster slot."""
+        slots: dict[int, list[int]] = {}
+        for position, (user_id, _) in enumerate(deliveries):
+            slots.setdefault(key_slot(self.keys.inbox(user_id).encode()), []).append(position)
+        return list(slots.values())
+
+    def _run(self, calls: list[tuple[list[str], list[Any]]], types: list[str]) -> list:
+        """Each call's reply (or its exception, on a cluster), types recorded beside."""
+        if not self.on_cluster:
+            keys, args = calls[0]
+            if not types:
+                return [self._send(keys=keys, args=args)]
             pipe = self.client.pipeline(transaction=False)
             self.preferences.record_types(types, pipe=pipe)
             self._send(keys=keys, args=args, client=pipe)
-            result = pipe.execute()[-1]
-        else:
-            result = self._send(keys=keys, args=args)
-        if isinstance(result, list) and result and result[0] == b"limited":
-            raise OverLimit(limits[int(result[1]) - 1])
-        replayed = stored_outcome(result, idempotency)
-        if replayed is not None:
-            return SendOutcome(ids=replayed.split(","), duplicate=True)
-        ids = [i.decode() for i in result]
-        if self.dispatcher is not None and self.dispatcher.channels:
-            self._dispatch(deliveries, ids, decisions, [payload for payload, _ in encoded])
-        return SendOutcome(ids=ids, duplicate=False, decisions=decisions)
+            return [pipe.execute()[-1]]
+        if types:  # another slot: first, so that a failure stores nothing
+            pipe = self.client.pipeline(transaction=False)
+            self.preferences.record_types(types, pipe=pipe)
+            pipe.execute()
+        batch = ScriptBatch(self.client)
+        for keys, args in calls:
+            batch.script(self._send, keys, args)
+        return batch.execute(raise_on_error=False)
+
+    def _outcome(self, deliveries, decisions, encoded, slots, results, limits) -> SendOutcome:
+        """The ids in delivery order from each call's reply; the new ones dispatched. A
+        failed call raises, after the recipients stored by the others are dispatched."""
+        ids: list[str] = [""] * len(deliveries)
+        fresh: list[int] = []
+        failure: Exception | None = None
+        conflict = False
+        for positions, result in zip(slots, results, strict=True):
+            if isinstance(result, Exception):
+                failure = failure or result
+                continue
+            if result and result[0] == b"limited":
+                raise OverLimit(limits[int(result[1]) - 1])
+            if result and result[0] == b"conflict":
+                conflict = True
+                continue
+            for position, raw in zip(positions, result, strict=True):
+                found = raw.decode()
+                if found.startswith("="):
+                    ids[position] = found[1:]
+                else:
+                    ids[position] = found
+                    fresh.append(position)
+        if fresh and self.dispatcher is not None and self.dispatcher.channels:
+            self._dispatch([deliveries[p] for p in fresh], [ids[p] for p in fresh],
+                           [decisions[p] for p in fresh], [payload for payload, _ in encoded])
+        if failure is not None:
+            raise failure
+        if conflict:
+            raise IdempotencyConflict
+        duplicate = not fresh
+        return SendOutcome(ids=ids, duplicate=duplicate,
+                           decisions=[] if duplicate else list(decisions))
 
     def _dispatch(self, deliveries: Sequence[tuple[str, int]], ids: list[str],
                   decisions: list[Decision], payloads: list[str]) -> None:

@@ -28,6 +28,12 @@ def load_script(client: redis.Redis, name: str, *, libraries: tuple[str, ...] = 
     return client.register_script(script_source(name, libraries=libraries))
 
 
+def forget_loaded_scripts() -> None:
+    """Make every connection check its scripts again (Redis answered NOSCRIPT)."""
+    global _generation
+    _generation += 1
+
+
 class ScriptPipeline(redis.client.Pipeline):
     """redis-py's pipeline without a ``SCRIPT EXISTS`` round trip on every execute.
 
@@ -58,8 +64,7 @@ class ScriptPipeline(redis.client.Pipeline):
         try:
             return super().execute(raise_on_error)
         except NoScriptError as exc:
-            global _generation
-            _generation += 1
+            forget_loaded_scripts()
             # Redis lost its scripts under us: like a dropped connection, a moment's
             # outage (503, streams retry), not a bug.
             raise redis.ConnectionError("Redis lost its Lua scripts (SCRIPT FLUSH); "

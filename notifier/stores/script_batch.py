@@ -10,19 +10,36 @@ sent again where the cluster says, after the topology is refreshed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from redis.commands.core import Script
-from redis.exceptions import AskError, MovedError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MasterDownError,
+    MovedError,
+    NoScriptError,
+    ReadOnlyError,
+    ResponseError,
+    TryAgainError,
+)
 
 from notifier.stores.connection import is_cluster
-from notifier.stores.lua_scripts import ScriptPipeline
+from notifier.stores.lua_scripts import ScriptPipeline, forget_loaded_scripts
 
 #: Rounds of MOVED/ASK redirections a batch follows before it gives up.
 REDIRECTIONS = 5
+
+
+def unavailable(answer: object) -> bool:
+    """Whether ``answer`` says the shard cannot take the call now (a failover, a
+    master without its replicas): a moment's outage, like a lost connection."""
+    return isinstance(answer, (ClusterDownError, MasterDownError, ReadOnlyError)) or (
+        isinstance(answer, ResponseError) and str(answer).startswith("NOREPLICAS"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +78,32 @@ class ScriptBatch:
         if not self.calls:
             return []
         if not is_cluster(self.client):
-            pipe = self.client.pipeline(transaction=False)
-            for call in self.calls:
-                call.queue(pipe)
-            replies = pipe.execute(raise_on_error=False)
+            replies = self._execute_on_one()
         else:
             replies = self._execute_on_cluster()
         if raise_on_error:
             for reply in replies:
                 if isinstance(reply, Exception):
                     raise reply
+        return replies
+
+    def _execute_on_one(self) -> list:
+        replies: list[Any] = [None] * len(self.calls)
+        pending = list(range(len(self.calls)))
+        for attempt in range(2):  # a NOSCRIPT call did not run: once more, scripts loaded
+            pipe = self.client.pipeline(transaction=False)
+            for index in pending:
+                self.calls[index].queue(pipe)
+            answers = pipe.execute(raise_on_error=False)
+            lost = []
+            for index, answer in zip(pending, answers, strict=True):
+                replies[index] = answer
+                if isinstance(answer, NoScriptError) and attempt == 0:
+                    lost.append(index)
+            if not lost:
+                break
+            forget_loaded_scripts()
+            pending = lost
         return replies
 
     def _execute_on_cluster(self) -> list:
@@ -86,11 +119,11 @@ class ScriptBatch:
                 by_node.setdefault(f"{node.name}:{asked is not None}",
                                    (node, asked is not None, []))[2].append(index)
             redirected: list[tuple[int, redis.cluster.ClusterNode | None]] = []
-            moved = False
+            moved = again = False
             for node, asking, indices in by_node.values():
                 node_client = cluster.get_redis_connection(node)
                 pipe = ScriptPipeline(node_client.connection_pool,
-                                      node_client.response_callbacks, transaction=False)
+                                      node_client.response_callbacks, False, None)
                 for index in indices:
                     if asking:
                         pipe.execute_command("ASKING")
@@ -111,12 +144,22 @@ class ScriptBatch:
                     elif isinstance(answer, MovedError):
                         moved = True
                         redirected.append((index, None))
+                    elif isinstance(answer, TryAgainError):  # keys split by a migration
+                        redirected.append((index, None))
+                        again = True
+                    elif isinstance(answer, NoScriptError):  # did not run: load, run again
+                        forget_loaded_scripts()
+                        redirected.append((index, node if asking else None))
+                    elif unavailable(answer):
+                        replies[index] = redis.ConnectionError(f"{node.name}: {answer}")
                     else:
                         replies[index] = answer
             if not redirected:
                 return replies
             if moved:
                 cluster.nodes_manager.initialize()
+            if again:
+                time.sleep(0.05)  # gevent's sleep in the workers
             pending = redirected
         raise redis.ClusterError("a batch was redirected too many times (slots moving)")
 

@@ -58,6 +58,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(redis.exceptions.ClusterDownError)
+    @app.errorhandler(redis.exceptions.MasterDownError)
+    @app.errorhandler(redis.exceptions.RedisClusterException)
     def _redis_down(exc: Exception):
         log.error("Redis unreachable: %s", exc)
         if _wants_json():

@@ -3,7 +3,8 @@
 --       [idempotency key if ARGV[4] == '1']
 -- ARGV: now_ms, cap, slack, has_idem, idem_ttl_s, fingerprint,
 --       payload (JSON object without "id"), expiry score (ms or +inf),
---       end of the window it announces (ms; '' when none)
+--       end of the window it announces (ms; '' when none), publish command
+--       (PUBLISH, or SPUBLISH on a cluster)
 -- Returns the broadcast id, or {'duplicate', stored_outcome}.
 local now = ARGV[1]
 local has_idem = ARGV[4] == '1'
@@ -45,7 +46,7 @@ for _, window in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
     redis.call('ZREM', KEYS[6], window)
   end
 end
-redis.call('PUBLISH', KEYS[5], '{"kind":"broadcast","pos":"' .. id .. '","broadcast":' .. doc .. '}')
+redis.call(ARGV[10], KEYS[5], '{"kind":"broadcast","pos":"' .. id .. '","broadcast":' .. doc .. '}')
 if has_idem then
   redis.call('SET', KEYS[7], ARGV[6] .. '\n' .. id, 'EX', ARGV[5])
 end
