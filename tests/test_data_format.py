@@ -85,6 +85,27 @@ def test_migrate(run, redis_client):
     assert redis_client.get(KEYS.data_format()) == str(NEWER).encode()
 
 
+def test_migrate_partitions_format_1_presence_and_reports(run, redis_client):
+    old = KEYS.format1_presence
+    redis_client.set(KEYS.data_format(), 1)
+    redis_client.hset(old("last_seen"), mapping={"gone": 1000, "back": 2000})
+    # "back" was online when its servers stopped: last seen when its entry expires.
+    redis_client.zadd(old("until"), {"back": 5000})
+    redis_client.zadd(old("online"), {"back": 0})
+    redis_client.hset(old("since"), "back", 4000)
+    redis_client.zadd(old("u:back"), {"web-1:7:aa": 5000})
+    for name in KEYS.format1_reports():
+        redis_client.hset(name, "w", "{}")
+    done = run("migrate")
+    assert done.returncode == 0, done.stderr
+    assert redis_client.get(KEYS.data_format()) == str(CURRENT).encode()
+    for user, at in (("gone", b"1000"), ("back", b"5000")):
+        part = KEYS.presence_partition(user)
+        assert redis_client.hget(KEYS.presence_last_seen(part), user) == at
+    names = [old(n) for n in ("last_seen", "until", "online", "since", "u:back")]
+    assert not any(redis_client.exists(name) for name in names + KEYS.format1_reports())
+
+
 @pytest.mark.parametrize("command", ["scheduler", "worker"])
 def test_workers_refuse_a_newer_format(run, redis_client, command):
     redis_client.set(KEYS.data_format(), NEWER)
