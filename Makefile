@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler worker test lint bench chromium nginx js docs clean
+.PHONY: run scheduler worker test cluster cluster-stop lint bench chromium nginx js docs clean
 
 $(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,20 @@ scheduler: $(RUN_STAMP)
 worker: $(RUN_STAMP)
 	$(BIN)/notifier worker
 
+# The suite twice: on one redis-server, then on a local Redis Cluster (3 masters,
+# 3 replicas; tests marked single_redis, about one server itself, are skipped there).
 test: $(TEST_STAMP) chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest
+
+# A local Redis Cluster in instance/cluster for trying the cluster mode: prints its
+# REDIS_URL (redis+cluster://...). `make cluster-stop` stops it.
+cluster: $(RUN_STAMP)
+	$(BIN)/python -m notifier.stores.local_cluster start instance/cluster
+
+cluster-stop: $(RUN_STAMP)
+	$(BIN)/python -m notifier.stores.local_cluster stop instance/cluster
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 chromium:

@@ -91,7 +91,8 @@ class LocalCluster:
         """Start (or restart) the node on ``port`` and wait until it answers."""
         (self.folder / str(port)).mkdir(parents=True, exist_ok=True)
         process = subprocess.Popen(self.node_args(port), start_new_session=True,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while not self._answers(port):
             if process.poll() is not None or time.monotonic() > deadline:
