@@ -124,6 +124,22 @@ def all_keys(client: redis.Redis | redis.RedisCluster, pattern: str) -> list[byt
     return client.keys(pattern)
 
 
+def subscribe(client: redis.Redis | redis.RedisCluster, channel: str):
+    """A Pub/Sub connection hearing ``channel`` as the service publishes on it: SUBSCRIBE
+    on one Redis; on a cluster SSUBSCRIBE, on the master owning the channel's slot. Its
+    subscribe confirmation is read already."""
+    if isinstance(client, redis.RedisCluster):
+        node = client.get_redis_connection(client.get_node_from_key(channel))
+        pubsub = node.pubsub()
+        pubsub.ssubscribe(channel)
+    else:
+        pubsub = client.pubsub()
+        pubsub.subscribe(channel)
+    confirmed = pubsub.get_message(timeout=1)
+    assert confirmed and confirmed["type"] in ("subscribe", "ssubscribe")
+    return pubsub
+
+
 def flush(client: redis.Redis | redis.RedisCluster) -> None:
     """Empty the test Redis (every master of a cluster)."""
     if isinstance(client, redis.RedisCluster):

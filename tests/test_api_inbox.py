@@ -9,7 +9,7 @@ import pytest
 from notifier import create_app
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX, app_config
+from conftest import TEST_PREFIX, app_config, subscribe
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -162,9 +162,7 @@ def test_trimming_keeps_the_cap_and_the_count_true(redis_server, redis_client, t
 
 
 def test_every_write_is_published_with_its_stream_id(client, auth, redis_client):
-    pubsub = redis_client.pubsub()
-    pubsub.subscribe(KEYS.user_channel("u"))
-    assert pubsub.get_message(timeout=1)["type"] == "subscribe"
+    pubsub = subscribe(redis_client, KEYS.user_channel("u"))
     ids = send_many(client, auth, "u", 2)
     client.post("/api/v1/users/u/notifications/read", headers=auth,
                 data=json.dumps({"ids": [ids[0]]}))

@@ -52,7 +52,8 @@ def presence_subscriptions(client) -> list:
     for node in client.get_primaries():
         owned = [c for c in channels if client.get_node_from_key(c).name == node.name]
         pubsub = client.get_redis_connection(node).pubsub(ignore_subscribe_messages=True)
-        pubsub.ssubscribe(*owned)
+        for channel in owned:  # one SSUBSCRIBE per slot
+            pubsub.ssubscribe(channel)
         subscriptions.append(pubsub)
     return subscriptions
 

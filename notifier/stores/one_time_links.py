@@ -1,7 +1,7 @@
 """One-time link tokens: random, stored only as a SHA-256 digest, taken once.
 
 A link's fields live in a Redis hash named by the digest of its token and expire
-with it. Taking a link reads and deletes that hash in one MULTI/EXEC, so when two
+with it. Taking a link reads and deletes that hash in one script call, so when two
 requests race with the same token exactly one of them gets the fields.
 """
 
@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import redis
 
+from notifier.stores.lua_scripts import load_script
+
 #: What :func:`secrets.token_urlsafe` (32 bytes) makes; anything else is never looked up.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -25,6 +27,7 @@ class OneTimeLinks:
         self.client = client
         self.key = key
         self.ttl = ttl
+        self._take = load_script(client, "take_hash")
 
     def issue(self, fields: dict[str, str | int]) -> str:
         """Store ``fields`` under a new token and return the token."""
@@ -45,11 +48,8 @@ class OneTimeLinks:
         """The fields of a live token, which is gone from then on."""
         if not _TOKEN.fullmatch(token):
             return None
-        pipe = self.client.pipeline(transaction=True)  # MULTI/EXEC: read and delete as one
-        pipe.hgetall(self._name(token))
-        pipe.delete(self._name(token))
-        fields, _ = pipe.execute()
-        return _decode(fields)
+        flat = self._take(keys=[self._name(token)])  # read and delete as one
+        return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     def _name(self, token: str) -> str:
         return self.key(hashlib.sha256(token.encode()).hexdigest())
