@@ -17,9 +17,10 @@ from sse_client import SSEStream
 
 from notifier import create_app
 from notifier.admin.events import AdminStream, AdminStreamSettings
-from notifier.admin.stats import RateTracker, format_bytes, format_rate, online_for
+from notifier.admin.stats import RateTracker, format_bytes, format_rate, online_for, redis_figures
 from notifier.backend import backend
 from notifier.core import widget_tokens as tokens
+from notifier.stores.nodes import masters
 from notifier.stores.presence import HOLDS, RELEASED
 from notifier.stores.worker_stats import WorkerReports
 
@@ -309,3 +310,14 @@ def test_non_admins_get_json_errors_never_a_stream(live_server, store):
             assert stream.headers["content-type"] == "application/json"
             body = stream.reader.read(int(stream.headers["content-length"]))
             assert json.loads(body)["error"]["code"] == code
+
+
+def test_redis_figures_are_summed_over_every_master(redis_client):
+    figures = redis_figures(redis_client)
+    servers = masters(redis_client)
+    used = [node.info("memory")["used_memory"] for node in servers]
+    # All of them, not one (each of a cluster's 3 holds about a third); other clients
+    # write meanwhile.
+    assert figures["used_memory"] >= sum(used) * 0.9
+    assert figures["connected_clients"] >= len(servers)  # one of ours on each at least
+    assert figures["maxmemory"] == 0  # the test servers have no limit
