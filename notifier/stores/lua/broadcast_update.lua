@@ -2,7 +2,8 @@
 -- change so resuming streams replay it, and publish it.
 -- KEYS: log stream, items hash, alive zset, channel, windows zset
 -- ARGV: broadcast id, expected current JSON, new JSON, new expiry score,
---       new end of its window (ms; '' when none)
+--       new end of its window (ms; '' when none), publish command (SPUBLISH on a
+--       cluster; PUBLISH when absent)
 -- Returns the log position of the change, 0 when the broadcast is unknown, or
 -- -1 when it changed since the caller read it.
 local current = redis.call('HGET', KEYS[2], ARGV[1])
@@ -20,5 +21,5 @@ end
 if ARGV[5] ~= '' and redis.call('ZSCORE', KEYS[5], ARGV[1]) then
   redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
 end
-redis.call('PUBLISH', KEYS[4], '{"kind":"broadcast","pos":"' .. pos .. '","broadcast":' .. ARGV[3] .. '}')
+redis.call(ARGV[6] or 'PUBLISH', KEYS[4], '{"kind":"broadcast","pos":"' .. pos .. '","broadcast":' .. ARGV[3] .. '}')
 return pos
