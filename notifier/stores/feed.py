@@ -24,7 +24,6 @@ from notifier.stores.broadcasts import Broadcast, BroadcastChunk, Broadcasts, ne
 from notifier.stores.connection import publish_command
 from notifier.stores.inbox import Inbox, ReplayChunk
 from notifier.stores.lua_scripts import load_script
-from notifier.stores.nodes import clock_ms
 from notifier.stores.script_batch import ScriptBatch
 
 Pos = tuple[int, int]
@@ -180,10 +179,15 @@ class Feed:
         inbox, log = self.keys.inbox(user_id), self.keys.broadcast_log()
         batch.command(inbox, "XREVRANGE", inbox, "+", "-", "COUNT", 1)
         batch.command(log, "XREVRANGE", log, "+", "-", "COUNT", 1)
-        _, own_newest, log_newest = batch.execute()
-        clock = clock_ms(self.client, log)
-        own = newest_position(own_newest[0][0].decode() if own_newest else None, clock)
-        bcast = newest_position(log_newest[0][0].decode() if log_newest else None, clock)
+        # Each source's clock is that of the node writing its ids (on a cluster the
+        # inbox and the log may live on machines whose clocks differ).
+        batch.command(inbox, "TIME")
+        batch.command(log, "TIME")
+        _, own_newest, log_newest, own_clock, log_clock = batch.execute()
+        own = newest_position(own_newest[0][0].decode() if own_newest else None,
+                              _ms(own_clock))
+        bcast = newest_position(log_newest[0][0].decode() if log_newest else None,
+                                _ms(log_clock))
         return f"{own}_{bcast}"
 
     def page(self, user_id: str, *, limit: int, before: str | None = None,
@@ -299,6 +303,12 @@ class Feed:
         bcast_chunk = Broadcasts.parse_replay(bcast_result)
         view = BroadcastView.from_flat(flat).admit_windows(bcast_chunk.windows)
         return own_chunk, bcast_chunk, view
+
+
+def _ms(time_reply: tuple[int, int]) -> int:
+    """Epoch ms of a ``TIME`` reply."""
+    seconds, micros = time_reply
+    return seconds * 1000 + micros // 1000
 
 
 def _scores(flat: list) -> dict[str, float]:

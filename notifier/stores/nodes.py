@@ -1,7 +1,7 @@
 """Commands about servers rather than keys, on one Redis or on every master of a cluster.
 
-A cluster refuses TIME, INFO and SCAN in its pipelines, and each master has
-its own clock, memory and keys: these helpers ask the right node(s).
+Each master of a cluster has its own memory, clients and keys (and a cluster
+refuses INFO in its pipelines): these helpers ask every one.
 """
 
 from __future__ import annotations
@@ -11,24 +11,9 @@ import redis
 from notifier.stores.connection import is_cluster
 
 
-def clock_ms(client: redis.Redis | redis.RedisCluster, key: str) -> int:
-    """Redis's clock in epoch ms, read on the node that holds ``key`` (on one Redis, the
-    server): scores written by that node's scripts compare with it."""
-    if is_cluster(client):
-        seconds, micros = client.time(target_nodes=client.get_node_from_key(key))
-    else:
-        seconds, micros = client.time()
-    return seconds * 1000 + micros // 1000
-
-
 def masters(client: redis.Redis | redis.RedisCluster) -> list[redis.Redis]:
     """A client for each master: the server itself on one Redis."""
     if not is_cluster(client):
         return [client]
     return [client.get_redis_connection(node) for node in client.get_primaries()]
-
-
-def info(client: redis.Redis | redis.RedisCluster, section: str) -> list[dict]:
-    """``INFO <section>`` of each master."""
-    return [node.info(section) for node in masters(client)]
 
