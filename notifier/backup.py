@@ -26,6 +26,7 @@ import redis
 from notifier.bootstrap import SECRET_KEY_FILE, write_secret_file
 from notifier.core.keys import Keys
 from notifier.delivery.channels.vapid import VAPID_KEY_FILE
+from notifier.stores.nodes import masters
 
 FORMAT = "notifier-backup"
 VERSION = 1
@@ -55,13 +56,15 @@ def _now_ms() -> int:
 
 
 def _keys_of(client: redis.Redis, keys: Keys) -> Iterator[list[bytes]]:
-    """Every key under the instance's prefix, in batches."""
+    """Every key under the instance's prefix, in batches (SCAN on every master of a
+    cluster: each holds its own slots' keys)."""
     batch: list[bytes] = []
-    for name in client.scan_iter(match=keys.everything(), count=1000):
-        batch.append(name)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
+    for node in masters(client):
+        for name in node.scan_iter(match=keys.everything(), count=1000):
+            batch.append(name)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
     if batch:
         yield batch
 

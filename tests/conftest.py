@@ -116,6 +116,14 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer | ClusterServer]:
     server.stop()
 
 
+def all_keys(client: redis.Redis | redis.RedisCluster, pattern: str) -> list[bytes]:
+    """``KEYS pattern`` of the test Redis (every master of a cluster)."""
+    if isinstance(client, redis.RedisCluster):
+        return [key for node in client.get_primaries()
+                for key in client.get_redis_connection(node).keys(pattern)]
+    return client.keys(pattern)
+
+
 def flush(client: redis.Redis | redis.RedisCluster) -> None:
     """Empty the test Redis (every master of a cluster)."""
     if isinstance(client, redis.RedisCluster):

@@ -10,6 +10,7 @@ import pytest
 from notifier.delivery.queue import Job
 from notifier.delivery.records import Event
 from notifier.model.requests import SendRequest
+from notifier.stores.script_batch import ScriptBatch
 
 from conftest import ARTIFACTS, csrf_from, sign_in
 
@@ -30,11 +31,11 @@ def dead_letter(store, user_id="alice", title="Build <b>failed</b>", error="HTTP
     nid = outcome.ids[0]
     job = Job(job_id=f"{nid}:sms", user_id=user_id, channel="sms", notification_id=nid,
               notifications=({"id": nid, "title": title},), attempt=6)
-    pipe = store.redis.pipeline()
-    store.deliveries.add(pipe, job, [Event("sms", "retry", 6, "sms", "sms", error),
-                                     Event("sms", "dead", 6, detail=error)])
-    store.delivery_queue.dead_letter(job, error, pipeline=pipe)
-    pipe.execute()
+    batch = ScriptBatch(store.redis)
+    store.deliveries.add(batch, job, [Event("sms", "retry", 6, "sms", "sms", error),
+                                      Event("sms", "dead", 6, detail=error)])
+    store.delivery_queue.dead_letter(job, error, batch=batch)
+    batch.execute()
     return nid
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX
+from conftest import TEST_PREFIX, all_keys
 
 KEYS = Keys(TEST_PREFIX)
 SEND = "/api/v1/notifications"
@@ -28,7 +28,7 @@ def post(client, auth, path, body):
 
 def written(redis_client) -> list[bytes]:
     """Every key a send or a schedule would write."""
-    return redis_client.keys(f"{TEST_PREFIX}:{{*")
+    return all_keys(redis_client, f"{TEST_PREFIX}:{{*")
 
 
 def test_send_at_schedules_instead_of_sending(client, auth, redis_client):
@@ -39,7 +39,7 @@ def test_send_at_schedules_instead_of_sending(client, auth, redis_client):
     scheduled = response.json["scheduled"]
     assert scheduled["kind"] == "notifications" and scheduled["id"].startswith("sch_")
     assert datetime.fromisoformat(scheduled["send_at"]) >= datetime.fromisoformat(at)
-    assert redis_client.keys(f"{TEST_PREFIX}:{{u:*") == []  # nothing sent yet
+    assert all_keys(redis_client, f"{TEST_PREFIX}:{{u:*") == []  # nothing sent yet
     item = client.get(f"/api/v1/scheduled/{scheduled['id']}", headers=auth).json
     assert (item["state"], item["title"], item["recipients"], item["attempts"]) == \
         ("scheduled", "Soon", 2, 0)

@@ -7,7 +7,7 @@ import pytest
 from notifier import create_app
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX, app_config
+from conftest import TEST_PREFIX, all_keys, app_config
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -17,7 +17,7 @@ def send(client, auth, body, path="/api/v1/notifications"):
 
 
 def user_keys(redis_client) -> list:
-    return redis_client.keys(f"{TEST_PREFIX}:{{u:*")
+    return all_keys(redis_client, f"{TEST_PREFIX}:{{u:*")
 
 
 def stored(redis_client, user_id) -> int:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import TEST_PREFIX
+from conftest import TEST_PREFIX, all_keys
 
 
 def post(api, auth, path, body):
@@ -71,7 +71,7 @@ def test_bad_group_bodies(client, auth, redis_client):
         response = post(client, auth, "/groups", body)
         assert response.status_code == 422 and response.json["error"]["field"] == field
     # Nothing half-written: no group, no membership, no index entry.
-    assert not redis_client.keys(f"{TEST_PREFIX}:{{g:*") + redis_client.keys(
+    assert not all_keys(redis_client, f"{TEST_PREFIX}:{{g:*") + all_keys(redis_client,
         f"{TEST_PREFIX}:groups*")
 
 

@@ -12,6 +12,7 @@ from referencing.jsonschema import DRAFT202012
 from notifier.api.openapi import openapi_document
 from notifier.delivery.queue import Job
 from notifier.delivery.records import Event
+from notifier.stores.script_batch import ScriptBatch
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -148,10 +149,10 @@ def test_responses_match_their_schemas(client, auth, check, store):
     kept_id = kept.json["notifications"][0]["id"]
     job = Job(job_id=f"{kept_id}:sms", user_id="u", channel="sms", notification_id=kept_id,
               notifications=({"id": kept_id},))
-    pipe = store.redis.pipeline()
-    store.deliveries.add(pipe, job, [Event("sms", "retry", 1, "sms", "sms", "HTTP 500"),
-                                     Event("sms", "held", 2)])
-    pipe.execute()
+    batch = ScriptBatch(store.redis)
+    store.deliveries.add(batch, job, [Event("sms", "retry", 1, "sms", "sms", "HTTP 500"),
+                                      Event("sms", "held", 2)])
+    batch.execute()
     timeline = "/notifications/{user_id}/{notification_id}/deliveries"
     assert len(call("GET", f"/notifications/u/{kept_id}/deliveries", timeline)
                .json["deliveries"]) == 2

@@ -26,7 +26,7 @@ from notifier.core.keys import Keys
 from notifier.scheduling.notifications import send_scheduled_notifications
 from notifier.scheduling.scheduler import Runner, Scheduler, register, retry_delay
 
-from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, RedisServer, app_config, live_env
+from conftest import ARTIFACTS, TEST_PREFIX, LiveServer, RedisServer, all_keys, app_config, live_env
 
 NOTIFIER = str(Path(sys.executable).parent / "notifier")
 #: Prefix of the tests that run schedulers: the session's live server (prefix
@@ -73,7 +73,7 @@ def claim_within(store: Scheduler, timeout: float, want: int = 1) -> list:
 
 def sched_keys(client: redis.Redis, prefix: str = PREFIX) -> list[bytes]:
     """Every key of scheduled sends except idempotency records."""
-    return [k for k in client.keys(f"{prefix}:{{sched}}:*") if b":idem:" not in k]
+    return [k for k in all_keys(client, f"{prefix}:{{sched}}:*") if b":idem:" not in k]
 
 
 def inbox(client: redis.Redis, user_id: str, keys: Keys = KEYS) -> list[dict]:

@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from notifier.core.clock import iso_utc
+from notifier.stores.nodes import masters
 from notifier.stores.presence import Presence
 from notifier.stores.worker_stats import WorkerReports
 
@@ -84,17 +85,25 @@ def _total(rows: list[dict[str, Any]], name: str) -> float | None:
     return round(sum(known), 2) if known else None
 
 
-def redis_figures(client: redis.Redis) -> dict[str, int | None]:
-    """Redis's used memory, its limit (0: none) and connected clients, in one round trip."""
-    pipe = client.pipeline(transaction=False)
-    pipe.info("memory")
-    pipe.info("clients")
+def redis_figures(client: redis.Redis | redis.RedisCluster) -> dict[str, int | None]:
+    """Redis's used memory, its limit (0: none) and connected clients, one round trip per
+    server; on a cluster, summed over its masters (the limit is 0 when one has none)."""
+    used = limit = clients = 0
+    unlimited = False
     try:
-        memory, clients = pipe.execute()
+        for node in masters(client):
+            pipe = node.pipeline(transaction=False)
+            pipe.info("memory")
+            pipe.info("clients")
+            memory, connected = pipe.execute()
+            used += memory.get("used_memory", 0)
+            limit += memory.get("maxmemory", 0)
+            unlimited = unlimited or not memory.get("maxmemory")
+            clients += connected.get("connected_clients", 0)
     except redis.ResponseError:  # INFO disabled (some managed services rename it away)
         return {"used_memory": None, "maxmemory": None, "connected_clients": None}
-    return {"used_memory": memory.get("used_memory"), "maxmemory": memory.get("maxmemory"),
-            "connected_clients": clients.get("connected_clients")}
+    return {"used_memory": used, "maxmemory": 0 if unlimited else limit,
+            "connected_clients": clients}
 
 
 def stats_payload(reports: WorkerReports, client: redis.Redis,

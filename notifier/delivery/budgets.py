@@ -18,6 +18,7 @@ import redis
 from notifier.core.keys import Keys
 from notifier.delivery.queue import Job
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.script_batch import ScriptBatch
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
           "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
@@ -80,10 +81,10 @@ class Budgets:
         """Whether ``job``'s channel has a budget."""
         return job.channel in self.limits
 
-    def check(self, job: Job, pipeline=None):
-        """Take room for ``job`` in its user's windows (queued on ``pipeline`` when given).
+    def check(self, job: Job, batch: ScriptBatch | None = None):
+        """Take room for ``job`` in its user's windows (queued on ``batch`` when given).
 
-        The reply (or the pipeline's result for it) is ``[1, 0]`` when it fits, else
+        The reply (or the batch's result for it) is ``[1, 0]`` when it fits, else
         ``[0, ms when there is room again]``.
         """
         windows = self.limits[job.channel]
@@ -92,4 +93,6 @@ class Budgets:
         args = [job.job_id]
         for window in windows:
             args += [window.limit, window.window_ms]
-        return self._check(keys=keys, args=args, client=pipeline or self.client)
+        if batch is None:
+            return self._check(keys=keys, args=args)
+        return batch.script(self._check, keys, args)

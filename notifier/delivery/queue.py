@@ -45,10 +45,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from notifier.core.ids import parse_notification_id
 from notifier.core.keys import Keys
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.script_batch import ScriptBatch
 
 #: The consumer group every worker reads the job stream through.
 GROUP = "workers"
@@ -236,36 +238,41 @@ class DeliveryQueue:
                                       self.keys.delivery_held_jobs()], args=[limit])
         return int(added), int(wake) if wake else None
 
-    # -- finishing (each takes a pipeline: a worker writes a batch's outcomes at once) --
-    def ack(self, entry_ids: list[str], pipeline=None) -> None:
+    # -- finishing (each takes a batch: a worker writes a batch's outcomes at once) --
+    def _finish(self, script: Script, keys: list[str], args: list, batch: ScriptBatch | None):
+        """Run ``script`` now, or queue it on ``batch``."""
+        if batch is None:
+            script(keys=keys, args=args)
+        else:
+            batch.script(script, keys, args)
+
+    def ack(self, entry_ids: list[str], batch: ScriptBatch | None = None) -> None:
         """Acknowledge finished jobs and delete their entries."""
         if entry_ids:
-            self._ack(keys=[self.keys.delivery_jobs()], args=[GROUP, *entry_ids],
-                      client=pipeline or self.client)
+            self._finish(self._ack, [self.keys.delivery_jobs()], [GROUP, *entry_ids], batch)
 
-    def hold(self, job: Job, until_ms: int, reason: str, pipeline=None) -> None:
+    def hold(self, job: Job, until_ms: int, reason: str,
+             batch: ScriptBatch | None = None) -> None:
         """Hold ``job`` with the others of its (user, channel, reason) until ``until_ms``
         and acknowledge its entry; they are released together as one digest."""
         bucket = f"{job.user_id}|{job.channel}|{reason}"
         held = replace(job, not_before=0, attempt=1)
-        self._hold(keys=[self.keys.delivery_jobs(), self.keys.delivery_held(),
-                         self.keys.delivery_held_jobs()],
-                   args=[GROUP, job.entry_id, bucket, held.to_json(), until_ms],
-                   client=pipeline or self.client)
+        self._finish(self._hold, [self.keys.delivery_jobs(), self.keys.delivery_held(),
+                                  self.keys.delivery_held_jobs()],
+                     [GROUP, job.entry_id, bucket, held.to_json(), until_ms], batch)
 
-    def retry(self, job: Job, delay_ms: int, pipeline=None) -> None:
+    def retry(self, job: Job, delay_ms: int, batch: ScriptBatch | None = None) -> None:
         """Queue ``job``'s next attempt after ``delay_ms`` and acknowledge this one."""
-        self._retry(keys=[self.keys.delivery_jobs(), self.keys.delivery_delayed()],
-                    args=[GROUP, job.entry_id, job.next_attempt().to_json(), delay_ms],
-                    client=pipeline or self.client)
+        self._finish(self._retry, [self.keys.delivery_jobs(), self.keys.delivery_delayed()],
+                     [GROUP, job.entry_id, job.next_attempt().to_json(), delay_ms], batch)
 
-    def dead_letter(self, job: Job, error: str, pipeline=None) -> None:
+    def dead_letter(self, job: Job, error: str, batch: ScriptBatch | None = None) -> None:
         """Write ``job`` to the dead letters with ``error``, then acknowledge it."""
         fields = {**job.fields(), "error": error[:2000], "failed_at": str(int(
             time.time() * 1000))}
         flat = [part for pair in fields.items() for part in pair]
-        self._dead(keys=[self.keys.delivery_jobs(), self.keys.delivery_dead()],
-                   args=[GROUP, job.entry_id, *flat], client=pipeline or self.client)
+        self._finish(self._dead, [self.keys.delivery_jobs(), self.keys.delivery_dead()],
+                     [GROUP, job.entry_id, *flat], batch)
 
     # -- dead letters ----------------------------------------------------------
     def dead_letters(self, limit: int = 50, before: str | None = None) -> list[DeadLetter]:

@@ -22,6 +22,7 @@ import redis
 from notifier.core.clock import iso_utc
 from notifier.core.keys import Keys
 from notifier.delivery.queue import Job
+from notifier.stores.script_batch import ScriptBatch
 
 #: What a timeline event can say happened.
 OUTCOMES = ("accepted", "retry", "failed", "gone", "skipped", "held", "dead", "done-before")
@@ -69,13 +70,14 @@ class Deliveries:
             pipe.hgetall(self.keys.delivery_records(job.user_id, job.job_id))
         return [{k.decode(): v.decode() for k, v in found.items()} for found in pipe.execute()]
 
-    def record_accepted(self, pipeline, job: Job, target_id: str, detail: str) -> None:
-        """Remember that ``target_id`` accepted ``job`` (queued on ``pipeline``)."""
+    def record_accepted(self, batch: ScriptBatch, job: Job, target_id: str,
+                        detail: str) -> None:
+        """Remember that ``target_id`` accepted ``job`` (queued on ``batch``)."""
         key = self.keys.delivery_records(job.user_id, job.job_id)
-        pipeline.hset(key, target_id, detail or "accepted")
-        pipeline.expire(key, self.ttl)
+        batch.command(key, "HSET", key, target_id, detail or "accepted")
+        batch.command(key, "EXPIRE", key, self.ttl)
 
-    def add(self, pipeline, job: Job, events: list[Event]) -> None:
+    def add(self, batch: ScriptBatch, job: Job, events: list[Event]) -> None:
         """Append ``events`` to the timeline of each of ``job``'s notifications."""
         if not events:
             return
@@ -83,8 +85,8 @@ class Deliveries:
                  for e in events]
         for notification in job.notifications:
             key = self.keys.delivery_timeline(job.user_id, notification["id"])
-            pipeline.rpush(key, *lines)
-            pipeline.expire(key, self.ttl)
+            batch.command(key, "RPUSH", key, *lines)
+            batch.command(key, "EXPIRE", key, self.ttl)
 
     def timeline(self, user_id: str, notification_id: str) -> list[dict[str, Any]]:
         """The notification's delivery events, oldest first."""

@@ -43,8 +43,9 @@ from notifier.delivery.channels.registry import Registry, build_adapters
 from notifier.delivery.queue import DeliveryQueue, Job
 from notifier.delivery.records import Deliveries, Event
 from notifier.model.channels import Message, Outcome, Target
-from notifier.stores.lua_scripts import Client
+from notifier.stores.connection import connect
 from notifier.stores.preferences import PreferenceStore
+from notifier.stores.script_batch import ScriptBatch
 from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, WorkerReports
 
 log = logging.getLogger(__name__)
@@ -186,10 +187,10 @@ class DeliveryWorker:
         checked = [p for p in plans if p.job.attempt == 1 and self.budgets.applies(p.job)]
         if not checked:
             return
-        pipe = self.queue.client.pipeline(transaction=False)
+        batch = ScriptBatch(self.queue.client)
         for plan in checked:
-            self.budgets.check(plan.job, pipeline=pipe)
-        for plan, (fits, reopen) in zip(checked, pipe.execute(), strict=True):
+            self.budgets.check(plan.job, batch=batch)
+        for plan, (fits, reopen) in zip(checked, batch.execute(), strict=True):
             if not int(fits):
                 job = plan.job
                 plan.action, plan.hold_until, plan.hold_reason = "hold", int(reopen), "budget"
@@ -305,34 +306,34 @@ class DeliveryWorker:
             elif plan.action == "hold":
                 self.totals.held += 1
                 pipe_ops.append(lambda p, j=job, u=plan.hold_until, r=plan.hold_reason:
-                                self.queue.hold(j, u, r, pipeline=p))
+                                self.queue.hold(j, u, r, batch=p))
             elif plan.action == "retry":
                 pipe_ops.append(lambda p, j=job, d=plan.retry_in_ms:
-                                self.queue.retry(j, d, pipeline=p))
+                                self.queue.retry(j, d, batch=p))
             elif plan.action == "dead":
                 self.totals.dead += 1
                 log.warning("job %s of %s dead-lettered after attempt %d: %s", job.job_id,
                             job.user_id, job.attempt, plan.error)
                 pipe_ops.append(lambda p, j=job, e=plan.error:
-                                self.queue.dead_letter(j, e, pipeline=p))
+                                self.queue.dead_letter(j, e, batch=p))
         if acks:
-            pipe_ops.append(lambda p: self.queue.ack(acks, pipeline=p))
+            pipe_ops.append(lambda p: self.queue.ack(acks, batch=p))
         self._write(pipe_ops)
         if released:
             self.queue.release(self.consumer, released, self.visibility_ms)
 
     def _write(self, ops: list[Callable]) -> None:
-        """Run ``ops`` on one pipeline; while Redis is unreachable, try again (the sends
+        """Run ``ops`` on one batch; while Redis is unreachable, try again (the sends
         happened: their records must be written, or a retry would send them again)."""
         if not ops:
             return
         outage = Backoff(0.1, MAX_OUTAGE_BACKOFF)
         while True:
-            pipe = self.queue.client.pipeline(transaction=False)
+            batch = ScriptBatch(self.queue.client)
             for op in ops:
-                op(pipe)
+                op(batch)
             try:
-                pipe.execute()
+                batch.execute()
                 return
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 wait = outage.next()
@@ -452,11 +453,8 @@ def build_worker(app: Flask, **overrides) -> DeliveryWorker:
         state = backend()
     config = app.config
     keys = state.keys
-    pool = redis.BlockingConnectionPool.from_url(
-        state.redis_url, max_connections=2 * BATCHES_IN_FLIGHT + 2, timeout=10,
-        socket_timeout=10, socket_connect_timeout=2, health_check_interval=30,
-        client_name=f"notifier-worker:{os.getpid()}")
-    client = Client(connection_pool=pool)
+    client = connect(state.redis_url, pool_size=2 * BATCHES_IN_FLIGHT + 2, socket_timeout=10,
+                     client_name=f"notifier-worker:{os.getpid()}")
     preferences = PreferenceStore(client, keys, known_types_max=config["KNOWN_TYPES_MAX"])
     registry = Registry(preferences, build_adapters(config, app.instance_path),
                         devices=state.devices)

@@ -217,7 +217,7 @@ class Accounts:
 
     def set_password(self, user_id: str, password: str, *, keep_session: str = "") -> None:
         """Change the password and revoke every session but ``keep_session``."""
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)  # one slot: a MULTI on a cluster too
         pipe.hset(self.keys.account(user_id), "password", hash_password(password))
         pipe.delete(self.keys.sessions(user_id))
         if keep_session:
@@ -235,7 +235,7 @@ class Accounts:
         token = secrets.token_urlsafe(24) + (f".{key_id}" if key_id else "")
         now = time.time()
         key = self.keys.sessions(account.user_id)
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)  # one key: a MULTI on a cluster too
         pipe.zadd(key, {token: now})
         pipe.zremrangebyscore(key, "-inf", now - self.session_lifetime)
         pipe.zremrangebyrank(key, 0, -MAX_SESSIONS - 1)

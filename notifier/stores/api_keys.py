@@ -111,7 +111,9 @@ class ApiKeys:
         if origins:
             fields["origins"] = json.dumps(list(origins))
         fields["scopes"] = " ".join(scopes)
-        pipe = self.client.pipeline()
+        # Not one transaction: the hash and the index may live on different cluster
+        # shards. The hash goes first, so a key in the index always has its fields.
+        pipe = self.client.pipeline(transaction=False)
         pipe.hset(self.keys.api_key(key_id), mapping=fields)
         pipe.zadd(self.keys.api_keys(), {key_id: now})
         pipe.execute()

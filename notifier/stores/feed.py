@@ -21,8 +21,11 @@ from notifier.core.ids import format_id, parse_broadcast_id, parse_notification_
 from notifier.core.keys import Keys
 from notifier.model.notification import Notification
 from notifier.stores.broadcasts import Broadcast, BroadcastChunk, Broadcasts, newest_position
+from notifier.stores.connection import publish_command
 from notifier.stores.inbox import Inbox, ReplayChunk
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.nodes import clock_ms
+from notifier.stores.script_batch import ScriptBatch
 
 Pos = tuple[int, int]
 
@@ -139,31 +142,31 @@ class Feed:
         self.broadcasts = broadcasts
         self._view = load_script(client, "user_view")
         self._marks = load_script(client, "broadcast_marks")
+        self.publish = publish_command(client)
 
     # -- reading ----------------------------------------------------------
-    def _view_on(self, pipe, user_id: str, *, appear: bool = False) -> None:
-        """Queue the user's view on ``pipe``; ``appear`` records the user's first appearance.
+    def _view_on(self, batch: ScriptBatch, user_id: str, *, appear: bool = False) -> None:
+        """Queue the user's view on ``batch``; ``appear`` records the user's first appearance.
 
         Reads for a user never seen (no account, never sent to, no stream) write
         nothing: such a user sees no broadcasts until they appear.
         """
-        self._view(keys=[self.keys.broadcast_state(user_id), self.keys.unread(user_id)],
-                   args=[now_ms(), "1" if appear else "0"], client=pipe)
+        batch.script(self._view, [self.keys.broadcast_state(user_id), self.keys.unread(user_id)],
+                     [now_ms(), "1" if appear else "0"])
 
-    def _alive_on(self, pipe) -> None:
-        pipe.zrangebyscore(self.keys.broadcast_alive(), f"({now_ms()}", "+inf",
-                           withscores=True)
-        pipe.zrange(self.keys.broadcast_windows(), 0, -1, withscores=True)
+    def _alive_on(self, batch: ScriptBatch) -> None:
+        alive, windows = self.keys.broadcast_alive(), self.keys.broadcast_windows()
+        batch.command(alive, "ZRANGEBYSCORE", alive, f"({now_ms()}", "+inf", "WITHSCORES")
+        batch.command(windows, "ZRANGE", windows, 0, -1, "WITHSCORES")
 
     def state(self, user_id: str) -> tuple[int, BroadcastView, dict[str, float]]:
         """(own unread count, the user's broadcast view, live broadcasts id -> expiry)."""
-        pipe = self.client.pipeline(transaction=False)
-        self._view_on(pipe, user_id)
-        self._alive_on(pipe)
-        (own, flat), alive, windows = pipe.execute()
-        view = BroadcastView.from_flat(flat).admit_windows(
-            {k.decode(): s for k, s in windows})
-        return int(own), view, {k.decode(): s for k, s in alive}
+        batch = ScriptBatch(self.client)
+        self._view_on(batch, user_id)
+        self._alive_on(batch)
+        (own, flat), alive, windows = batch.execute()
+        view = BroadcastView.from_flat(flat).admit_windows(_scores(windows))
+        return int(own), view, _scores(alive)
 
     def unread_count(self, user_id: str) -> int:
         """Unread, unexpired notifications and broadcasts of the user."""
@@ -172,13 +175,13 @@ class Feed:
 
     def position(self, user_id: str) -> str:
         """"Everything from now on" in both sources (pages hand it to their stream)."""
-        pipe = self.client.pipeline(transaction=False)
-        self._view_on(pipe, user_id, appear=True)  # a page or a stream opens
-        pipe.xrevrange(self.keys.inbox(user_id), count=1)
-        pipe.xrevrange(self.keys.broadcast_log(), count=1)
-        pipe.time()
-        _, own_newest, log_newest, (seconds, micros) = pipe.execute()
-        clock = seconds * 1000 + micros // 1000
+        batch = ScriptBatch(self.client)
+        self._view_on(batch, user_id, appear=True)  # a page or a stream opens
+        inbox, log = self.keys.inbox(user_id), self.keys.broadcast_log()
+        batch.command(inbox, "XREVRANGE", inbox, "+", "-", "COUNT", 1)
+        batch.command(log, "XREVRANGE", log, "+", "-", "COUNT", 1)
+        _, own_newest, log_newest = batch.execute()
+        clock = clock_ms(self.client, log)
         own = newest_position(own_newest[0][0].decode() if own_newest else None, clock)
         bcast = newest_position(log_newest[0][0].decode() if log_newest else None, clock)
         return f"{own}_{bcast}"
@@ -225,7 +228,7 @@ class Feed:
         result = self._marks(
             keys=[self.keys.broadcast_state(user_id), self.keys.unread(user_id),
                   self.keys.user_channel(user_id)],
-            args=[now_ms(), mode, bound, prune, *keys])
+            args=[now_ms(), mode, bound, prune, self.publish, *keys])
         return int(result[0]), [k.decode() for k in result[1:]]
 
     def mark_read(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
@@ -283,17 +286,24 @@ class Feed:
                ) -> tuple[ReplayChunk | None, BroadcastChunk, BroadcastView]:
         """One round trip: the inbox after ``own_after`` (when ``own``), the broadcast
         log after ``bcast_after`` (None: no entries), and the user's broadcast view."""
-        pipe = self.client.pipeline(transaction=False)
+        batch = ScriptBatch(self.client)
         if own:
-            self.inbox.replay_on(pipe, user_id, own_after, count)
-        self._view_on(pipe, user_id, appear=True)  # a subscriber appears
-        self.broadcasts.replay_on(pipe, bcast_after, count)
-        results = pipe.execute()
+            self.inbox.replay_on(batch, user_id, own_after, count)
+        self._view_on(batch, user_id, appear=True)  # a subscriber appears
+        # Broadcasts.replay_on queues on a pipeline: its script and keys, on the batch.
+        batch.script(self.broadcasts._replay, self.broadcasts._replay_keys(),
+                     [bcast_after or "", count])
+        results = batch.execute()
         own_chunk = self.inbox.parse_replay(user_id, results.pop(0)) if own else None
         (_, flat), bcast_result = results
         bcast_chunk = Broadcasts.parse_replay(bcast_result)
         view = BroadcastView.from_flat(flat).admit_windows(bcast_chunk.windows)
         return own_chunk, bcast_chunk, view
+
+
+def _scores(flat: list) -> dict[str, float]:
+    """Member -> score of a sorted set range read ``WITHSCORES`` as a plain command."""
+    return {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def _just_after(position: Pos) -> str | None:

@@ -28,6 +28,7 @@ from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
 from notifier.stores.connection import is_cluster, publish_command
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.nodes import clock_ms
 from notifier.stores.preferences import PreferenceStore
 from notifier.stores.script_batch import ScriptBatch
 
@@ -279,13 +280,15 @@ class Inbox:
         return changed, count
 
     def _read_args(self, user_id: str, mode: str) -> list[Any]:
-        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl]
+        return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl,
+                self.publish]
 
     def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
         """Delete one notification and its receipts; returns (whether it existed, unread count)."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
                 self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id)]
-        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id])
+        removed, count = self._delete(keys=keys, args=[now_ms(), notification_id,
+                                                                 self.publish])
         return bool(removed), count
 
     def _read_keys(self, user_id: str) -> list[str]:
@@ -297,10 +300,10 @@ class Inbox:
         return self.parse_replay(user_id, self._replay(keys=self._replay_keys(user_id),
                                                        args=[after, count]))
 
-    def replay_on(self, pipe: redis.client.Pipeline, user_id: str, after: str,
+    def replay_on(self, batch: ScriptBatch, user_id: str, after: str,
                   count: int = 200) -> None:
-        """Queue :meth:`replay` on ``pipe``; parse its result with :meth:`parse_replay`."""
-        self._replay(keys=self._replay_keys(user_id), args=[after, count], client=pipe)
+        """Queue :meth:`replay` on ``batch``; parse its result with :meth:`parse_replay`."""
+        batch.script(self._replay, self._replay_keys(user_id), [after, count])
 
     def _replay_keys(self, user_id: str) -> list[str]:
         return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
@@ -331,11 +334,8 @@ class Inbox:
         A page renders it so its stream replays whatever arrived between
         rendering and connecting, even when the inbox is empty.
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xrevrange(self.keys.inbox(user_id), count=1)
-        pipe.time()
-        newest, (seconds, micros) = pipe.execute()
-        clock = clock_position(seconds * 1000 + micros // 1000)
+        newest = self.client.xrevrange(self.keys.inbox(user_id), count=1)
+        clock = clock_position(clock_ms(self.client, self.keys.inbox(user_id)))
         if not newest:
             return clock
         newest_id = newest[0][0].decode()

@@ -29,7 +29,7 @@ class OneTimeLinks:
     def issue(self, fields: dict[str, str | int]) -> str:
         """Store ``fields`` under a new token and return the token."""
         token = secrets.token_urlsafe(32)
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)  # one key: a MULTI on a cluster too
         pipe.hset(self._name(token), mapping=fields)
         pipe.expire(self._name(token), self.ttl)
         pipe.execute()
@@ -45,7 +45,7 @@ class OneTimeLinks:
         """The fields of a live token, which is gone from then on."""
         if not _TOKEN.fullmatch(token):
             return None
-        pipe = self.client.pipeline()  # MULTI/EXEC: read and delete as one
+        pipe = self.client.pipeline(transaction=True)  # MULTI/EXEC: read and delete as one
         pipe.hgetall(self._name(token))
         pipe.delete(self._name(token))
         fields, _ = pipe.execute()

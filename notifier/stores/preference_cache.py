@@ -1,6 +1,6 @@
 """A worker's copy of the preferences its sends read, kept true by the hub.
 
-Every write of a user's preferences publishes the user's id on the control
+Every write of a user's preferences is followed by the user's id on the control
 channel, and the worker's hub, subscribed to it, tells the cache to forget that
 user. The cache serves only while that subscription stands: it starts serving
 when the hub's subscription to the control channel is confirmed and empties and

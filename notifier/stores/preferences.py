@@ -20,13 +20,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 import redis
-from redis.crc import key_slot
 
 from notifier.core.keys import Keys
 from notifier.model.channels import CHANNELS
 from notifier.model.preferences import Preferences, is_type
-from notifier.stores.connection import is_cluster
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.nodes import by_slot
 from notifier.stores.preference_cache import PreferenceCache
 from notifier.stores.script_batch import ScriptBatch
 
@@ -88,8 +87,7 @@ class PreferenceStore:
         generation = cache.generation if cache is not None else 0
         read: dict[str, Preferences] = {}
         parsed: dict[tuple, Preferences] = {}  # users mostly share a document
-        missing, replies = self._read_documents(missing)
-        for user_id, values in zip(missing, replies, strict=True):
+        for user_id, values in zip(missing, self._read_documents(missing), strict=True):
             memo = tuple(values)
             if memo not in parsed:
                 parsed[memo] = _routing_document(values) if values else Preferences()
@@ -99,20 +97,18 @@ class PreferenceStore:
         found.update(read)
         return found
 
-    def _read_documents(self, users: list[str]) -> tuple[list[str], list[list[bytes]]]:
-        """The users (reordered) and each one's flat HGETALL reply: one script call, or on
-        a cluster one per slot, pipelined per node."""
-        if not is_cluster(self.client):
-            return users, self._read(keys=[self.keys.preferences(u) for u in users])
-        by_slot: dict[int, list[str]] = {}
-        for user_id in users:
-            key = self.keys.preferences(user_id)
-            by_slot.setdefault(key_slot(key.encode()), []).append(user_id)
+    def _read_documents(self, user_ids: list[str]) -> list[list]:
+        """Each user's stored fields and values (flat), one script call per hash slot."""
+        names = [self.keys.preferences(u) for u in user_ids]
+        groups = by_slot(self.client, names)
         batch = ScriptBatch(self.client)
-        for members in by_slot.values():
-            batch.script(self._read, [self.keys.preferences(u) for u in members], [])
-        ordered = [user_id for members in by_slot.values() for user_id in members]
-        return ordered, [values for reply in batch.execute() for values in reply]
+        for group in groups:
+            batch.script(self._read, [names[i] for i in group], [])
+        found: list[list] = [[] for _ in names]
+        for group, replies in zip(groups, batch.execute(), strict=True):
+            for index, values in zip(group, replies, strict=True):
+                found[index] = values
+        return found
 
     def save(self, user_id: str, preferences: Preferences) -> None:
         """Replace the user's whole document atomically (MULTI), after checking it."""
@@ -123,8 +119,8 @@ class PreferenceStore:
         pipe.delete(key)
         if fields:
             pipe.hset(key, mapping=fields)
-        self._changed(user_id, pipe)
         pipe.execute()
+        self._changed(user_id)
 
     def set_switch(self, user_id: str, notification_type: str, channel: str, on: bool) -> None:
         """Set one switch, leaving the rest of the document as it is."""
@@ -134,15 +130,15 @@ class PreferenceStore:
 
     def set_switches(self, user_id: str, fields: dict[str, str]) -> None:
         """Set stored switch fields (``ch:<type>:<channel>`` = ``1``/``0``) as they are."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.preferences(user_id), mapping=fields)
-        self._changed(user_id, pipe)
-        pipe.execute()
+        self.client.hset(self.keys.preferences(user_id), mapping=fields)
+        self._changed(user_id)
 
-    def _changed(self, user_id: str, pipe: redis.client.Pipeline) -> None:
-        """Queue, with the write, the message that makes every worker's cache forget the
-        user's preferences."""
-        pipe.publish(self.keys.control_channel(), json.dumps({"k": "prefs", "u": user_id}))
+    def _changed(self, user_id: str) -> None:
+        """Tell every worker's cache to forget the user's preferences, right after the
+        write. Not inside its MULTI: a cluster client refuses PUBLISH (a command without
+        a key) in a transaction. A cache that read the document between the write and
+        this message is told to forget it too."""
+        self.client.publish(self.keys.control_channel(), json.dumps({"k": "prefs", "u": user_id}))
 
     # -- the types ever sent -------------------------------------------------
     def contacts(self, wanted: list[tuple[str, str]]) -> list[str | None]:

@@ -67,11 +67,8 @@ class Revocations:
         """Outdate every token and sign-in link of the user issued until now, and close
         the user's open streams everywhere; the stamp (epoch ms)."""
         stamp = now_ms()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.keys.revoked_before(user_id), stamp, ex=STAMP_TTL)
-        pipe.publish(self.keys.control_channel(),
-                     _encode({"k": "user", "u": user_id, "before": stamp}))
-        pipe.execute()
+        self.client.set(self.keys.revoked_before(user_id), stamp, ex=STAMP_TTL)
+        self._publish({"k": "user", "u": user_id, "before": stamp})
         return stamp
 
     def end_sessions(self, user_id: str, *, keep: str | None = None) -> None:

@@ -21,6 +21,7 @@ import redis
 
 from notifier.core.keys import Keys
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.script_batch import ScriptBatch
 
 #: Seconds the set of a user's open streams outlives the newest stream's opening.
 KEEP_SECONDS = 24 * 3600
@@ -49,13 +50,14 @@ class StreamCaps:
         closed within one batch is gone."""
         if self.per_user <= 0 or not (opened or closed):
             return 0
-        pipe = self.client.pipeline(transaction=False)
+        batch = ScriptBatch(self.client)
         for user_id, stream_id, at_ms in opened:
-            self._open(keys=[self.keys.open_streams(user_id)],
-                       args=[stream_id, at_ms, self.per_user, KEEP_SECONDS], client=pipe)
+            batch.script(self._open, [self.keys.open_streams(user_id)],
+                         [stream_id, at_ms, self.per_user, KEEP_SECONDS])
         for user_id, stream_id in closed:
-            pipe.zrem(self.keys.open_streams(user_id), stream_id)
-        results = pipe.execute()[:len(opened)]
+            key = self.keys.open_streams(user_id)
+            batch.command(key, "ZREM", key, stream_id)
+        results = batch.execute()[:len(opened)]
         told = 0
         for (user_id, _, _), oldest in zip(opened, results, strict=True):
             if oldest:

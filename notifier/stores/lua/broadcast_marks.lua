@@ -2,7 +2,7 @@
 -- KEYS: broadcast state hash, unread zset, user channel
 -- ARGV: now_ms, mode ('read', 'dismiss' or 'all'), bound ('all': newest id
 --       read; else ''), prune_before (marks of ids older are dropped; '' none),
---       then the broadcast ids (checked alive and visible by the caller)
+--       publish command (PUBLISH or SPUBLISH), then the broadcast ids (checked alive and visible by the caller)
 -- Returns {the user's own unread count, newly marked id, ...}.
 local function parse(id)
   local dash = string.find(id, '-', 1, true)
@@ -17,7 +17,7 @@ end
 local mode = ARGV[2]
 local upto = redis.call('HGET', KEYS[1], 'upto')
 local marked = {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local id = ARGV[i]
   if mode == 'dismiss' then
     if redis.call('HSETNX', KEYS[1], 'd:' .. id, 1) == 1 then
@@ -53,7 +53,7 @@ if #marked > 0 then
   for i, id in ipairs(marked) do
     ids[i] = 'b' .. id
   end
-  redis.call('PUBLISH', KEYS[3], '{"kind":"' .. (mode == 'dismiss' and 'deleted' or 'read') ..
+  redis.call(ARGV[5], KEYS[3], '{"kind":"' .. (mode == 'dismiss' and 'deleted' or 'read') ..
     '","ids":["' .. table.concat(ids, '","') .. '"],"unread":' .. count .. '}')
 end
 local out = {count}

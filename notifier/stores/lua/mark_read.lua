@@ -1,8 +1,9 @@
 -- Mark notifications read and tell the user's open streams.
 -- KEYS: unread zset, user channel
 -- ARGV: now_ms, mode ('ids' or 'all'), receipt key prefix (Keys.receipts(user, ""):
---       the user's slot), receipt ttl seconds, then the ids (mode 'ids') or an
---       optional newest id to include (mode 'all'; empty for no bound)
+--       the user's slot), receipt ttl seconds, publish command (PUBLISH or SPUBLISH),
+--       then the ids (mode 'ids') or an optional newest id to include (mode 'all';
+--       empty for no bound)
 -- Each newly read notification gets its read_at (and seen_at, if not seen yet).
 -- Returns {number newly read, unread count}.
 local now = ARGV[1]
@@ -20,13 +21,13 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local read = {}
 if mode == 'ids' then
-  for i = 5, #ARGV do
+  for i = 6, #ARGV do
     if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
       read[#read + 1] = ARGV[i]
     end
   end
 else
-  local bound = ARGV[5]
+  local bound = ARGV[6] or ''
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     if bound == '' or not_after(id, bound) then
       read[#read + 1] = id
@@ -44,7 +45,7 @@ for _, id in ipairs(read) do
 end
 local count = redis.call('ZCARD', KEYS[1])
 if #read > 0 then
-  redis.call('PUBLISH', KEYS[2],
+  redis.call(ARGV[5], KEYS[2],
     '{"kind":"read","ids":["' .. table.concat(read, '","') .. '"],"unread":' .. count .. '}')
 end
 return {#read, count}
