@@ -24,7 +24,6 @@ from notifier.stores.broadcasts import Broadcast, BroadcastChunk, Broadcasts, ne
 from notifier.stores.connection import publish_command
 from notifier.stores.inbox import Inbox, ReplayChunk
 from notifier.stores.lua_scripts import load_script
-from notifier.stores.nodes import clock_ms
 from notifier.stores.script_batch import ScriptBatch
 
 Pos = tuple[int, int]
@@ -180,8 +179,9 @@ class Feed:
         inbox, log = self.keys.inbox(user_id), self.keys.broadcast_log()
         batch.command(inbox, "XREVRANGE", inbox, "+", "-", "COUNT", 1)
         batch.command(log, "XREVRANGE", log, "+", "-", "COUNT", 1)
-        _, own_newest, log_newest = batch.execute()
-        clock = clock_ms(self.client, log)
+        batch.command(log, "TIME")  # the clock of the node that makes the log's ids
+        _, own_newest, log_newest, (seconds, micros) = batch.execute()
+        clock = seconds * 1000 + micros // 1000
         own = newest_position(own_newest[0][0].decode() if own_newest else None, clock)
         bcast = newest_position(log_newest[0][0].decode() if log_newest else None, clock)
         return f"{own}_{bcast}"

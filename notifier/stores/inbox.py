@@ -28,7 +28,6 @@ from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
 from notifier.stores.connection import is_cluster, publish_command
 from notifier.stores.lua_scripts import load_script
-from notifier.stores.nodes import clock_ms
 from notifier.stores.preferences import PreferenceStore
 from notifier.stores.script_batch import ScriptBatch
 
@@ -334,8 +333,12 @@ class Inbox:
         A page renders it so its stream replays whatever arrived between
         rendering and connecting, even when the inbox is empty.
         """
-        newest = self.client.xrevrange(self.keys.inbox(user_id), count=1)
-        clock = clock_position(clock_ms(self.client, self.keys.inbox(user_id)))
+        inbox = self.keys.inbox(user_id)
+        batch = ScriptBatch(self.client)  # one round trip, on the node of the inbox
+        batch.command(inbox, "XREVRANGE", inbox, "+", "-", "COUNT", 1)
+        batch.command(inbox, "TIME")
+        newest, (seconds, micros) = batch.execute()
+        clock = clock_position(seconds * 1000 + micros // 1000)
         if not newest:
             return clock
         newest_id = newest[0][0].decode()
