@@ -326,3 +326,68 @@ def test_a_master_killed_during_sends_loses_nothing_and_retries_complete(
         for server in servers:
             server.stop()
         client.close()
+
+
+def migrate_slot(client: redis.RedisCluster, slot: int, target: redis.cluster.ClusterNode,
+                 pause: float = 0.0) -> None:
+    """Move ``slot`` to ``target`` the way ``redis-cli --cluster reshard`` does: keys a
+    few at a time (with ``pause`` between batches), then the slot itself."""
+    source = client.nodes_manager.slots_cache[slot][0]
+    src, dst = client.get_redis_connection(source), client.get_redis_connection(target)
+    src_id, dst_id = (node.execute_command("CLUSTER MYID").decode()
+                      if isinstance(node.execute_command("CLUSTER MYID"), bytes)
+                      else node.execute_command("CLUSTER MYID") for node in (src, dst))
+    dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+    src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+    while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 2):
+        src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+        time.sleep(pause)
+    for node in client.get_primaries():
+        client.get_redis_connection(node).execute_command("CLUSTER SETSLOT", slot, "NODE",
+                                                          dst_id)
+
+
+def test_streams_follow_a_slot_migrated_under_them(own_cluster, tmp_path, monkeypatch):
+    """A user's slot moves to another master while their stream is open and sends keep
+    coming: the stream gets every notification once, in order."""
+    client = connect(own_cluster.url, pool_size=8, client_name="tests")
+    auth = api_key_for(own_cluster.url, tmp_path, monkeypatch)
+    servers = run_servers(own_cluster.url, tmp_path, 1)
+    user = "migrant"
+    slot = client.keyslot(KEYS.inbox(user))
+    follower = Follower(servers, user)
+    follower.start()
+    assert follower.ready.wait(15)
+    sent: list[str] = []
+    target = next(node for node in client.get_primaries()
+                  if node.name != client.get_node_from_key(KEYS.inbox(user)).name)
+    try:
+        with httpx.Client(base_url=servers[0].url, headers=auth, timeout=10) as http:
+            for number in range(60):
+                if number == 20:
+                    mover = threading.Thread(target=migrate_slot,
+                                             args=(client, slot, target, 0.05))
+                    mover.start()
+                answer = http.post("/api/v1/notifications",
+                                   json={"user_id": user, "title": f"n{number}"})
+                assert answer.status_code == 201, answer.text
+                sent.append(answer.json()["notifications"][0]["id"])
+                time.sleep(0.02)
+            mover.join(timeout=30)
+        client.nodes_manager.initialize()
+        assert client.get_node_from_key(KEYS.inbox(user)).name == target.name
+        assert inbox_ids(client, user) == sent
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and follower.ids != sent:
+            time.sleep(0.1)
+        assert follower.ids == sent
+        # The hub followed the channel to its new master (Redis unsubscribed it on the old).
+        channel = KEYS.user_channel(user)
+        numsub = client.get_redis_connection(target).execute_command(
+            "PUBSUB", "SHARDNUMSUB", channel)
+        assert int(numsub[1]) == 1
+    finally:
+        follower.done.set()
+        for server in servers:
+            server.stop()
+        client.close()
