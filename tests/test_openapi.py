@@ -213,5 +213,8 @@ def test_widget_responses_match_their_schemas(client, auth, check):
     call("POST", f"/me/notifications/{nid}/clicks", clicks, {"target": 2})
     call("POST", "/me/notifications/x/clicks", clicks, {"target": 0})
     call("POST", f"/me/notifications/{nid}/clicks", clicks, body="{")
+    client.put("/api/v1/types/ci", headers=auth, json={"label": "Builds"})
+    chips = call("GET", "/me/types", "/me/types").json
+    assert chips["labels"] == {"ci": "Builds"} and chips["untyped"] == "general"
     statuses = {(path, status) for path, _, status in check.seen}
     assert {(clicks, "200"), (clicks, "404"), (clicks, "422"), (clicks, "400")} <= statuses

@@ -497,6 +497,21 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {"types": {"type": "array", "items": _ref("NotificationType"),
                                  "description": "In slug order."}},
     },
+    "TypeChips": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["labels", "broadcast", "untyped"],
+        "properties": {
+            "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "Each described type's label, by slug."},
+            "broadcast": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "What a broadcast of an undescribed kind is "
+                                         "called (other kinds: the slug)."},
+            "untyped": {"type": "string", "description": "The type of notifications sent "
+                        "without one: they carry no chip. Any other undescribed type's "
+                        "chip is its slug."},
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -867,6 +882,9 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
         "/me/notifications": {"get": op(
             "The token's user's notifications and broadcasts, newest first",
             (200, "NotificationPage"), params=query)},
+        "/me/types": {"get": op(
+            "How to name notification types (a chip per item, as the inbox shows them)",
+            (200, "TypeChips"), errors=(503,))},
         "/me/unread-count": {"get": op(
             "The token's user's unread count", (200, "UnreadCount"), errors=(503,))},
         "/me/notifications/read": {"post": op(

@@ -47,7 +47,7 @@ from notifier.model.preferences import (
     parse_hhmm,
 )
 from notifier.model.text_rules import safe_next
-from notifier.model.types import TypeInfo
+from notifier.model.types import DEFAULT_TYPE, TypeInfo
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -55,7 +55,6 @@ Priority = Literal["low", "normal", "high", "urgent"]
 MAX_DATA_BYTES = 8 * 1024
 MAX_RECIPIENTS = 1000
 MAX_BATCH = 1000
-DEFAULT_TYPE = "general"
 #: How far ahead a send may be scheduled.
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 #: Validation context of a scheduled request re-validated when it fires: its

@@ -17,6 +17,12 @@ from typing import Any
 #: channels of its own.
 LOCKED_WITHOUT_DEFAULTS = ("in_app",)
 
+#: The type of a notification sent without one: the inbox shows no chip for it.
+DEFAULT_TYPE = "general"
+
+#: What the inbox calls the broadcast kinds of the admin console, unless described.
+BROADCAST_LABELS = {"system": "Announcement", "maintenance": "Maintenance"}
+
 
 @dataclass(frozen=True)
 class TypeInfo:
@@ -81,6 +87,23 @@ def label_of(catalog: Catalog, slug: str) -> str:
     """What the pages call ``slug``: its label, else the slug itself."""
     info = catalog.get(slug)
     return info.label if info is not None else slug
+
+
+def chip_of(catalog: Catalog, slug: str, source: str) -> str | None:
+    """The one chip an inbox item shows for its type: the described label; for a
+    broadcast, else its kind's name; else the slug, and none for an untyped item."""
+    info = catalog.get(slug)
+    if info is not None:
+        return info.label
+    if source == "broadcast":
+        return BROADCAST_LABELS.get(slug, slug)
+    return None if slug == DEFAULT_TYPE else slug
+
+
+def chip_labels(catalog: Catalog) -> dict[str, object]:
+    """What the pages' scripts need to name chips as :func:`chip_of` does."""
+    return {"labels": {slug: info.label for slug, info in catalog.items()},
+            "broadcast": BROADCAST_LABELS, "untyped": DEFAULT_TYPE}
 
 
 def locked_off(switches: Mapping[tuple[str, str], bool],

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 
 from notifier.core.ids import USER_ID_PATTERN
 from notifier.model.requests import PRIORITIES
+from notifier.model.types import BROADCAST_LABELS
 
 #: Shortest password accepted for a new account or a password change.
 MIN_PASSWORD = 10
@@ -138,9 +139,9 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 #: Largest UTC offset a browser may report, in minutes (UTC+14:00).
 MAX_OFFSET_MINUTES = 14 * 60
 
-#: Broadcast kinds offered by the compose form (any type slug is accepted).
-BROADCAST_TYPES = [SelectChoice("system", "Announcement"),
-                   SelectChoice("maintenance", "Maintenance notice")]
+#: Broadcast kinds offered by the compose form (any type slug is accepted; the console
+#: offers described types too, named as the inbox names them).
+BROADCAST_TYPES = [SelectChoice(slug, label) for slug, label in BROADCAST_LABELS.items()]
 
 #: The form's datetime fields, each with a hidden ``<name>_offset`` beside it.
 BROADCAST_TIMES = ("starts_at", "ends_at", "expires_at", "send_at")
