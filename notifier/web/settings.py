@@ -32,15 +32,14 @@ from notifier.model.preferences import (
 )
 from notifier.model.requests import MAX_PREFERENCE_TYPES, PreferencesRequest
 from notifier.model.types import Catalog
-from notifier.web.forms import SettingsForm
+from notifier.web.forms import CHANNEL_NAMES, SettingsForm
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__)
 
 #: Column headings of the switch matrix.
-CHANNEL_LABELS = {"in_app": "In-app", "web_push": "Browser push", "email": "Email",
-                  "mobile_push": "Mobile push", "sms": "SMS"}
+CHANNEL_LABELS = CHANNEL_NAMES
 
 #: The zones the page offers (region/city names; the legacy aliases are left out).
 _LISTED_ZONE = re.compile(
