@@ -28,6 +28,7 @@ from notifier.stores.lua_scripts import load_script
 from notifier.stores.nodes import by_slot
 from notifier.stores.preference_cache import PreferenceCache
 from notifier.stores.script_batch import ScriptBatch
+from notifier.stores.types import TypeStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class PreferenceStore:
     #: Seconds a process trusts that it recorded a type, before recording it again.
     TYPE_REFRESH = 60.0
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, known_types_max: int):
+    def __init__(self, client: redis.Redis, keys: Keys, *, known_types_max: int,
+                 types: TypeStore | None = None):
         self.client = client
         self.keys = keys
         self.known_types_max = known_types_max
@@ -53,13 +55,30 @@ class PreferenceStore:
         self._read = load_script(client, "prefs_read")
         #: The worker's copy of preferences (set where a hub keeps it true), else None.
         self.cache: PreferenceCache | None = None
+        #: The described types, whose default channels the documents read are given.
+        self.types = types
+
+    def _with_types(self, found: dict[str, Preferences]) -> dict[str, Preferences]:
+        """``found`` with the described types attached (each shared document once)."""
+        catalog = self.types.catalog() if self.types is not None else {}
+        if not catalog:
+            return found
+        attached: dict[int, Preferences] = {}
+        for user_id, prefs in found.items():
+            if id(prefs) not in attached:
+                attached[id(prefs)] = replace(prefs, catalog=catalog)
+            found[user_id] = attached[id(prefs)]
+        return found
 
     def load(self, user_id: str) -> Preferences:
-        """One user's preferences (defaults for a user who never saved any)."""
-        return Preferences.from_fields(self.client.hgetall(self.keys.preferences(user_id)))
+        """One user's preferences (defaults for a user who never saved any), with the
+        described types."""
+        found = Preferences.from_fields(self.client.hgetall(self.keys.preferences(user_id)))
+        return self._with_types({user_id: found})[user_id]
 
     def load_many(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
-        """Many users' preferences in one round trip (a pipeline of HGETALLs)."""
+        """Many users' stored documents in one round trip (a pipeline of HGETALLs; the
+        described types are not attached)."""
         users = list(dict.fromkeys(user_ids))
         pipe = self.client.pipeline(transaction=False)
         for user_id in users:
@@ -68,8 +87,8 @@ class PreferenceStore:
                                                                   strict=True)}
 
     def for_routing(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
-        """What routing needs of each user's preferences: from the worker's cache where
-        it serves, the rest in one round trip (and cached)."""
+        """What routing needs of each user's preferences, with the described types: from
+        the worker's cache where it serves, the rest in one round trip (and cached)."""
         users = list(dict.fromkeys(user_ids))
         cache = self.cache
         found: dict[str, Preferences] = {}
@@ -83,7 +102,7 @@ class PreferenceStore:
                 else:
                     found[user_id] = prefs
         if not missing:
-            return found
+            return self._with_types(found)
         generation = cache.generation if cache is not None else 0
         read: dict[str, Preferences] = {}
         parsed: dict[tuple, Preferences] = {}  # users mostly share a document
@@ -95,7 +114,7 @@ class PreferenceStore:
         if cache is not None:
             cache.keep(read, generation)
         found.update(read)
-        return found
+        return self._with_types(found)
 
     def _read_documents(self, user_ids: list[str]) -> list[list]:
         """Each user's stored fields and values (flat), one script call per hash slot."""
