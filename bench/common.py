@@ -18,7 +18,10 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from notifier.stores.connection import connect  # noqa: E402
 from notifier.stores.embedded_redis import find_redis_server  # noqa: E402
+from notifier.stores.local_cluster import LocalCluster  # noqa: E402
+from notifier.stores.nodes import masters  # noqa: E402
 
 
 def free_port() -> int:
@@ -38,19 +41,27 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 class Servers:
-    """redis-server (no persistence, like a cache-backed production default is not:
-    AOF everysec is kept on, as the embedded default has it) and gunicorn."""
+    """redis-server (AOF everysec, as the embedded default has it; ``aof=False`` for
+    none) or a local Redis Cluster (``cluster=True``: 3 masters, 3 replicas, no AOF),
+    and gunicorn."""
 
     def __init__(self, workers: int = 2, env: dict[str, str] | None = None,
-                 app: str = "wsgi:app"):
+                 app: str = "wsgi:app", *, cluster: bool = False, aof: bool = True):
         self.tmp = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
-        self.redis_port = free_port()
-        self.redis = subprocess.Popen(
-            [find_redis_server(), "--port", str(self.redis_port), "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.tmp),
-             "--logfile", str(self.tmp / "redis.log")])
-        wait_for_port(self.redis_port)
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.cluster = None
+        if cluster:
+            self.cluster = LocalCluster(self.tmp / "cluster").start()
+            self.redis = None
+            self.redis_url = self.cluster.url
+        else:
+            self.redis_port = free_port()
+            self.redis = subprocess.Popen(
+                [find_redis_server(), "--port", str(self.redis_port), "--save", "",
+                 "--appendonly", "yes" if aof else "no", "--appendfsync", "everysec",
+                 "--dir", str(self.tmp), "--logfile", str(self.tmp / "redis.log"),
+                 "--pidfile", str(self.tmp / "redis.pid")])
+            wait_for_port(self.redis_port)
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "REDIS_URL": self.redis_url, "SECRET_KEY": "bench",
@@ -70,8 +81,29 @@ class Servers:
         wait_for_port(self.port)
         time.sleep(1.5)  # let every worker boot before measuring
 
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis_url, client_name="bench")
+    def redis_pids(self) -> dict[str, int]:
+        """The redis-server pid of each master (``redis`` on one Redis)."""
+        if self.cluster is None:
+            return {"redis": self.redis.pid}
+        client = self.client()
+        return {node.name: int((self.cluster.folder / str(node.port) / "redis.pid")
+                               .read_text()) for node in client.get_primaries()}
+
+    def redis_usage(self) -> dict[str, tuple[float, int]]:
+        """CPU seconds and commands processed so far, per master."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        client = self.client()
+        nodes = ({"redis": client} if self.cluster is None else
+                 {n.name: client.get_redis_connection(n) for n in client.get_primaries()})
+        usage = {}
+        for name, pid in self.redis_pids().items():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            commands = nodes[name].info("stats")["total_commands_processed"]
+            usage[name] = ((int(fields[11]) + int(fields[12])) / ticks, commands)
+        return usage
+
+    def client(self) -> redis.Redis | redis.RedisCluster:
+        return connect(self.redis_url, pool_size=16, client_name="bench")
 
     def worker_rss_kb(self) -> int:
         """Resident memory of all workers together, in KiB."""
@@ -109,7 +141,8 @@ class Servers:
 
     def server_connections(self) -> int:
         """Redis connections the servers hold (the benchmark's own excluded)."""
-        return sum(1 for c in self.client().client_list() if c["name"] != "bench")
+        return sum(1 for node in masters(self.client()) for c in node.client_list()
+                   if c["name"] != "bench")
 
     def api_key(self) -> str:
         from notifier.core.keys import Keys
@@ -119,16 +152,17 @@ class Servers:
 
     def settle(self) -> None:
         """Empty Redis and wait until no AOF rewrite runs, so runs do not overlap."""
-        client = self.client()
-        client.flushdb()
-        client.bgrewriteaof()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            info = client.info("persistence")
-            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
-                break
-            time.sleep(0.1)
-        client.close()
+        for client in masters(self.client()):
+            client.flushdb()
+            if client.config_get("appendonly")["appendonly"] != "yes":
+                continue
+            client.bgrewriteaof()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                info = client.info("persistence")
+                if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                    break
+                time.sleep(0.1)
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.gunicorn.pid)], capture_output=True,
@@ -138,6 +172,9 @@ class Servers:
     def stop(self) -> None:
         self.gunicorn.send_signal(signal.SIGTERM)
         self.gunicorn.wait(timeout=30)
+        if self.cluster is not None:
+            self.cluster.stop()
+            return
         self.redis.terminate()
         self.redis.wait(timeout=10)
 

@@ -181,14 +181,14 @@ class FlaskSSE:
 def send_function(target: str, redis_url: str, plan: list[list[str]], rate: float,
                   done) -> None:
     """Send ``plan`` (a list of recipient lists) at ``rate`` sends per second."""
-    import redis
 
     if target == "notifier":
         from notifier.core.keys import Keys
         from notifier.model.requests import NotificationContent
+        from notifier.stores.connection import connect
         from notifier.stores.inbox import Inbox
 
-        inbox = Inbox(redis.Redis.from_url(redis_url, client_name="bench"), Keys("notifier"),
+        inbox = Inbox(connect(redis_url, pool_size=4, client_name="bench"), Keys("notifier"),
                       cap=1000, idempotency_ttl=60)
 
         def send(users: list[str]) -> None:
@@ -221,13 +221,13 @@ def send_function(target: str, redis_url: str, plan: list[list[str]], rate: floa
 
 def send_broadcast(redis_url: str, done) -> None:
     """Create one broadcast stamped with the time of the call."""
-    import redis
 
     from notifier.core.keys import Keys
     from notifier.model.requests import BroadcastRequest
     from notifier.stores.broadcasts import Broadcasts
+    from notifier.stores.connection import connect
 
-    broadcasts = Broadcasts(redis.Redis.from_url(redis_url, client_name="bench"),
+    broadcasts = Broadcasts(connect(redis_url, pool_size=4, client_name="bench"),
                             Keys("notifier"), cap=1000, idempotency_ttl=60)
     broadcasts.create(BroadcastRequest(title="Maintenance tonight", type="system",
                                        data={"t": time.monotonic_ns()}))

@@ -37,6 +37,7 @@ from notifier.stores.revocation import Revocations
 from notifier.stores.set_password_links import SetPasswordLinks
 from notifier.stores.sign_in_links import SignInLinks
 from notifier.stores.stream_caps import StreamCaps
+from notifier.stores.types import TypeStore
 from notifier.stores.worker_stats import DELIVERY_WORKER_BEAT, SCHEDULER_BEAT, WorkerReports
 
 
@@ -55,6 +56,8 @@ class Backend:
     api_keys: ApiKeys
     scheduler: Scheduler
     preferences: PreferenceStore
+    #: The described notification types (labels, default channels).
+    types: TypeStore
     #: The embedded redis-server when there is no REDIS_URL (``owner`` if this process started it).
     presence: Presence
     worker_reports: WorkerReports
@@ -96,7 +99,9 @@ def init_app(app: Flask) -> Backend:
                      client_name=f"notifier:{os.getpid()}")  # CLIENT LIST shows which process
     keys = Keys(app.config["KEY_PREFIX"])
     lifetime = app.permanent_session_lifetime.total_seconds()
-    preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"])
+    types = TypeStore(client, keys)
+    preferences = PreferenceStore(client, keys, known_types_max=app.config["KNOWN_TYPES_MAX"],
+                                  types=types)
     delivery_queue = DeliveryQueue(client, keys)
     inbox = Inbox(client, keys, cap=app.config["INBOX_MAX"],
                   idempotency_ttl=app.config["IDEMPOTENCY_TTL"], preferences=preferences,
@@ -120,6 +125,7 @@ def init_app(app: Flask) -> Backend:
                             max_attempts=app.config["SCHEDULER_MAX_ATTEMPTS"],
                             idempotency_ttl=app.config["IDEMPOTENCY_TTL"]),
         preferences=preferences,
+        types=types,
         embedded=embedded,
         presence=Presence(client, keys, interval=app.config["PRESENCE_INTERVAL"]),
         worker_reports=WorkerReports(client, keys, interval=app.config["STATS_INTERVAL"]),

@@ -50,15 +50,35 @@ window.NotifierNote = (() => {
     return `${pad(d.getUTCDate())} ${month} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   }
 
+  // How the page names types (the server's type_chips(), in #type-chips).
+  const chips = (() => {
+    const source = document.getElementById("type-chips");
+    try {
+      return source ? JSON.parse(source.textContent) : {};
+    } catch {
+      return {};
+    }
+  })();
+
+  // Mirrors notifier.model.types.chip_of: the label of a described type; for a broadcast,
+  // else its kind's name; else the slug, and no chip for an untyped notification.
+  function chip(n) {
+    const labels = chips.labels || {};
+    if (Object.hasOwn(labels, n.type)) return labels[n.type];
+    if (n.source === "broadcast") return (chips.broadcast || {})[n.type] || n.type;
+    return n.type === (chips.untyped || "general") ? null : n.type;
+  }
+
   // The <li class="note"> of notification or broadcast n; its buttons post with csrf.
   function render(n, csrf) {
     const meta = el("div", { class: "note-meta" });
+    const name = chip(n);
     if (n.source === "broadcast") {
-      meta.append(el("span", { class: "tag tag-broadcast" }, "announcement"));
-    } else if (n.group) {
-      meta.append(el("span", { class: "tag" }, n.group));
+      meta.append(el("span", { class: "tag tag-broadcast" }, name));
+    } else {
+      if (n.group) meta.append(el("span", { class: "tag" }, n.group));
+      if (name) meta.append(el("span", { class: "tag", "data-type-chip": "" }, name));
     }
-    meta.append(el("span", { class: "tag" }, n.type));
     if (n.priority === "high" || n.priority === "urgent") {
       meta.append(el("span", { class: `tag tag-${n.priority}` }, n.priority));
     }
@@ -105,5 +125,5 @@ window.NotifierNote = (() => {
               el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
   }
 
-  return { render, el, windowTime };
+  return { render, el, windowTime, chip };
 })();

@@ -714,7 +714,9 @@
       if (n.priority === "high" || n.priority === "urgent") {
         meta.append(el("span", { class: `tag tag-${n.priority}` }, n.priority === "urgent" ? "Urgent" : "High"));
       }
-      if (n.source === "broadcast") meta.append(el("span", { class: "tag tag-broadcast" }, "Announcement"));
+      const name = this.chip(n);
+      if (n.source === "broadcast") meta.append(el("span", { class: "tag tag-broadcast" }, name));
+      else if (name) meta.append(el("span", { class: "tag", "data-type-chip": "" }, name));
       meta.append(el("time", { datetime: n.created_at, title: new Date(n.created_at).toLocaleString() },
                      ago(n.created_at)));
       if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
@@ -746,6 +748,18 @@
       actions.append(dismiss);
       return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id },
                 el("span", { class: "dot", "aria-hidden": "true" }), content, actions);
+    }
+
+    // Mirrors notifier.model.types.chip_of: the label of a described type; for a broadcast,
+    // else its kind's name; else the slug, and no chip for an untyped notification.
+    chip(n) {
+      const chips = this.chips || {};
+      const labels = chips.labels || {};
+      if (Object.hasOwn(labels, n.type)) return labels[n.type];
+      if (n.source === "broadcast") {
+        return (chips.broadcast || { system: "Announcement", maintenance: "Maintenance" })[n.type] || n.type;
+      }
+      return n.type === (chips.untyped || "general") ? null : n.type;
     }
 
     // A click on n's link or action: recorded (it becomes read); a broadcast is only marked read.
@@ -951,7 +965,12 @@
       this.loading = (async () => {
         let first = null;
         try {
-          const page = await this.client.list({ limit: this.pageSize, before: fresh ? null : this.next });
+          // How the server names types (GET /me/types), fetched with the first page.
+          const [page] = await Promise.all([
+            this.client.list({ limit: this.pageSize, before: fresh ? null : this.next }),
+            this.chips ? null : this.client.request("GET", "/types").then(
+              (chips) => { this.chips = chips; }, () => {}),
+          ]);
           if (fresh) {
             this.list.replaceChildren();
             this.items.clear();

@@ -23,8 +23,10 @@
     if (!(box instanceof HTMLInputElement)) return;
     if (!defaultRow.contains(box)) { touched.add(box); return; }
     // A switch that showed the default's old value, and that the user left alone, follows.
+    // Locked switches, and those of kinds with defaults of their own, do not follow it.
     for (const other of matrix.querySelectorAll(`input[data-channel="${box.dataset.channel}"]`)) {
       if (other !== box && !defaultRow.contains(other) && !touched.has(other)
+          && !other.disabled && !other.closest("[data-own-defaults]")
           && other.checked !== box.checked) {
         other.checked = box.checked;
       }

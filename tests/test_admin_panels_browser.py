@@ -91,7 +91,8 @@ def test_compose_preview_send_schedule_and_cancel(browser, live_server, store):
         expect(item.locator(".note-title")).to_have_text(title)
         assert item.locator(".note-title b").count() == 0
         expect(item).to_have_class(re.compile(r"\bpriority-high\b"))
-        expect(item.locator(".tag-broadcast")).to_have_text("announcement")
+        expect(item.locator(".tag-broadcast")).to_have_text("Maintenance")
+        expect(page.get_by_label("Kind").locator("option:checked")).to_have_text("Maintenance")
         expect(item.locator(".note-window")).to_have_text(
             f"Scheduled {start:%d %b %H:%M} \u2013 {start + timedelta(hours=2):%d %b %H:%M} UTC")
         expect(page.locator("[data-window-optional]")).to_have_text("(required)")

@@ -156,7 +156,8 @@ def test_broadcasts_arrive_live_and_can_be_dismissed(page, live_server, http, st
     assert window.status_code == 201
     note = page.locator("li.note").first
     expect(note).to_contain_text("Scheduled maintenance")
-    expect(note.locator(".tag-broadcast")).to_have_text("announcement")
+    expect(note.locator(".tag-broadcast")).to_have_text("Maintenance")
+    assert note.locator(".tag").count() == 2  # the kind, and high priority
     expect(note.locator(".note-window")).to_have_text(WINDOW)
     expect(page.locator("[data-unread-badge]")).to_have_text("2")
     expect(page.locator(".toast-high")).to_contain_text("Scheduled maintenance")

@@ -5,8 +5,14 @@ shard. The rest of the suite runs on a cluster in its second pass."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+
+import httpx
 import pytest
 import redis
+from sse_client import SSEStream
 
 from notifier import create_app
 from notifier.backend import backend
@@ -14,7 +20,7 @@ from notifier.core.keys import Keys
 from notifier.stores.connection import connect
 from notifier.stores.local_cluster import LocalCluster
 
-from conftest import TEST_PREFIX, app_config, flush
+from conftest import TEST_PREFIX, LiveServer, app_config, flush, live_env
 
 KEYS = Keys(TEST_PREFIX)
 pytestmark = pytest.mark.slow
@@ -166,3 +172,222 @@ def test_a_flushed_script_cache_is_reloaded(cluster_app, cluster_client):
     # A call answered NOSCRIPT did not run: it runs again once the scripts are loaded.
     assert answers == [201, 201, 201]
     assert all(len(inbox_ids(cluster_client, u)) == 4 for u in users)
+
+
+# -- live: app servers on the cluster ------------------------------------------
+
+class Follower(threading.Thread):
+    """A browser's EventSource for one user: reads notification ids and reconnects
+    with Last-Event-ID whenever its stream ends, until told to stop."""
+
+    def __init__(self, servers: list[LiveServer], user: str):
+        super().__init__(daemon=True)
+        self.servers, self.user = servers, user
+        self.ids: list[str] = []
+        self.last_event_id: str | None = None
+        self.ready = threading.Event()
+        self.done = threading.Event()
+        self.connections = 0
+
+    def run(self) -> None:
+        from notifier.core import widget_tokens
+
+        while not self.done.is_set():
+            server = self.servers[self.connections % len(self.servers)]
+            self.connections += 1
+            token = widget_tokens.mint("test-secret", self.user, 300)[0]
+            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            try:
+                with SSEStream(server.url, f"/events?token={token}", headers,
+                               timeout=5) as stream:
+                    if stream.status != 200:
+                        time.sleep(0.2)
+                        continue
+                    while not self.done.is_set():
+                        try:
+                            event = stream.next_event(include_comments=True, within=0.5)
+                        except TimeoutError:
+                            continue
+                        if event is None:
+                            break  # the server ended the stream: reconnect
+                        self.ready.set()
+                        if event.id:
+                            self.last_event_id = event.id
+                        if event.event == "notification":
+                            self.ids.append(event.nid)
+            except (OSError, ConnectionError, ValueError):
+                time.sleep(0.2)
+
+
+def run_servers(url: str, tmp_path, count: int, workers: int = 2) -> list[LiveServer]:
+    """``count`` app nodes on the same Redis, each with its own instance folder."""
+    return [LiveServer({**live_env(url, tmp_path / f"node{n}"),
+                        "NOTIFIER_API_RATE_LIMIT": "", "NOTIFIER_SSE_HUB_PING": "0.5"},
+                       workers=workers) for n in range(count)]
+
+
+def api_key_for(url: str, tmp_path, monkeypatch) -> dict[str, str]:
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "keys"))
+    with create_app(app_config(url)).app_context():
+        return {"Authorization": f"Bearer {backend().api_keys.create('tests')[1]}"}
+
+
+def test_a_send_through_one_node_reaches_a_stream_on_another(
+        cluster, cluster_client, tmp_path, monkeypatch):
+    auth = api_key_for(cluster.url, tmp_path, monkeypatch)
+    node_a, node_b = run_servers(cluster.url, tmp_path, 2, workers=1)
+    try:
+        users = users_on_every_master(cluster_client, count=1)
+        followers = [Follower([node_a], user) for user in users]
+        for follower in followers:
+            follower.start()
+        assert all(f.ready.wait(15) for f in followers)
+        with httpx.Client(base_url=node_b.url, headers=auth) as http:
+            sent = http.post("/api/v1/notifications", json={"user_ids": users, "title": "B"})
+            assert sent.status_code == 201, sent.text
+        ids = [n["id"] for n in sent.json()["notifications"]]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and [f.ids for f in followers] != [[i] for i in ids]:
+            time.sleep(0.05)
+        assert [f.ids for f in followers] == [[i] for i in ids]
+        # Presence covers both nodes: B tells of the users whose streams A holds.
+        with httpx.Client(base_url=node_b.url, headers=auth) as http:
+            deadline = time.monotonic() + 10
+            while True:
+                online = {u["user_id"] for u in http.get("/api/v1/presence").json()["users"]}
+                if set(users) <= online or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        assert set(users) <= online
+    finally:
+        for follower in followers:
+            follower.done.set()
+        for server in (node_a, node_b):
+            server.stop()
+
+
+@pytest.fixture
+def own_cluster(tmp_path):
+    """A cluster this test may break (a master killed)."""
+    local = LocalCluster(tmp_path / "cluster").start()
+    yield local
+    local.stop()
+
+
+def test_a_master_killed_during_sends_loses_nothing_and_retries_complete(
+        own_cluster, tmp_path, monkeypatch):
+    """Multi-user sends stream in while a master is SIGKILLed: after the failover every
+    acknowledged send is in every recipient's inbox, once, and reached their streams
+    (live or on replay); sends that failed complete when retried with their key."""
+    client = connect(own_cluster.url, pool_size=8, client_name="tests")
+    auth = api_key_for(own_cluster.url, tmp_path, monkeypatch)
+    servers = run_servers(own_cluster.url, tmp_path, 1)
+    users = users_on_every_master(client, count=2)
+    followers = [Follower(servers, user) for user in users]
+    for follower in followers:
+        follower.start()
+    assert all(f.ready.wait(15) for f in followers)
+    acknowledged: dict[str, list[str]] = {}  # idempotency key -> ids in user order
+    failures = Counter()
+    victim = next(node for node in client.get_primaries()
+                  if node.name != client.get_node_from_key(KEYS.api_keys()).name)
+    try:
+        with httpx.Client(base_url=servers[0].url, headers=auth, timeout=10) as http:
+            for number in range(120):
+                if number == 30:
+                    own_cluster.stop_node(victim.port)
+                key = f"send-{number}"
+                body = {"user_ids": users, "title": f"n{number}", "idempotency_key": key}
+                deadline = time.monotonic() + 30
+                while True:  # what a client with retries does
+                    answer = http.post("/api/v1/notifications", json=body)
+                    if answer.status_code == 201:
+                        acknowledged[key] = [n["id"] for n in answer.json()["notifications"]]
+                        break
+                    assert answer.status_code == 503, answer.text
+                    failures[key] += 1
+                    assert time.monotonic() < deadline, "the cluster did not recover"
+                    time.sleep(0.2)
+                time.sleep(0.01)
+        assert failures, "the failover should have failed some sends"
+        expected = {user: [ids[i] for ids in acknowledged.values()]
+                    for i, user in enumerate(users)}
+        for user in users:
+            assert inbox_ids(client, user) == expected[user]  # each once, in order
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+                f.ids != expected[f.user] for f in followers):
+            time.sleep(0.1)
+        for follower in followers:
+            assert follower.ids == expected[follower.user], follower.user
+    finally:
+        for follower in followers:
+            follower.done.set()
+        for server in servers:
+            server.stop()
+        client.close()
+
+
+def migrate_slot(client: redis.RedisCluster, slot: int, target: redis.cluster.ClusterNode,
+                 pause: float = 0.0) -> None:
+    """Move ``slot`` to ``target`` the way ``redis-cli --cluster reshard`` does: keys a
+    few at a time (with ``pause`` between batches), then the slot itself."""
+    source = client.nodes_manager.slots_cache[slot][0]
+    src, dst = client.get_redis_connection(source), client.get_redis_connection(target)
+    src_id, dst_id = (node.execute_command("CLUSTER MYID").decode()
+                      if isinstance(node.execute_command("CLUSTER MYID"), bytes)
+                      else node.execute_command("CLUSTER MYID") for node in (src, dst))
+    dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+    src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+    while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 2):
+        src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+        time.sleep(pause)
+    for node in client.get_primaries():
+        client.get_redis_connection(node).execute_command("CLUSTER SETSLOT", slot, "NODE",
+                                                          dst_id)
+
+
+def test_streams_follow_a_slot_migrated_under_them(own_cluster, tmp_path, monkeypatch):
+    """A user's slot moves to another master while their stream is open and sends keep
+    coming: the stream gets every notification once, in order."""
+    client = connect(own_cluster.url, pool_size=8, client_name="tests")
+    auth = api_key_for(own_cluster.url, tmp_path, monkeypatch)
+    servers = run_servers(own_cluster.url, tmp_path, 1)
+    user = "migrant"
+    slot = client.keyslot(KEYS.inbox(user))
+    follower = Follower(servers, user)
+    follower.start()
+    assert follower.ready.wait(15)
+    sent: list[str] = []
+    target = next(node for node in client.get_primaries()
+                  if node.name != client.get_node_from_key(KEYS.inbox(user)).name)
+    try:
+        with httpx.Client(base_url=servers[0].url, headers=auth, timeout=10) as http:
+            for number in range(60):
+                if number == 20:
+                    mover = threading.Thread(target=migrate_slot,
+                                             args=(client, slot, target, 0.05))
+                    mover.start()
+                answer = http.post("/api/v1/notifications",
+                                   json={"user_id": user, "title": f"n{number}"})
+                assert answer.status_code == 201, answer.text
+                sent.append(answer.json()["notifications"][0]["id"])
+                time.sleep(0.02)
+            mover.join(timeout=30)
+        client.nodes_manager.initialize()
+        assert client.get_node_from_key(KEYS.inbox(user)).name == target.name
+        assert inbox_ids(client, user) == sent
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and follower.ids != sent:
+            time.sleep(0.1)
+        assert follower.ids == sent
+        # The hub followed the channel to its new master (Redis unsubscribed it on the old).
+        channel = KEYS.user_channel(user)
+        numsub = client.get_redis_connection(target).execute_command(
+            "PUBSUB", "SHARDNUMSUB", channel)
+        assert int(numsub[1]) == 1
+    finally:
+        follower.done.set()
+        for server in servers:
+            server.stop()
+        client.close()

@@ -172,6 +172,17 @@ def test_responses_match_their_schemas(client, auth, check, store):
     call("DELETE", device_path, "/users/{user_id}/devices/{device_id}")
     call("DELETE", device_path, "/users/{user_id}/devices/{device_id}")
     call("DELETE", "/users/u/devices/nope", "/users/{user_id}/devices/{device_id}")
+    kind = "/types/{type}"
+    call("PUT", "/types/ci", kind, {"label": "Builds", "default_channels": ["email"]})
+    call("PUT", "/types/ci", kind, {"label": "Builds", "user_can_disable": False})
+    call("PUT", "/types/ci", kind, {"label": ""})
+    call("PUT", "/types/Bad", kind, {"label": "x"})
+    call("PUT", "/types/ci", kind, body="{")
+    call("GET", "/types/ci", kind)
+    call("GET", "/types/none", kind)
+    call("GET", "/types", "/types")
+    call("DELETE", "/types/ci", kind)
+    call("DELETE", "/types/ci", kind)
     unauthorized = client.get("/api/v1/users/u/unread-count")
     check(unauthorized, "/users/{user_id}/unread-count", "GET")
     statuses = {status for _, _, status in check.seen}
@@ -203,5 +214,8 @@ def test_widget_responses_match_their_schemas(client, auth, check):
     call("POST", f"/me/notifications/{nid}/clicks", clicks, {"target": 2})
     call("POST", "/me/notifications/x/clicks", clicks, {"target": 0})
     call("POST", f"/me/notifications/{nid}/clicks", clicks, body="{")
+    client.put("/api/v1/types/ci", headers=auth, json={"label": "Builds"})
+    chips = call("GET", "/me/types", "/me/types").json
+    assert chips["labels"] == {"ci": "Builds"} and chips["untyped"] == "general"
     statuses = {(path, status) for path, _, status in check.seen}
     assert {(clicks, "200"), (clicks, "404"), (clicks, "422"), (clicks, "400")} <= statuses

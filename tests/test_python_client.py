@@ -15,6 +15,7 @@ from notifier_client import (
     Broadcast,
     DeleteResult,
     Notification,
+    NotificationType,
     Notifier,
     NotifierError,
     QuietHours,
@@ -144,6 +145,26 @@ def test_preferences(notifier):
     with pytest.raises(NotifierError) as raised:
         notifier.set_preferences("cl-prefs", {"timezone": "Mars/Olympus"})
     assert (raised.value.status, raised.value.field) == (422, "timezone")
+
+
+def test_types(notifier):
+    described = notifier.describe_type("cl.security", "Security alerts",
+                                       default_channels=["email", "in_app"],
+                                       user_can_disable=False, category="Account")
+    assert isinstance(described, NotificationType)
+    assert (described.label, described.default_channels, described.user_can_disable) == (
+        "Security alerts", ["in_app", "email"], False)
+    assert isinstance(described.updated_at, datetime)
+    again = notifier.describe_type("cl.security", "Security")
+    assert again.default_channels is None and again.user_can_disable is True
+    assert "cl.security" in [t.type for t in notifier.types().types]
+    assert notifier.forget_type("cl.security") is None
+    with pytest.raises(NotifierError) as raised:
+        notifier.forget_type("cl.security")
+    assert raised.value.status == 404
+    with pytest.raises(NotifierError) as raised:
+        notifier.describe_type("cl.security", "")
+    assert (raised.value.status, raised.value.field) == (422, "label")
 
 
 def test_widget_token_opens_the_users_stream_and_sign_in_link(notifier, live_server):

@@ -9,11 +9,27 @@ from playwright.sync_api import expect
 from notifier.model.preferences import Preferences
 from notifier.model.requests import SendRequest
 
-from conftest import ARTIFACTS, api_send, browser_sign_in
+from conftest import ARTIFACTS, LiveServer, api_send, browser_sign_in, live_env
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
+
+#: Settings that turn every delivery channel on (nothing is delivered: no worker runs).
+EVERY_CHANNEL = {"NOTIFIER_WEBPUSH_SUBJECT": "mailto:ops@example.com",
+                 "NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_FROM": "ops@example.com",
+                 "NOTIFIER_FCM_CREDENTIALS": "/nonexistent/fcm.json",
+                 "NOTIFIER_SMS_ACCOUNT_SID": "AC1", "NOTIFIER_SMS_AUTH_TOKEN": "secret",
+                 "NOTIFIER_SMS_FROM": "+15005550006"}
+
+
+@pytest.fixture(scope="module")
+def live_server(redis_server, tmp_path_factory):
+    """The server of this module's tests: one that offers every channel."""
+    server = LiveServer({**live_env(redis_server.url, tmp_path_factory.mktemp("channels")),
+                         **EVERY_CHANNEL}, workers=2)
+    yield server
+    server.stop()
 
 
 

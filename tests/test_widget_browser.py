@@ -485,3 +485,31 @@ def test_a_page_on_a_disallowed_origin_gets_no_data(browser, site, api, widget_s
         assert outcome["stream"] == "open" and "Secret for alice" in outcome["fetch"]
     finally:
         context.close()
+
+
+def test_chips_name_types_as_the_inbox_does(browser, site, api, store):
+    from notifier.model.types import TypeInfo
+
+    store.types.put(TypeInfo(type="security", label="Security alerts"))
+    labelled = api.send("alice", "New sign-in", type="security")
+    plain = api.send("alice", "Build passed", type="ci")
+    untyped = api.send("alice", "Welcome")
+    announced = api.post("/api/v1/broadcasts", {"title": "New help centre"})["broadcast"]["id"]
+    context, page = open_host_page(browser, site)
+    try:
+        page.get_by_role("button", name="Notifications, 4 unread").click()
+        dialog = page.get_by_role("dialog")
+
+        def chips(note_id):
+            item = dialog.locator(f'li.item[data-id="{note_id}"]')
+            expect(item).to_be_visible()
+            return item.locator(".tag").all_inner_texts()
+
+        assert chips(labelled) == ["Security alerts"]
+        assert chips(plain) == ["ci"]
+        assert chips(untyped) == []
+        assert chips(announced) == ["Announcement"]
+        live = api.send("alice", "Another sign-in", type="security")
+        assert chips(live) == ["Security alerts"]
+    finally:
+        context.close()

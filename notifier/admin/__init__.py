@@ -1,5 +1,5 @@
-"""The admin console at ``/admin``: who is online, users, API keys, groups, broadcasts,
-scheduled sends and deliveries.
+"""The admin console at ``/admin``: who is online, users, API keys, groups, notification
+types, broadcasts, scheduled sends and deliveries.
 
 Every route is in :data:`ROUTES`, on the console's blueprint, whose guard admits admins
 only (:mod:`notifier.admin.console`).
@@ -18,6 +18,7 @@ from notifier.admin import (
     groups,
     overview,
     scheduled,
+    types,
     users,
 )
 from notifier.admin.stats import format_bytes, format_rate, online_for
@@ -49,6 +50,10 @@ ROUTES = (
     ("POST", "/groups/<name>/members/remove", groups.groups_remove_member),
     ("GET", "/groups/<name>/delete", groups.groups_confirm_delete),
     ("POST", "/groups/<name>/delete", groups.groups_delete),
+    ("GET", "/types", types.types),
+    ("POST", "/types", types.types_save),
+    ("GET", "/types/<slug>", types.types_edit),
+    ("POST", "/types/<slug>/delete", types.types_delete),
     ("GET", "/broadcasts", broadcasts.broadcasts),
     ("POST", "/broadcasts", broadcasts.broadcasts_create),
     ("POST", "/broadcasts/<broadcast_id>/end", broadcasts.broadcasts_end),

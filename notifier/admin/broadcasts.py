@@ -19,6 +19,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from pydantic import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from notifier.backend import backend
 from notifier.core.idempotency import IdempotencyConflict
@@ -29,6 +30,7 @@ from notifier.model.requests import (
     WINDOW_NEEDS_START,
     BroadcastRequest,
 )
+from notifier.model.types import BROADCAST_LABELS, chip_of
 from notifier.scheduling.announcements import schedule_broadcast
 from notifier.stores.broadcasts import Broadcast, BroadcastError
 from notifier.web.forms import BROADCAST_TIMES, MAX_OFFSET_MINUTES, BroadcastForm
@@ -59,7 +61,17 @@ def can_end(state: str) -> bool:
     return state in ("upcoming", "in_progress")
 
 
+def kind_choices() -> list[SelectChoice]:
+    """The compose form's kinds, named as the inbox names them: the console's two, then
+    every other described type."""
+    catalog = backend().types.catalog()
+    kinds = [*BROADCAST_LABELS, *sorted(set(catalog) - set(BROADCAST_LABELS),
+                                        key=lambda slug: catalog[slug].label.casefold())]
+    return [SelectChoice(slug, chip_of(catalog, slug, "broadcast")) for slug in kinds]
+
+
 def _page(form: BroadcastForm, status: int = 200):
+    form.type.choices = kind_choices()
     state = backend()
     size = current_app.config["ADMIN_PAGE_SIZE"]
     now = datetime.now(UTC)

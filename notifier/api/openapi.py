@@ -24,7 +24,8 @@ from notifier.core.ids import (
     USER_ID_PATTERN,
 )
 from notifier.delivery.records import OUTCOMES
-from notifier.model.channels import DELIVERY_CHANNELS
+from notifier.model.channels import CHANNELS, DELIVERY_CHANNELS
+from notifier.model.preferences import TYPE_PATTERN
 from notifier.model.requests import (
     PRIORITIES,
     BatchRequest,
@@ -38,6 +39,7 @@ from notifier.model.requests import (
     SeenRequest,
     SendRequest,
     SignInLinkRequest,
+    TypeRequest,
     WidgetTokenRequest,
 )
 from notifier.scheduling.scheduler import CURSOR_PATTERN, KIND_PATTERN
@@ -470,6 +472,46 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {"devices": {"type": "array", "items": _ref("Device"),
                                    "description": "Most recently registered first."}},
     },
+    "NotificationType": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "label", "description", "default_channels", "user_can_disable",
+                     "category", "updated_at"],
+        "properties": {
+            "type": {"type": "string", "pattern": TYPE_PATTERN},
+            "label": {"type": "string"},
+            "description": {"type": "string"},
+            "default_channels": {
+                "type": ["array", "null"], "items": {"enum": list(CHANNELS)},
+                "description": "On for a user who never set the type's switch (in the "
+                               "settings page's order); null: the user's default row."},
+            "user_can_disable": {"type": "boolean"},
+            "category": {"type": "string"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "TypeList": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["types"],
+        "properties": {"types": {"type": "array", "items": _ref("NotificationType"),
+                                 "description": "In slug order."}},
+    },
+    "TypeChips": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["labels", "broadcast", "untyped"],
+        "properties": {
+            "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "Each described type's label, by slug."},
+            "broadcast": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "What a broadcast of an undescribed kind is "
+                                         "called (other kinds: the slug)."},
+            "untyped": {"type": "string", "description": "The type of notifications sent "
+                        "without one: they carry no chip. Any other undescribed type's "
+                        "chip is its slug."},
+        },
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -535,7 +577,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
                                        GroupSendRequest, PreferencesRequest,
                                        DeviceRequest, SeenRequest, ClickRequest,
-                                       SignInLinkRequest)],
+                                       SignInLinkRequest, TypeRequest)],
         ref_template=REF,
     )
     schemas = {**defs["$defs"], **RESPONSE_SCHEMAS}
@@ -564,6 +606,8 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
              "description": "Cursor: the `next` of the previous page."}
     broadcast_id = {"name": "broadcast_id", "in": "path", "required": True,
                     "schema": {"type": "string", "pattern": BROADCAST_ID_PATTERN}}
+    type_slug = {"name": "type", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": TYPE_PATTERN}}
     device_id = {"name": "device_id", "in": "path", "required": True,
                  "schema": {"type": "string", "pattern": DEVICE_ID_PATTERN}}
     schedule_id = {"name": "schedule_id", "in": "path", "required": True,
@@ -666,6 +710,20 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
         "/users/{user_id}/presence": {"get": _operation(
             "Whether a user is online, and when last seen", (200, "UserPresence"),
             params=[_USER])},
+        "/types": {"get": _operation(
+            "List the described notification types", (200, "TypeList"), errors=(401, 503))},
+        "/types/{type}": {
+            "get": _operation("One described notification type", (200, "NotificationType"),
+                              params=[type_slug], errors=(401, 404, 422, 503)),
+            "put": _also(_operation(
+                "Describe a notification type: its label, description and settings-page "
+                "category, the channels users get by default, and whether they may turn "
+                "it off (201 when new, 200 when replaced)", (201, "NotificationType"),
+                body="TypeRequest", params=[type_slug], errors=(400, 401, 413, 422, 503)),
+                200, "NotificationType"),
+            "delete": _no_content("Forget a type's description: it shows as its slug and "
+                                  "follows each user's default row", params=[type_slug]),
+        },
         "/widget-tokens": {"post": _operation(
             "Mint a short-lived token that opens one user's event stream",
             (201, "WidgetToken"), body="WidgetTokenRequest", errors=(400, 401, 422, 503))},
@@ -824,6 +882,9 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
         "/me/notifications": {"get": op(
             "The token's user's notifications and broadcasts, newest first",
             (200, "NotificationPage"), params=query)},
+        "/me/types": {"get": op(
+            "How to name notification types (a chip per item, as the inbox shows them)",
+            (200, "TypeChips"), errors=(503,))},
         "/me/unread-count": {"get": op(
             "The token's user's unread count", (200, "UnreadCount"), errors=(503,))},
         "/me/notifications/read": {"post": op(

@@ -2,8 +2,8 @@
 
 ``send``: send, schedule and cancel notifications, broadcasts and group sends.
 ``read``: read inboxes, receipts, deliveries, preferences, devices, groups,
-presence and scheduled sends. ``manage``: change them (mark read, delete,
-preferences, devices, groups and their members). ``widget``: mint widget tokens
+presence, scheduled sends and described types. ``manage``: change them (mark read,
+delete, preferences, devices, groups and their members, types). ``widget``: mint widget tokens
 and sign-in links, which act for a user. A key without a route's scope gets 403.
 """
 
@@ -39,6 +39,8 @@ ROUTE_SCOPES = {
     ("GET", "/users/{user_id}/presence"): "read",
     ("GET", "/scheduled"): "read",
     ("GET", "/scheduled/{schedule_id}"): "read",
+    ("GET", "/types"): "read",
+    ("GET", "/types/{type}"): "read",
     ("POST", "/users/{user_id}/notifications/read"): "manage",
     ("DELETE", "/users/{user_id}/notifications/{notification_id}"): "manage",
     ("POST", "/users/{user_id}/devices"): "manage",
@@ -48,6 +50,8 @@ ROUTE_SCOPES = {
     ("PUT", "/groups/{group}/members/{user_id}"): "manage",
     ("DELETE", "/groups/{group}/members/{user_id}"): "manage",
     ("PUT", "/users/{user_id}/preferences"): "manage",
+    ("PUT", "/types/{type}"): "manage",
+    ("DELETE", "/types/{type}"): "manage",
     ("POST", "/widget-tokens"): "widget",
     ("POST", "/sign-in-links"): "widget",
 }

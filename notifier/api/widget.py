@@ -18,6 +18,7 @@ from notifier.backend import backend
 from notifier.core.errors import ApiError
 from notifier.core.ids import is_notification_id
 from notifier.model.requests import ClickRequest, SeenRequest
+from notifier.model.types import chip_labels
 from notifier.stores.clicks import NotFollowable, follow
 
 bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
@@ -48,6 +49,13 @@ def unread_count():
     """How many unread, unexpired notifications and broadcasts the user has."""
     user_id = g.widget.user_id
     return jsonify(user_id=user_id, unread=backend().feed.unread_count(user_id))
+
+
+@bp.get("/types")
+def type_chips():
+    """How to name each notification type's chip: described labels, broadcast kinds, and
+    the untyped type (no chip)."""
+    return jsonify(chip_labels(backend().types.catalog()))
 
 
 @bp.post("/notifications/read")

@@ -139,6 +139,12 @@ class Keys:
         """Sorted set of the notification types sent so far, scored by when each was last
         recorded (ms); the settings page shows a row per type. Trimmed to the newest."""
         return f"{self.prefix}:types"
+
+    def type_catalog(self) -> str:
+        """Hash of the described notification types: slug -> JSON (label, description,
+        default channels, whether users may turn it off, category)."""
+        return f"{self.prefix}:types:meta"
+
     # -- devices (channels) ------------------------------------------------------
     def device_owner(self, device_id: str) -> str:
         """The user a device (browser subscription, mobile token) is registered to now.

@@ -173,6 +173,14 @@ def encode_broadcast(data: bytes) -> Delivery:
     )
 
 
+def _by_slot(channels: list[str]) -> list[list[str]]:
+    """``channels`` grouped by hash slot."""
+    groups: dict[int, list[str]] = {}
+    for channel in channels:
+        groups.setdefault(key_slot(channel.encode()), []).append(channel)
+    return list(groups.values())
+
+
 class Link:
     """One Pub/Sub connection to one Redis (a master of a cluster) and the greenlet
     reading it. The hub decides which channels each link carries."""
@@ -787,8 +795,8 @@ class Hub:
                 self._inflight[channel] = self._inflight.get(channel, 0) + 1
         if plain:
             link.write("subscribe", plain)
-        if sharded:
-            link.write("ssubscribe", sharded)
+        for same_slot in _by_slot(sharded):  # SSUBSCRIBE takes channels of one slot
+            link.write("ssubscribe", same_slot)
 
     def _write_unsubscribe(self, link: Link, channels: list[str]) -> None:
         """(S)UNSUBSCRIBE on ``link``, counting it so its answer is not taken for a moved
@@ -797,7 +805,11 @@ class Hub:
             return
         for channel in channels:
             self._unsubscribing[channel] = self._unsubscribing.get(channel, 0) + 1
-        link.write("sunsubscribe" if self.sharded else "unsubscribe", channels)
+        if not self.sharded:
+            link.write("unsubscribe", channels)
+            return
+        for same_slot in _by_slot(channels):
+            link.write("sunsubscribe", same_slot)
 
     def _user_of(self, channel: str) -> str:
         return self.keys.user_of_channel(channel)

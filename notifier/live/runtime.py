@@ -53,6 +53,8 @@ class WorkerRuntime:
                             wake_interval=min(1.0, config["SSE_HEARTBEAT"] / 4),
                             streams_per_address=config["STREAMS_PER_ADDRESS"])
             self._hub.control_listeners.append(self.state.api_keys.on_control)
+            self._hub.control_listeners.append(self.state.types.on_control)
+            self._hub.control_state_listeners.append(self.state.types.on_control_state)
             size = config["PREFERENCES_CACHE_SIZE"]
             if size > 0:  # the hub keeps the worker's copy of preferences true
                 cache = self.state.preferences.cache = PreferenceCache(size)

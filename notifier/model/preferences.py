@@ -15,6 +15,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from notifier.model.channels import CHANNELS
+from notifier.model.types import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +84,30 @@ class Preferences:
     quiet_end: clock_time | None = None
     #: ``(type, channel) -> on`` for each switch set; type ``*`` is the default row.
     switches: Mapping[tuple[str, str], bool] = field(default_factory=dict)
+    #: The described types (not stored with the document: attached when read).
+    catalog: Catalog = field(default_factory=dict, compare=False, repr=False)
 
     def enabled(self, notification_type: str, channel: str) -> bool:
-        """Whether ``channel`` is on for ``notification_type``: its own switch, else the
-        default row's, else the built-in default."""
+        """Whether ``channel`` is on for ``notification_type``: on if the type locks it
+        on; else its own switch, else the described type's default, else the default
+        row's, else the built-in default."""
+        info = self.catalog.get(notification_type)
+        if info is not None and info.locked(channel):
+            return True
         on = self.switches.get((notification_type, channel))
-        if on is None:
-            on = self.switches.get((DEFAULT_ROW, channel))
+        if on is None and info is not None:
+            on = info.default(channel)
+        return self.row_default(channel) if on is None else on
+
+    def follows(self, notification_type: str, channel: str) -> bool:
+        """What ``channel`` is for ``notification_type`` without a switch of its own."""
+        info = self.catalog.get(notification_type)
+        on = info.default(channel) if info is not None else None
+        return self.row_default(channel) if on is None else on
+
+    def row_default(self, channel: str) -> bool:
+        """The default row's switch for ``channel``, else the built-in default."""
+        on = self.switches.get((DEFAULT_ROW, channel))
         return DEFAULT_SWITCHES[channel] if on is None else on
 
     @property

@@ -34,7 +34,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from notifier.core.ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
 from notifier.core.origins import MAX_TOKEN_ORIGINS, parse_origin
 from notifier.model import text_rules
-from notifier.model.channels import Channel
+from notifier.model.channels import CHANNELS, Channel
 from notifier.model.preferences import (
     DEFAULT_ROW,
     DEFAULT_SWITCHES,
@@ -47,6 +47,7 @@ from notifier.model.preferences import (
     parse_hhmm,
 )
 from notifier.model.text_rules import safe_next
+from notifier.model.types import DEFAULT_TYPE, TypeInfo
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -54,7 +55,6 @@ Priority = Literal["low", "normal", "high", "urgent"]
 MAX_DATA_BYTES = 8 * 1024
 MAX_RECIPIENTS = 1000
 MAX_BATCH = 1000
-DEFAULT_TYPE = "general"
 #: How far ahead a send may be scheduled.
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 #: Validation context of a scheduled request re-validated when it fires: its
@@ -531,6 +531,47 @@ def preferences_document(prefs: Preferences) -> dict[str, Any]:
         quiet = {"start": format_hhmm(prefs.quiet_start), "end": format_hhmm(prefs.quiet_end)}
     return {"email": prefs.email, "phone": prefs.phone, "timezone": prefs.timezone,
             "quiet_hours": quiet, "channels": rows}
+# -- described types ----------------------------------------------------------------
+#: Longest label, description and category of a described type.
+MAX_TYPE_LABEL, MAX_TYPE_DESCRIPTION, MAX_TYPE_CATEGORY = 80, 300, 40
+
+
+def _distinct(value: list[str] | None) -> list[str] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("must not name a channel twice")
+    return value
+
+
+class TypeRequest(_Strict):
+    """Body of ``PUT /api/v1/types/<type>``: how a notification type is shown and sent."""
+
+    label: visible_line(MAX_TYPE_LABEL) = Field(
+        description="What the inbox and the settings page call the type, e.g. "
+                    "Security alerts.")
+    description: optional_line(MAX_TYPE_DESCRIPTION) = Field(
+        "", description="One line the settings page shows under the label.")
+    default_channels: Annotated[list[Channel], Field(max_length=len(CHANNELS)),
+                                Field(json_schema_extra={"uniqueItems": True}),
+                                AfterValidator(_distinct)] | None = Field(
+        None, description="The channels on for a user who never set this type's switch "
+                          "(the others are off). Null or left out: the type follows the "
+                          "user's default row.")
+    user_can_disable: bool = Field(
+        True, description="False: the channels on by default (in_app when "
+                          "default_channels is null) cannot be turned off; preference "
+                          "writes that try are refused (422).")
+    category: optional_line(MAX_TYPE_CATEGORY) = Field(
+        "", description="The heading the settings page lists the type under.")
+
+    def to_info(self, slug: str) -> TypeInfo:
+        """The type as stored."""
+        channels = self.default_channels
+        return TypeInfo(type=slug, label=self.label, description=self.description,
+                        default_channels=(tuple(c for c in CHANNELS if c in channels)
+                                          if channels is not None else None),
+                        user_can_disable=self.user_can_disable, category=self.category)
+
+
 # -- devices (push targets) ------------------------------------------------------
 
 #: Longest label a device may have.

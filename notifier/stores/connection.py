@@ -73,9 +73,13 @@ def connect(url: str, *, pool_size: int, client_name: str,
                   health_check_interval=health_check_interval, client_name=client_name)
     if is_cluster_url(url):
         nodes, options = cluster_nodes(url)
+        # Given a URL, redis-py builds each node's pool with connection_pool_class
+        # (without one, a plain pool that fails past max_connections under a burst).
+        first, *others = nodes
+        scheme = "rediss" if options.pop("ssl", False) else "redis"
         return redis.RedisCluster(
-            startup_nodes=nodes, max_connections=pool_size,
-            connection_pool_class=redis.BlockingConnectionPool,
+            url=f"{scheme}://{first.host}:{first.port}", startup_nodes=others,
+            max_connections=pool_size, connection_pool_class=redis.BlockingConnectionPool,
             **common, **options)
     pool = redis.BlockingConnectionPool.from_url(url, max_connections=pool_size, timeout=5,
                                                  **common)

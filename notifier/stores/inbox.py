@@ -146,11 +146,17 @@ class Inbox:
         decisions = self.route(contents, deliveries, now)
         encoded = [encode_content(content, created_at, group) for content in contents]
         header = [now_ms(), self.cap, self.TRIM_SLACK, 1 if idempotency else 0,
-                  self.idempotency_ttl, idempotency[2] if idempotency else "", len(encoded)]
-        payloads = [payload for payload, _ in encoded] + [score for _, score in encoded]
+                  self.idempotency_ttl, idempotency[2] if idempotency else ""]
         slots = self._by_slot(deliveries) if self.on_cluster else [range(len(deliveries))]
         calls = []
         for positions in slots:
+            # Each call carries only the payloads its recipients get, numbered from 1.
+            if len(slots) == 1:
+                used = range(len(encoded))
+                local = {index: index + 1 for index in used}
+            else:
+                used = list(dict.fromkeys(deliveries[p][1] for p in positions))
+                local = {index: number for number, index in enumerate(used, 1)}
             keys: list[str] = [limit.key for limit in limits] if not self.on_cluster else []
             for position in positions:
                 user_id = deliveries[position][0]
@@ -160,13 +166,14 @@ class Inbox:
                 if idempotency:
                     keys.append(self.keys.sent_marker(user_id, idempotency[0],
                                                       idempotency[1], position))
-            args: list[Any] = [*header, 0 if self.on_cluster else len(limits),
+            args: list[Any] = [*header, len(used), 0 if self.on_cluster else len(limits),
                                repr(time.time()), self.publish]
             if not self.on_cluster:
                 for limit in limits:
                     args += (limit.amount, limit.window)
-            args += payloads
-            args += [deliveries[position][1] + 1 for position in positions]
+            args += [encoded[index][0] for index in used]
+            args += [encoded[index][1] for index in used]
+            args += [local[deliveries[position][1]] for position in positions]
             args += [live_flags(decisions[position]) for position in positions]
             calls.append((keys, args))
         types = self.preferences.types_to_record({content.type for content in contents})
@@ -335,7 +342,7 @@ class Inbox:
         rendering and connecting, even when the inbox is empty.
         """
         inbox = self.keys.inbox(user_id)
-        batch = ScriptBatch(self.client)  # TIME on the inbox's node: its ids' clock
+        batch = ScriptBatch(self.client)  # one round trip, on the node of the inbox
         batch.command(inbox, "XREVRANGE", inbox, "+", "-", "COUNT", 1)
         batch.command(inbox, "TIME")
         newest, (seconds, micros) = batch.execute()

@@ -17,3 +17,15 @@ def masters(client: redis.Redis | redis.RedisCluster) -> list[redis.Redis]:
         return [client]
     return [client.get_redis_connection(node) for node in client.get_primaries()]
 
+
+def by_slot(client: redis.Redis | redis.RedisCluster, keys: list[str]) -> list[list[int]]:
+    """The indexes of ``keys`` grouped by hash slot, in first-seen order: one script may
+    touch each group's keys. On one Redis, one group of them all."""
+    if not keys:
+        return []
+    if not is_cluster(client):
+        return [list(range(len(keys)))]
+    groups: dict[int, list[int]] = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(client.keyslot(key), []).append(index)
+    return list(groups.values())

@@ -20,15 +20,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 import redis
-from redis.crc import key_slot
 
 from notifier.core.keys import Keys
 from notifier.model.channels import CHANNELS
 from notifier.model.preferences import Preferences, is_type
-from notifier.stores.connection import is_cluster
 from notifier.stores.lua_scripts import load_script
+from notifier.stores.nodes import by_slot
 from notifier.stores.preference_cache import PreferenceCache
 from notifier.stores.script_batch import ScriptBatch
+from notifier.stores.types import TypeStore
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class PreferenceStore:
     #: Seconds a process trusts that it recorded a type, before recording it again.
     TYPE_REFRESH = 60.0
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, known_types_max: int):
+    def __init__(self, client: redis.Redis, keys: Keys, *, known_types_max: int,
+                 types: TypeStore | None = None):
         self.client = client
         self.keys = keys
         self.known_types_max = known_types_max
@@ -54,13 +55,30 @@ class PreferenceStore:
         self._read = load_script(client, "prefs_read")
         #: The worker's copy of preferences (set where a hub keeps it true), else None.
         self.cache: PreferenceCache | None = None
+        #: The described types, whose default channels the documents read are given.
+        self.types = types
+
+    def _with_types(self, found: dict[str, Preferences]) -> dict[str, Preferences]:
+        """``found`` with the described types attached (each shared document once)."""
+        catalog = self.types.catalog() if self.types is not None else {}
+        if not catalog:
+            return found
+        attached: dict[int, Preferences] = {}
+        for user_id, prefs in found.items():
+            if id(prefs) not in attached:
+                attached[id(prefs)] = replace(prefs, catalog=catalog)
+            found[user_id] = attached[id(prefs)]
+        return found
 
     def load(self, user_id: str) -> Preferences:
-        """One user's preferences (defaults for a user who never saved any)."""
-        return Preferences.from_fields(self.client.hgetall(self.keys.preferences(user_id)))
+        """One user's preferences (defaults for a user who never saved any), with the
+        described types."""
+        found = Preferences.from_fields(self.client.hgetall(self.keys.preferences(user_id)))
+        return self._with_types({user_id: found})[user_id]
 
     def load_many(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
-        """Many users' preferences in one round trip (a pipeline of HGETALLs)."""
+        """Many users' stored documents in one round trip (a pipeline of HGETALLs; the
+        described types are not attached)."""
         users = list(dict.fromkeys(user_ids))
         pipe = self.client.pipeline(transaction=False)
         for user_id in users:
@@ -69,8 +87,8 @@ class PreferenceStore:
                                                                   strict=True)}
 
     def for_routing(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
-        """What routing needs of each user's preferences: from the worker's cache where
-        it serves, the rest in one round trip (and cached)."""
+        """What routing needs of each user's preferences, with the described types: from
+        the worker's cache where it serves, the rest in one round trip (and cached)."""
         users = list(dict.fromkeys(user_ids))
         cache = self.cache
         found: dict[str, Preferences] = {}
@@ -84,12 +102,11 @@ class PreferenceStore:
                 else:
                     found[user_id] = prefs
         if not missing:
-            return found
+            return self._with_types(found)
         generation = cache.generation if cache is not None else 0
         read: dict[str, Preferences] = {}
         parsed: dict[tuple, Preferences] = {}  # users mostly share a document
-        missing, replies = self._read_documents(missing)
-        for user_id, values in zip(missing, replies, strict=True):
+        for user_id, values in zip(missing, self._read_documents(missing), strict=True):
             memo = tuple(values)
             if memo not in parsed:
                 parsed[memo] = _routing_document(values) if values else Preferences()
@@ -97,22 +114,20 @@ class PreferenceStore:
         if cache is not None:
             cache.keep(read, generation)
         found.update(read)
-        return found
+        return self._with_types(found)
 
-    def _read_documents(self, users: list[str]) -> tuple[list[str], list[list[bytes]]]:
-        """The users (reordered) and each one's flat HGETALL reply: one script call, or on
-        a cluster one per slot, pipelined per node."""
-        if not is_cluster(self.client):
-            return users, self._read(keys=[self.keys.preferences(u) for u in users])
-        by_slot: dict[int, list[str]] = {}
-        for user_id in users:
-            key = self.keys.preferences(user_id)
-            by_slot.setdefault(key_slot(key.encode()), []).append(user_id)
+    def _read_documents(self, user_ids: list[str]) -> list[list]:
+        """Each user's stored fields and values (flat), one script call per hash slot."""
+        names = [self.keys.preferences(u) for u in user_ids]
+        groups = by_slot(self.client, names)
         batch = ScriptBatch(self.client)
-        for members in by_slot.values():
-            batch.script(self._read, [self.keys.preferences(u) for u in members], [])
-        ordered = [user_id for members in by_slot.values() for user_id in members]
-        return ordered, [values for reply in batch.execute() for values in reply]
+        for group in groups:
+            batch.script(self._read, [names[i] for i in group], [])
+        found: list[list] = [[] for _ in names]
+        for group, replies in zip(groups, batch.execute(), strict=True):
+            for index, values in zip(group, replies, strict=True):
+                found[index] = values
+        return found
 
     def save(self, user_id: str, preferences: Preferences) -> None:
         """Replace the user's whole document atomically (MULTI), after checking it."""

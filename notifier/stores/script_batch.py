@@ -4,8 +4,9 @@ redis-py's cluster pipeline refuses scripts, and a script's keys must share a sl
 A :class:`ScriptBatch` groups its calls by the node that owns each call's first
 key and sends each node's calls as one pipeline (:class:`ScriptPipeline`, so a
 new or promoted node loads the scripts it lacks). A call answered ``MOVED``
-(the slot changed owner) or ``ASK`` (the slot is migrating) was not run: it is
-sent again where the cluster says, after the topology is refreshed.
+(the slot changed owner), ``ASK`` (the slot is migrating) or ``TRYAGAIN`` (its keys
+are split by a migration) was not run: it is sent again where the cluster says,
+after the topology is refreshed, for up to :data:`FOLLOW_FOR` seconds.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from redis.exceptions import (
 from notifier.stores.connection import is_cluster
 from notifier.stores.lua_scripts import ScriptPipeline, forget_loaded_scripts
 
-#: Rounds of MOVED/ASK redirections a batch follows before it gives up.
-REDIRECTIONS = 5
+#: Seconds a batch follows MOVED, ASK and TRYAGAIN answers (a slot migrating key by
+#: key) before it gives up.
+FOLLOW_FOR = 3.0
 
 
 def unavailable(answer: object) -> bool:
@@ -112,7 +114,8 @@ class ScriptBatch:
         # (index, node to ask or None for the slot's owner)
         pending: list[tuple[int, redis.cluster.ClusterNode | None]] = [
             (i, None) for i in range(len(self.calls))]
-        for _ in range(REDIRECTIONS):
+        deadline = time.monotonic() + FOLLOW_FOR
+        while True:
             by_node: dict[str, tuple[redis.cluster.ClusterNode, bool, list[int]]] = {}
             for index, asked in pending:
                 node = asked or cluster.get_node_from_key(self.calls[index].keys[0])
@@ -156,12 +159,14 @@ class ScriptBatch:
                         replies[index] = answer
             if not redirected:
                 return replies
+            if time.monotonic() > deadline:
+                # A moment's outage to the sender (503): a retry with its key completes it.
+                raise redis.ConnectionError("slots kept moving under a batch")
             if moved:
                 cluster.nodes_manager.initialize()
             if again:
                 time.sleep(0.05)  # gevent's sleep in the workers
             pending = redirected
-        raise redis.ClusterError("a batch was redirected too many times (slots moving)")
 
 
 def _node(cluster: redis.RedisCluster, host: str, port: int) -> redis.cluster.ClusterNode:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from notifier.backend import backend
 from notifier.core.errors import ApiError, from_validation_error
-from notifier.delivery.channels import vapid
+from notifier.delivery.channels import configured_channels, vapid
 from notifier.model.requests import WebPushSubscription
 from notifier.model.text_rules import safe_next
 from notifier.stores.devices import endpoint_allowed, is_device_id
@@ -50,11 +50,13 @@ def vapid_public_key() -> str | None:
 
 @bp.app_template_global()
 def device_panel() -> dict[str, Any]:
-    """What ``settings/_devices.html`` shows for the signed-in user."""
+    """What ``settings/_devices.html`` shows for the signed-in user; ``mobile``: whether
+    this server pushes to phones (only then does the panel speak of them)."""
     devices = backend().devices.list(current_user.user_id) if current_user.is_authenticated \
         else []
     return {"devices": [d.to_public() for d in devices], "vapid_public_key": vapid_public_key(),
-            "platform_names": PLATFORM_NAMES}
+            "platform_names": PLATFORM_NAMES,
+            "mobile": "mobile_push" in configured_channels(current_app.config)}
 
 
 @bp.get("")

@@ -8,16 +8,21 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from notifier.core.ids import USER_ID_PATTERN
+from notifier.model.channels import CHANNELS
 from notifier.model.requests import PRIORITIES
+from notifier.model.types import BROADCAST_LABELS
 
 #: Shortest password accepted for a new account or a password change.
 MIN_PASSWORD = 10
@@ -138,9 +143,13 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 #: Largest UTC offset a browser may report, in minutes (UTC+14:00).
 MAX_OFFSET_MINUTES = 14 * 60
 
-#: Broadcast kinds offered by the compose form (any type slug is accepted).
-BROADCAST_TYPES = [SelectChoice("system", "Announcement"),
-                   SelectChoice("maintenance", "Maintenance notice")]
+#: What each channel is called on the pages.
+CHANNEL_NAMES = {"in_app": "In-app", "web_push": "Browser push", "email": "Email",
+                 "mobile_push": "Mobile push", "sms": "SMS"}
+
+#: Broadcast kinds offered by the compose form (any type slug is accepted; the console
+#: offers described types too, named as the inbox names them).
+BROADCAST_TYPES = [SelectChoice(slug, label) for slug, label in BROADCAST_LABELS.items()]
 
 #: The form's datetime fields, each with a hidden ``<name>_offset`` beside it.
 BROADCAST_TIMES = ("starts_at", "ends_at", "expires_at", "send_at")
@@ -191,6 +200,26 @@ class GroupForm(FlaskForm):
     name = StringField("Name", render_kw={"autocapitalize": "none", "spellcheck": "false",
                                           "maxlength": 64})
     description = StringField("Description", render_kw={"maxlength": 500})
+
+
+class TypeForm(FlaskForm):
+    """Describe a notification type; ``schemas.TypeRequest`` validates what it says."""
+
+    type = StringField("Type", render_kw={"autocapitalize": "none", "spellcheck": "false",
+                                          "maxlength": 64, "placeholder": "security.login"})
+    label = StringField("Label", render_kw={"maxlength": 80,
+                                            "placeholder": "Security alerts"})
+    description = StringField("Description", render_kw={"maxlength": 300})
+    category = StringField("Category on the settings page", render_kw={"maxlength": 40,
+                                                                       "placeholder": "Account"})
+    defaults = RadioField("Default channels", default="row", choices=[
+        SelectChoice("row", "Each user's default row"),
+        SelectChoice("own", "Only the channels ticked below")])
+    default_channels = SelectMultipleField(
+        "Channels on by default", choices=[SelectChoice(c, CHANNEL_NAMES[c]) for c in CHANNELS],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        validate_choice=False)
+    user_can_disable = BooleanField("Users may turn it off", default=True)
 
 
 class MemberForm(FlaskForm):

@@ -1,4 +1,5 @@
-"""What every page template can use: the unread count and time formatting."""
+"""What every page template can use: the unread count, time formatting, and the chips
+naming notification types."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_login import current_user
 
 from notifier.backend import backend
 from notifier.core.clock import iso_utc
+from notifier.model.types import chip_labels, chip_of
 
 
 def relative_time(iso: str | datetime, now: datetime | None = None) -> str:
@@ -59,8 +61,21 @@ def timestamp_iso(seconds: float) -> str:
     return iso_utc(datetime.fromtimestamp(seconds, UTC))
 
 
+def type_chip(item, source: str | None = None) -> str | None:
+    """The chip an inbox item (or a broadcast, ``source`` ``broadcast``) shows for its
+    type (None: no chip)."""
+    return chip_of(backend().types.catalog(), item.type, source or item.source)
+
+
+def type_chips() -> dict[str, object]:
+    """What ``static/note.js`` needs to name chips the same way."""
+    return chip_labels(backend().types.catalog())
+
+
 def init_app(app: Flask) -> None:
-    """Register the filters and the unread count for the shared header."""
+    """Register the filters, the type chips and the unread count for the shared header."""
+    app.add_template_global(type_chip, "type_chip")
+    app.add_template_global(type_chips, "type_chips")
     app.add_template_filter(relative_time, "relative_time")
     app.add_template_filter(window_time, "window_time")
     app.add_template_filter(timestamp_iso, "timestamp_iso")

@@ -221,6 +221,29 @@ class UserPreferences:
 
 
 @dataclass(frozen=True)
+class NotificationType:
+    """A described notification type: how pages name it, and what users get by default
+    (``default_channels`` None: each user's default row)."""
+
+    SCHEMA: ClassVar[str] = "NotificationType"
+    type: str
+    label: str
+    description: str
+    default_channels: list[str] | None
+    user_can_disable: bool
+    category: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TypeList:
+    """Every described type, in slug order."""
+
+    SCHEMA: ClassVar[str] = "TypeList"
+    types: list[NotificationType]
+
+
+@dataclass(frozen=True)
 class WidgetToken:
     """A short-lived token for one user's widget and event stream."""
 

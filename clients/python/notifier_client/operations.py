@@ -87,6 +87,14 @@ OPERATIONS: dict[str, Operation] = {
     "set_preferences": Operation(
         "PUT", "/users/{user_id}/preferences",
         {200: Answer("UserPreferences", models.UserPreferences)}, body="PreferencesRequest"),
+    "describe_type": Operation(
+        "PUT", "/types/{type}",
+        {201: Answer("NotificationType", models.NotificationType),
+         200: Answer("NotificationType", models.NotificationType)},
+        body="TypeRequest", body_fields=("label", "description", "default_channels",
+                                         "user_can_disable", "category")),
+    "types": Operation("GET", "/types", {200: Answer("TypeList", models.TypeList)}),
+    "forget_type": Operation("DELETE", "/types/{type}", {204: None}),
     # Stateless: a token is signed, nothing is stored, so a second one harms nothing.
     "widget_token": Operation(
         "POST", "/widget-tokens", {201: Answer("WidgetToken", models.WidgetToken)},

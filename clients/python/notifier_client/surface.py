@@ -92,6 +92,25 @@ class Methods:
                 else dict(preferences))
         return self._call("set_preferences", {"user_id": user_id}, body=body)
 
+    def describe_type(self, type: str, label: str, *, description: str | None = None,
+                      default_channels: Iterable[str] | None = None,
+                      user_can_disable: bool | None = None, category: str | None = None):
+        """Describe (or re-describe, whole) a notification type: a
+        :class:`~notifier_client.NotificationType`. ``default_channels`` None: the type
+        follows each user's default row."""
+        return self._call("describe_type", {"type": type}, body={
+            "label": label, "description": description,
+            "default_channels": None if default_channels is None else list(default_channels),
+            "user_can_disable": user_can_disable, "category": category})
+
+    def types(self):
+        """Every described type: a :class:`~notifier_client.TypeList`."""
+        return self._call("types")
+
+    def forget_type(self, type: str):
+        """Forget a type's description (``not_found`` error when it has none)."""
+        return self._call("forget_type", {"type": type})
+
     def widget_token(self, user_id: str, *, ttl_seconds: int | None = None,
                      origins: Iterable[str] | None = None):
         """A :class:`~notifier_client.WidgetToken` for ``user_id``'s widget and stream."""
