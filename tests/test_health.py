@@ -13,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ARTIFACTS, LiveServer, RedisServer, live_env, sign_in
+from notifier import create_app
+from notifier.backend import backend
+
+from conftest import ARTIFACTS, LiveServer, RedisServer, app_config, live_env, sign_in
 
 NOTIFIER = str(Path(sys.executable).parent / "notifier")
 
@@ -103,10 +106,16 @@ def test_schedulers_and_delivery_workers_report_that_they_are_alive(tmp_path):
         redis_server.stop()
 
 
-def test_the_console_shows_the_running_schedulers(app, store, redis_client):
+def test_the_console_shows_the_running_schedulers(redis_server, redis_client, tmp_path,
+                                                  monkeypatch):
     from notifier.scheduling.scheduler import Runner
 
-    store.accounts.create("root", "a long password", admin=True)
+    # A prefix of its own: the session's live server runs a scheduler in each worker,
+    # and they report into the shared one.
+    monkeypatch.setenv("NOTIFIER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(redis_server.url, KEY_PREFIX="health-schedulers"))
+    with app.app_context():
+        backend().accounts.create("root", "a long password", admin=True)
     client = app.test_client()
     assert sign_in(client, "root", "a long password").status_code == 302
     page = client.get("/admin/scheduled").text
