@@ -63,9 +63,10 @@ class Transitions:
 
     def __init__(self, client):
         self.pubsubs = presence_subscriptions(client)
-        for pubsub in self.pubsubs:
+        for pubsub in self.pubsubs:  # read the subscribe confirmations
+            deadline = time.monotonic() + 2
             while pubsub.get_message(timeout=0.2) is not None or not pubsub.subscribed:
-                pass  # the subscribe confirmations
+                assert time.monotonic() < deadline, "no subscribe confirmation"
         self.messages: list[dict] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
