@@ -98,7 +98,8 @@ bp.after_request(count_send)
 # The two send routes spend the same budget inside their send script instead (one
 # round trip for both), or through Flask-Limiter's own storage when they stop short.
 api_rate_limit(bp, key_func=lambda: authenticated_key().key_id,
-               exempt=frozenset({"api.openapi", "api.send_notification", "api.send_batch"}))
+               exempt=frozenset({"api.openapi"}),
+               spent_in_script=frozenset({"api.send_notification", "api.send_batch"}))
 
 
 def init_app(app: Flask, csrf) -> None:

@@ -22,6 +22,9 @@ limiter = Limiter(key_func=get_remote_address)
 
 #: Endpoints Flask-Limiter's before-request check skips outright (:func:`api_rate_limit`).
 _unchecked: set[str] = set()
+#: Endpoints that spend the budget inside their own script on one Redis (the send
+#: routes); on a cluster Flask-Limiter checks them like every other route.
+_spent_in_script: set[str] = set()
 
 
 def storage_uri(redis_url: str) -> str:
@@ -52,10 +55,12 @@ def _skip_check_for_unchecked(app: Flask, on_cluster: bool) -> None:
     at = next(i for i, hook in enumerate(hooks) if getattr(hook, "__self__", None) is limiter)
     check = hooks[at]
 
+    skipped = _unchecked if on_cluster else _unchecked | _spent_in_script
+
     def check_unless_unchecked() -> None:
         # On a cluster the budget's lists live in other slots than the recipients'
         # keys, so the send routes are checked here like every other route.
-        if on_cluster or request.endpoint not in _unchecked:
+        if request.endpoint not in skipped:
             check()
 
     hooks[at] = check_unless_unchecked
@@ -128,13 +133,15 @@ def _too_many_requests(limit: RequestLimit):
 
 
 def api_rate_limit(bp: Blueprint, *, key_func: Callable[[], str],
-                   exempt: frozenset[str]) -> None:
+                   exempt: frozenset[str], spent_in_script: frozenset[str]) -> None:
     """Limit every route of ``bp`` to ``API_RATE_LIMIT`` per ``key_func()`` (an API key id),
     one budget shared by all the routes; over it, a 429 JSON error with Retry-After.
 
     Flask-Limiter's before-request check does not run at all for the ``exempt``
-    endpoints (the send routes spend the budget in their own script)."""
+    endpoints, nor, on one Redis, for the ``spent_in_script`` ones (the send routes
+    spend the budget in their own script)."""
     _unchecked.update(exempt)
+    _spent_in_script.update(spent_in_script)
     limiter.shared_limit(_api_limit, scope="api", key_func=lambda: "apikey:" + key_func(),
                          on_breach=_too_many_requests)(bp)
 

@@ -188,7 +188,8 @@ class Broadcasts:
                       self.keys.broadcast_alive(), self.keys.broadcast_channel(),
                       self.keys.broadcast_windows()],
                 args=[current.key, stored, _json(updated.to_dict()),
-                      _expiry_score(updated.expires_at), _window_score(updated.ends_at)])
+                      _expiry_score(updated.expires_at), _window_score(updated.ends_at),
+                      publish_command(self.client)])
             if pos == 0:
                 return None
             if pos != -1:

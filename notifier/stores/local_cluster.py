@@ -50,11 +50,14 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def free_ports(count: int) -> list[int]:
+class PortTaken(RuntimeError):
+    """A node's port was taken by another process before the node could listen."""
+
+
+def free_ports(count: int, after: int | None = None) -> list[int]:
     """``count`` ports whose cluster-bus ports (+10000) are free too."""
     ports: list[int] = []
-    base = 20000 + (os.getpid() * 7) % 20000
-    port = base
+    port = after or 20000 + (os.getpid() * 7) % 20000
     while len(ports) < count:
         if port > 45000:
             port = 20000
@@ -94,21 +97,31 @@ class LocalCluster:
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
-        while not self._answers(port):
+        # Ours must answer: another process may have taken the port since it was free.
+        while b"process_id:%d\r\n" % process.pid not in self._ask(port, b"INFO", b"server"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on {port} did not start; see "
-                                   f"{self.folder / str(port) / 'redis.log'}")
+                process.kill()
+                raise PortTaken(f"redis-server on {port} did not start; see "
+                                f"{self.folder / str(port) / 'redis.log'}")
             time.sleep(0.02)
         return process
 
     def start(self) -> LocalCluster:
         """Start every node, create the cluster and wait for ``cluster_state:ok``."""
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
-        (self.folder / "ports").write_text(" ".join(map(str, self.ports)))
-        for port in self.ports:
-            self.start_node(port)
+        for attempt in range(3):
+            if self.folder.exists():
+                shutil.rmtree(self.folder)
+            self.folder.mkdir(parents=True)
+            (self.folder / "ports").write_text(" ".join(map(str, self.ports)))
+            try:
+                for port in self.ports:
+                    self.start_node(port)
+                break
+            except PortTaken:
+                self.stop()
+                if attempt == 2:
+                    raise
+                self.ports = free_ports(len(self.ports), after=max(self.ports) + 1)
         subprocess.run(
             [_redis_cli(), "--cluster", "create",
              *(f"127.0.0.1:{port}" for port in self.ports),
