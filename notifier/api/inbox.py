@@ -9,24 +9,23 @@ from notifier.api.requests import limit_arg, parse_body, user_id_arg
 from notifier.backend import backend
 from notifier.core.errors import ApiError
 from notifier.core.ids import is_item_id
+from notifier.model.inbox_filter import parse_filter
 from notifier.model.requests import MarkReadRequest
 
 
 # The inbox of one user, as services see it here and the widget API
 # (notifier.api.widget) shows it to the user: one implementation for both.
 def feed_page(user_id: str):
-    """A page of the user's feed from the request's ``limit``, ``before`` and ``unread``."""
+    """A page of the user's feed from the request's ``limit``, ``before`` and filter
+    (``type``, ``priority``, ``unread``, ``read``, ``q``)."""
     args = request.args
     limit = limit_arg()
     before = args.get("before") or None
     if before is not None and not is_item_id(before):
         raise ApiError(422, "invalid_field", "before must be a notification or broadcast id",
                        "before")
-    unread = args.get("unread", "0").lower()
-    if unread not in ("0", "1", "true", "false"):
-        raise ApiError(422, "invalid_field", "unread must be 1 or 0", "unread")
-    items, cursor = backend().feed.page(
-        user_id, limit=limit, before=before, unread_only=unread in ("1", "true"))
+    items, cursor = backend().feed.page(user_id, limit=limit, before=before,
+                                        only=parse_filter(args))
     return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
 
 

@@ -25,6 +25,13 @@ from notifier.core.ids import (
 )
 from notifier.delivery.records import OUTCOMES
 from notifier.model.channels import DELIVERY_CHANNELS
+from notifier.model.inbox_filter import (
+    MAX_CHOICES,
+    MAX_QUERY,
+    PRIORITIES_PATTERN,
+    QUERY_PATTERN,
+    TYPES_PATTERN,
+)
 from notifier.model.requests import (
     PRIORITIES,
     BatchRequest,
@@ -547,7 +554,21 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
         {"name": "before", "in": "query",
          "schema": {"type": "string", "pattern": _or_empty(ITEM_ID_PATTERN)},
          "description": "Cursor: the `next` of the previous page."},
-        {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]}},
+        {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: unread items only."},
+        {"name": "read", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: read items only; 0: unread only (not with unread=1)."},
+        {"name": "type", "in": "query",
+         "schema": {"type": "string", "pattern": TYPES_PATTERN},
+         "description": f"Only these types (up to {MAX_CHOICES}, comma-separated)."},
+        {"name": "priority", "in": "query",
+         "schema": {"type": "string", "pattern": PRIORITIES_PATTERN},
+         "description": "Only these priorities (comma-separated)."},
+        {"name": "q", "in": "query",
+         "schema": {"type": "string", "maxLength": MAX_QUERY, "pattern": QUERY_PATTERN},
+         "description": "Words that must each appear in the title or the body (any case). "
+                        "Searches the retained inbox (at most INBOX_MAX entries, plus the "
+                        "live broadcasts)."},
     ]
     presence_query = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,

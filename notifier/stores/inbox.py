@@ -24,6 +24,7 @@ from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.delivery_rules import Decision, decide
+from notifier.model.inbox_filter import EVERYTHING, InboxFilter
 from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
 from notifier.stores.connection import is_cluster, publish_command
@@ -368,18 +369,21 @@ class Inbox:
         return self.client.zcount(self.keys.unread(user_id), f"({now_ms()}", "+inf")
 
     def page(
-        self, user_id: str, *, limit: int, before: str | None = None, unread_only: bool = False
+        self, user_id: str, *, limit: int, before: str | None = None,
+        only: InboxFilter = EVERYTHING,
     ) -> tuple[list[Notification], str | None]:
-        """Up to ``limit`` notifications older than ``before``, newest first.
+        """Up to ``limit`` notifications older than ``before`` that ``only`` lets through,
+        newest first.
 
         Returns the page and the cursor of the next one (None at the end).
-        Expired notifications are skipped.
+        Expired notifications are skipped. A filter may scan the whole stream, which
+        holds at most ``cap`` + ``TRIM_SLACK`` entries.
         """
         if before is not None and parse_notification_id(before) == (0, 0):
             return [], None  # nothing is older than the smallest id
         found: list[Notification] = []
         bound = f"({before}" if before else "+"
-        chunk = max(limit + 1, 50)
+        chunk = max(limit + 1, 200 if only.narrows else 50)
         at = now_ms()
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id)]
         while len(found) <= limit:
@@ -387,10 +391,10 @@ class Inbox:
             for i in range(0, len(flat), 3):
                 entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
                 unread = score is not None and float(score) > at
-                if unread_only and not unread:
+                if only.read is not None and only.read == unread:
                     continue
                 item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
-                if not is_expired(item.expires_at, at):
+                if not is_expired(item.expires_at, at) and only.matches(item):
                     found.append(item)
             if len(flat) < chunk * 3:
                 break
