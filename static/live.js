@@ -14,6 +14,20 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const showsNewest = root.dataset.showsNewest === "true";
   const unreadOnly = root.dataset.unreadOnly === "true";
+  const readOnly = root.dataset.readOnly === "true";
+  const split = (value, by) => (value ? value.split(by) : []);
+  const types = split(root.dataset.filterTypes, ",");
+  const priorities = split(root.dataset.filterPriorities, ",");
+  const words = split(root.dataset.filterWords, " ");
+
+  // Whether an item that arrives live belongs in this filtered list (as the server decides).
+  function wanted(n) {
+    if ((unreadOnly && n.read) || (readOnly && !n.read)) return false;
+    if (types.length && !types.includes(n.type)) return false;
+    if (priorities.length && !priorities.includes(n.priority)) return false;
+    const text = `${n.title}\n${n.body || ""}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  }
 
   function setUnread(count) {
     const summary = root.querySelector("[data-unread-summary]");
@@ -26,7 +40,7 @@
   const renderNote = (n) => window.NotifierNote.render(n, csrf);
 
   function addNote(n, position) {
-    if (!showsNewest || document.getElementById(`n-${n.id}`)) return;
+    if (!showsNewest || document.getElementById(`n-${n.id}`) || !wanted(n)) return;
     let notes = list();
     if (!notes) {
       root.querySelector(".empty")?.remove();
@@ -49,7 +63,7 @@
       existing.replaceWith(renderNote({ ...b, read }));
       return;
     }
-    if (!expired && !(unreadOnly && b.read)) addNote(b, position);
+    if (!expired) addNote(b, position);
   }
 
   function markRead(ids) {
