@@ -121,16 +121,73 @@
     if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
     if (form.hasAttribute("data-native")) return;
     event.preventDefault();
+    const data = new FormData(form);
+    const by = event.submitter;
+    if (by?.name && !data.has(by.name)) data.append(by.name, by.value);
     const response = await fetch(form.action, {
-      method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" },
+      method: "POST", body: data, headers: { "X-Requested-With": "fetch" },
       credentials: "same-origin",
     });
     if (!response.ok) { form.submit(); return; }
-    const data = new FormData(form);
-    if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
+    if (form.hasAttribute("data-bulk")) {
+      const ids = data.getAll("id");
+      if (data.get("op") === "read") markRead(ids); else remove(ids);
+      clearSelection();
+    } else if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });
+
+  // Bulk selection: each item's checkbox belongs to the bulk form (form="bulk").
+  const bulk = root.querySelector("[data-bulk]");
+  const selectAll = root.querySelector("[data-select-all]");
+  const boxes = () => [...root.querySelectorAll("input.note-select")];
+  function updateSelection() {
+    if (!bulk) return;
+    const all = boxes();
+    const chosen = all.filter((box) => box.checked).length;
+    bulk.querySelector("[data-selected-count]").textContent = chosen ? `${chosen} selected` : "";
+    for (const button of bulk.querySelectorAll("button[name=op]")) button.disabled = !chosen;
+    bulk.classList.toggle("has-selection", chosen > 0);
+    bulk.classList.add("is-live");
+    if (selectAll) {
+      selectAll.checked = chosen > 0 && chosen === all.length;
+      selectAll.indeterminate = chosen > 0 && chosen < all.length;
+      selectAll.closest("label").hidden = all.length === 0;
+    }
+  }
+  function clearSelection() {
+    for (const box of boxes()) box.checked = false;
+    updateSelection();
+  }
+  root.addEventListener("change", (event) => {
+    if (event.target === selectAll) {
+      for (const box of boxes()) box.checked = selectAll.checked;
+    }
+    updateSelection();
+  });
+  updateSelection();
+  new MutationObserver(updateSelection).observe(root.querySelector("[data-notes-slot]"),
+                                                { childList: true, subtree: true });
+
+  // Density: comfortable or compact, remembered by this browser.
+  const density = root.querySelector("[data-density]");
+  const DENSITY_KEY = "notifier.inbox.density";
+  function setCompact(on) {
+    document.body.classList.toggle("density-compact", on);
+    density.setAttribute("aria-pressed", String(on));
+  }
+  if (density) {
+    let stored = null;
+    try { stored = localStorage.getItem(DENSITY_KEY); } catch { /* storage off */ }
+    setCompact(stored === "compact");
+    density.hidden = false;
+    density.addEventListener("click", () => {
+      const on = density.getAttribute("aria-pressed") !== "true";
+      setCompact(on);
+      try { localStorage.setItem(DENSITY_KEY, on ? "compact" : "comfortable"); } catch { /* off */ }
+    });
+  }
 
   const live = window.NotifierLive;
   live.on("notification", (n, position) => {

@@ -65,3 +65,16 @@ def test_pager_links_keep_the_filter(inbox, auth):
                                    "q=" + "x" * 201])
 def test_a_bad_filter_is_a_400_page(inbox, query):
     assert inbox.get(f"/inbox?{query}").status_code == 400
+
+
+def test_the_bulk_form_marks_read_and_deletes_without_script(inbox, store):
+    ids = [n.id for n in store.inbox.page("alice", limit=10)[0]]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', inbox.get("/inbox").text).group(1)
+    done = inbox.post("/inbox/bulk", data={"csrf_token": token, "op": "read", "id": ids[:2],
+                                           "next": "/inbox?type=ci"})
+    assert done.status_code == 302 and done.headers["Location"] == "/inbox?type=ci"
+    assert store.inbox.unread_count("alice") == 1
+    inbox.post("/inbox/bulk", data={"csrf_token": token, "op": "delete", "id": ids[1:]})
+    assert [n.id for n in store.inbox.page("alice", limit=10)[0]] == ids[:1]
+    for bad in ({"op": "explode", "id": ids[:1]}, {"op": "read", "id": ["nope"]}):
+        assert inbox.post("/inbox/bulk", data={"csrf_token": token, **bad}).status_code == 400

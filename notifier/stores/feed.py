@@ -284,6 +284,17 @@ class Feed:
         view.mark("dismissed", marked)
         return bool(marked), own + len(view.unread(alive))
 
+    def delete_many(self, user_id: str, item_ids: Iterable[str]) -> tuple[int, int]:
+        """Delete notifications and dismiss broadcasts; returns (how many were there,
+        unread count)."""
+        item_ids = list(dict.fromkeys(item_ids))
+        own = [i for i in item_ids if not i.startswith("b")]
+        removed = self.inbox.delete_many(user_id, own) if own else 0
+        for item_id in item_ids:
+            if item_id.startswith("b"):
+                removed += self.delete(user_id, item_id)[0]
+        return removed, self.unread_count(user_id)
+
     # -- live streams -----------------------------------------------------
     def replay(self, user_id: str, own_after: str, bcast_after: str | None, *,
                count: int = 200, own: bool = True

@@ -298,6 +298,16 @@ class Inbox:
                                                                  self.publish])
         return bool(removed), count
 
+    def delete_many(self, user_id: str, notification_ids: Iterable[str]) -> int:
+        """Delete notifications (one round trip, one script each); how many existed."""
+        batch = ScriptBatch(self.client)
+        for notification_id in notification_ids:
+            keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                    self.keys.user_channel(user_id),
+                    self.keys.receipts(user_id, notification_id)]
+            batch.script(self._delete, keys, [now_ms(), notification_id, self.publish])
+        return sum(removed for removed, _ in batch.execute())
+
     def _read_keys(self, user_id: str) -> list[str]:
         return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
 

@@ -79,6 +79,26 @@ def mark_read():
     return _back()
 
 
+#: What the bulk form does to the selected items.
+BULK_ACTIONS = ("read", "delete")
+
+
+@bp.post("/inbox/bulk")
+@login_required
+def bulk():
+    """Mark read or delete the selected notifications (and broadcasts)."""
+    action = request.form.get("op")
+    ids = request.form.getlist("id")
+    if action not in BULK_ACTIONS or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
+        abort(400)
+    feed = backend().feed
+    if ids and action == "read":
+        feed.mark_read(current_user.user_id, ids)
+    elif ids:
+        feed.delete_many(current_user.user_id, ids)
+    return _back()
+
+
 @bp.post("/inbox/<notification_id>/delete")
 @login_required
 def delete(notification_id: str):
