@@ -188,9 +188,10 @@ class Feed:
         return f"{own}_{bcast}"
 
     def page(self, user_id: str, *, limit: int, before: str | None = None,
-             only: InboxFilter = EVERYTHING) -> tuple[list[Notification], str | None]:
+             only: InboxFilter = EVERYTHING, archived: bool = False
+             ) -> tuple[list[Notification], str | None]:
         """Up to ``limit`` items older than ``before`` (an item id) that ``only`` lets
-        through, newest first.
+        through, newest first; ``archived``: the archived notifications instead.
 
         Returns the page and the next page's cursor (None at the end).
         """
@@ -202,7 +203,9 @@ class Feed:
         elif before is not None:
             own_before, bcast_before = before, parse_notification_id(before)
         own_items, own_more = self.inbox.page(user_id, limit=limit, before=own_before,
-                                              only=only)
+                                              only=only, archived=archived)
+        if archived:  # broadcasts are dismissed, never archived
+            return own_items, own_more
         _, view, alive = self.state(user_id)
         keys = []
         for key in alive:
