@@ -14,6 +14,20 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const showsNewest = root.dataset.showsNewest === "true";
   const unreadOnly = root.dataset.unreadOnly === "true";
+  const readOnly = root.dataset.readOnly === "true";
+  const split = (value, by) => (value ? value.split(by) : []);
+  const types = split(root.dataset.filterTypes, ",");
+  const priorities = split(root.dataset.filterPriorities, ",");
+  const words = split(root.dataset.filterWords, " ");
+
+  // Whether an item that arrives live belongs in this filtered list (as the server decides).
+  function wanted(n) {
+    if ((unreadOnly && n.read) || (readOnly && !n.read)) return false;
+    if (types.length && !types.includes(n.type)) return false;
+    if (priorities.length && !priorities.includes(n.priority)) return false;
+    const text = `${n.title}\n${n.body || ""}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  }
 
   function setUnread(count) {
     const summary = root.querySelector("[data-unread-summary]");
@@ -26,7 +40,7 @@
   const renderNote = (n) => window.NotifierNote.render(n, csrf);
 
   function addNote(n, position) {
-    if (!showsNewest || document.getElementById(`n-${n.id}`)) return;
+    if (!showsNewest || document.getElementById(`n-${n.id}`) || !wanted(n)) return;
     let notes = list();
     if (!notes) {
       root.querySelector(".empty")?.remove();
@@ -49,7 +63,7 @@
       existing.replaceWith(renderNote({ ...b, read }));
       return;
     }
-    if (!expired && !(unreadOnly && b.read)) addNote(b, position);
+    if (!expired) addNote(b, position);
   }
 
   function markRead(ids) {
@@ -107,16 +121,73 @@
     if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
     if (form.hasAttribute("data-native")) return;
     event.preventDefault();
+    const data = new FormData(form);
+    const by = event.submitter;
+    if (by?.name && !data.has(by.name)) data.append(by.name, by.value);
     const response = await fetch(form.action, {
-      method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" },
+      method: "POST", body: data, headers: { "X-Requested-With": "fetch" },
       credentials: "same-origin",
     });
     if (!response.ok) { form.submit(); return; }
-    const data = new FormData(form);
-    if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
+    if (form.hasAttribute("data-bulk")) {
+      const ids = data.getAll("id");
+      if (data.get("op") === "read") markRead(ids); else remove(ids);
+      clearSelection();
+    } else if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });
+
+  // Bulk selection: each item's checkbox belongs to the bulk form (form="bulk").
+  const bulk = root.querySelector("[data-bulk]");
+  const selectAll = root.querySelector("[data-select-all]");
+  const boxes = () => [...root.querySelectorAll("input.note-select")];
+  function updateSelection() {
+    if (!bulk) return;
+    const all = boxes();
+    const chosen = all.filter((box) => box.checked).length;
+    bulk.querySelector("[data-selected-count]").textContent = chosen ? `${chosen} selected` : "";
+    for (const button of bulk.querySelectorAll("button[name=op]")) button.disabled = !chosen;
+    bulk.classList.toggle("has-selection", chosen > 0);
+    bulk.classList.add("is-live");
+    if (selectAll) {
+      selectAll.checked = chosen > 0 && chosen === all.length;
+      selectAll.indeterminate = chosen > 0 && chosen < all.length;
+      selectAll.closest("label").hidden = all.length === 0;
+    }
+  }
+  function clearSelection() {
+    for (const box of boxes()) box.checked = false;
+    updateSelection();
+  }
+  root.addEventListener("change", (event) => {
+    if (event.target === selectAll) {
+      for (const box of boxes()) box.checked = selectAll.checked;
+    }
+    updateSelection();
+  });
+  updateSelection();
+  new MutationObserver(updateSelection).observe(root.querySelector("[data-notes-slot]"),
+                                                { childList: true, subtree: true });
+
+  // Density: comfortable or compact, remembered by this browser.
+  const density = root.querySelector("[data-density]");
+  const DENSITY_KEY = "notifier.inbox.density";
+  function setCompact(on) {
+    document.body.classList.toggle("density-compact", on);
+    density.setAttribute("aria-pressed", String(on));
+  }
+  if (density) {
+    let stored = null;
+    try { stored = localStorage.getItem(DENSITY_KEY); } catch { /* storage off */ }
+    setCompact(stored === "compact");
+    density.hidden = false;
+    density.addEventListener("click", () => {
+      const on = density.getAttribute("aria-pressed") !== "true";
+      setCompact(on);
+      try { localStorage.setItem(DENSITY_KEY, on ? "compact" : "comfortable"); } catch { /* off */ }
+    });
+  }
 
   const live = window.NotifierLive;
   live.on("notification", (n, position) => {

@@ -120,9 +120,12 @@ window.NotifierNote = (() => {
     const verb = n.source === "broadcast" ? "Dismiss" : "Delete";
     actions.append(action(csrf, `/inbox/${encodeURIComponent(n.id)}/delete`, { next: "/inbox" },
                           `${verb} “${n.title}”`, ICON_DELETE));
+    const select = el("input", { class: "note-select", type: "checkbox", form: "bulk", name: "id",
+                                 value: n.id, "aria-label": `Select “${n.title}”` });
+    if (!csrf) select.disabled = true;
     return el("li", { class: `note priority-${n.priority}${n.read ? "" : " is-unread"}`,
                       id: `n-${n.id}`, "data-id": n.id },
-              el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
+              select, el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
   }
 
   return { render, el, windowTime, chip };

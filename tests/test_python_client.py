@@ -59,6 +59,11 @@ def test_send_list_count_mark_read_and_delete(notifier):
 
     assert notifier.mark_read("cl-ann", [sent.ids[0]]) == ReadResult(marked=1, unread=1)
     assert [n.id for n in notifier.list("cl-ann", unread=True).notifications] == other.ids
+    assert [n.id for n in notifier.list("cl-ann", read=True).notifications] == sent.ids
+    found = notifier.list("cl-ann", q="MAIN green", types=["general", "x"],
+                          priorities=["high", "urgent"])
+    assert [n.id for n in found.notifications] == sent.ids
+    assert notifier.list("cl-ann", q="main", priorities=["low"]).notifications == []
     assert notifier.mark_read("cl-ann", all=True) == ReadResult(marked=1, unread=0)
     assert notifier.delete("cl-ann", sent.ids[0]) == DeleteResult(deleted=sent.ids[0],
                                                                   unread=0)

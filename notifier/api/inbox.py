@@ -8,25 +8,28 @@ from flask import jsonify, request
 from notifier.api.requests import limit_arg, parse_body, user_id_arg
 from notifier.backend import backend
 from notifier.core.errors import ApiError
-from notifier.core.ids import is_item_id
-from notifier.model.requests import MarkReadRequest
+from notifier.core.ids import is_item_id, is_notification_id
+from notifier.model.inbox_filter import parse_filter
+from notifier.model.requests import ArchiveRequest, MarkReadRequest
 
 
 # The inbox of one user, as services see it here and the widget API
 # (notifier.api.widget) shows it to the user: one implementation for both.
 def feed_page(user_id: str):
-    """A page of the user's feed from the request's ``limit``, ``before`` and ``unread``."""
+    """A page of the user's feed from the request's ``limit``, ``before`` and filter
+    (``type``, ``priority``, ``unread``, ``read``, ``q``)."""
     args = request.args
     limit = limit_arg()
     before = args.get("before") or None
     if before is not None and not is_item_id(before):
         raise ApiError(422, "invalid_field", "before must be a notification or broadcast id",
                        "before")
-    unread = args.get("unread", "0").lower()
-    if unread not in ("0", "1", "true", "false"):
-        raise ApiError(422, "invalid_field", "unread must be 1 or 0", "unread")
-    items, cursor = backend().feed.page(
-        user_id, limit=limit, before=before, unread_only=unread in ("1", "true"))
+    archived = args.get("archived", "0").lower()
+    if archived not in ("0", "1", "true", "false"):
+        raise ApiError(422, "invalid_field", "archived must be 1 or 0", "archived")
+    items, cursor = backend().feed.page(user_id, limit=limit, before=before,
+                                        only=parse_filter(args),
+                                        archived=archived in ("1", "true"))
     return jsonify(notifications=[n.to_dict() for n in items], next=cursor)
 
 
@@ -43,6 +46,22 @@ def mark_read_as_asked(user_id: str, body: MarkReadRequest) -> tuple[int, int]:
     if body.all:
         return feed.mark_all_read(user_id, body.up_to)
     return feed.mark_read(user_id, body.ids or [])
+
+
+def feed_archive(user_id: str, notification_id: str | None = None, *, restore: bool = False):
+    """Archive (or restore) the notification named in the path, or the body's ``ids``;
+    the ``{"archived"|"restored", "unread"}`` answer. 404 for one that is not there."""
+    if notification_id is not None:
+        if not is_notification_id(notification_id):
+            raise ApiError(422, "invalid_field", "id must be a notification id", "id")
+        ids = [notification_id]
+    else:
+        ids = parse_body(ArchiveRequest, root_field="ids").ids
+    changed, count = backend().inbox.archive(user_id, ids, restore=restore)
+    if notification_id is not None and not changed:
+        raise ApiError(404, "not_found", "No such notification for this user, or it is "
+                       f"{'not' if restore else 'already'} archived.")
+    return jsonify({"restored" if restore else "archived": changed, "unread": count})
 
 
 def feed_delete(user_id: str, notification_id: str):
@@ -74,3 +93,13 @@ def mark_read(user_id: str):
 def delete_notification(user_id: str, notification_id: str):
     """Delete one notification from the user's inbox (or dismiss a broadcast for them)."""
     return feed_delete(user_id_arg(user_id), notification_id)
+
+
+def archive(user_id: str, notification_id: str | None = None):
+    """Archive notifications: out of the inbox list (read), listed with ``archived=1``."""
+    return feed_archive(user_id_arg(user_id), notification_id)
+
+
+def unarchive(user_id: str, notification_id: str | None = None):
+    """Restore archived notifications to the inbox list."""
+    return feed_archive(user_id_arg(user_id), notification_id, restore=True)

@@ -25,9 +25,17 @@ from notifier.core.ids import (
 )
 from notifier.delivery.records import OUTCOMES
 from notifier.model.channels import CHANNELS, DELIVERY_CHANNELS
+from notifier.model.inbox_filter import (
+    MAX_CHOICES,
+    MAX_QUERY,
+    PRIORITIES_PATTERN,
+    QUERY_PATTERN,
+    TYPES_PATTERN,
+)
 from notifier.model.preferences import TYPE_PATTERN
 from notifier.model.requests import (
     PRIORITIES,
+    ArchiveRequest,
     BatchRequest,
     BroadcastRequest,
     ClickRequest,
@@ -512,6 +520,13 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                         "chip is its slug."},
         },
     },
+    "ArchiveResult": {
+        "type": "object",
+        "properties": {"archived": {"type": "integer", "description": "How many moved."},
+                       "restored": {"type": "integer", "description": "How many moved."},
+                       "unread": {"type": "integer"}},
+        "required": ["unread"],
+    },
     "DeleteResult": {
         "type": "object",
         "required": ["deleted", "unread"],
@@ -573,7 +588,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
     """The whole document (built once per process and setting); ``widget_token_min_ttl``
     is the setting WIDGET_TOKEN_MIN_TTL."""
     _, defs = models_json_schema(
-        [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest,
+        [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest, ArchiveRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
                                        GroupSendRequest, PreferencesRequest,
                                        DeviceRequest, SeenRequest, ClickRequest,
@@ -589,7 +604,23 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
         {"name": "before", "in": "query",
          "schema": {"type": "string", "pattern": _or_empty(ITEM_ID_PATTERN)},
          "description": "Cursor: the `next` of the previous page."},
-        {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]}},
+        {"name": "unread", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: unread items only."},
+        {"name": "archived", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: the archived notifications instead of the inbox."},
+        {"name": "read", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: read items only; 0: unread only (not with unread=1)."},
+        {"name": "type", "in": "query",
+         "schema": {"type": "string", "pattern": TYPES_PATTERN},
+         "description": f"Only these types (up to {MAX_CHOICES}, comma-separated)."},
+        {"name": "priority", "in": "query",
+         "schema": {"type": "string", "pattern": PRIORITIES_PATTERN},
+         "description": "Only these priorities (comma-separated)."},
+        {"name": "q", "in": "query",
+         "schema": {"type": "string", "maxLength": MAX_QUERY, "pattern": QUERY_PATTERN},
+         "description": "Words that must each appear in the title or the body (any case). "
+                        "Searches the retained inbox (at most INBOX_MAX entries, plus the "
+                        "live broadcasts)."},
     ]
     presence_query = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -658,6 +689,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
         "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
             "Delete one notification", (200, "DeleteResult"),
             params=[_USER, notification_id], errors=(401, 404, 422, 503))},
+        **_archive_paths("/users/{user_id}/notifications", [_USER], _operation),
         "/broadcasts": {
             "post": _also(_operation(
                 "Announce to every user (stored once, merged into every feed), now or "
@@ -861,6 +893,22 @@ def _socket_path() -> dict[str, Any]:
     }
 
 
+def _archive_paths(base: str, params: list, op) -> dict[str, Any]:
+    """Archive and unarchive, of many ids (body) and of one (path), under ``base``."""
+    one = {"name": "notification_id", "in": "path", "required": True,
+           "schema": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN}}
+    paths = {}
+    for verb, does in (("archive", "Archive (out of the inbox list, read)"),
+                       ("unarchive", "Restore archived")):
+        paths[f"{base}/{verb}"] = {"post": op(
+            f"{does} notifications", (200, "ArchiveResult"), body="ArchiveRequest",
+            params=params, errors=(400, 401, 413, 422, 503))}
+        paths[f"{base}/{{notification_id}}/{verb}"] = {"post": op(
+            f"{does} one notification", (200, "ArchiveResult"), params=[*params, one],
+            errors=(401, 404, 422, 503))}
+    return paths
+
+
 def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
     """The widget API: a token's user's own inbox, for pages on the token's origins."""
     refusals = {
@@ -890,6 +938,7 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
         "/me/notifications/read": {"post": op(
             "Mark some or all of the token's user's notifications read", (200, "ReadResult"),
             body="MarkReadRequest", errors=(400, 413, 422, 503))},
+        **_archive_paths("/me/notifications", [], op),
         "/me/notifications/seen": {"post": op(
             "Record that the client showed these notifications (seen receipts)",
             (200, "SeenResult"), body="SeenRequest", errors=(400, 413, 422, 503))},

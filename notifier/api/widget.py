@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from notifier.api import widget_access
-from notifier.api.inbox import feed_delete, feed_mark_read, feed_page
+from notifier.api.inbox import feed_archive, feed_delete, feed_mark_read, feed_page
 from notifier.api.limiter import spend_widget_budget
 from notifier.api.requests import parse_body
 from notifier.backend import backend
@@ -68,6 +68,20 @@ def mark_read():
 def delete_notification(notification_id: str):
     """Delete one of the user's notifications (dismiss a broadcast for them)."""
     return feed_delete(g.widget.user_id, notification_id)
+
+
+@bp.post("/notifications/archive")
+@bp.post("/notifications/<notification_id>/archive")
+def archive(notification_id: str | None = None):
+    """Archive some of the user's notifications (out of the inbox list, read)."""
+    return feed_archive(g.widget.user_id, notification_id)
+
+
+@bp.post("/notifications/unarchive")
+@bp.post("/notifications/<notification_id>/unarchive")
+def unarchive(notification_id: str | None = None):
+    """Restore some of the user's archived notifications to the inbox list."""
+    return feed_archive(g.widget.user_id, notification_id, restore=True)
 
 
 @bp.post("/notifications/seen")

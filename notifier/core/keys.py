@@ -72,6 +72,11 @@ class Keys:
         """Sorted set of unread notification ids scored by expiry (ms, or +inf)."""
         return self._user(user_id, "unread")
 
+    def archived(self, user_id: str) -> str:
+        """Sorted set of the user's archived notification ids, scored by the ms part of
+        the id (entries older than the inbox's oldest are pruned as it is trimmed)."""
+        return self._user(user_id, "archived")
+
     def trimmed(self, user_id: str) -> str:
         """Id of the newest entry trimmed from the inbox: older cursors cannot resume."""
         return self._user(user_id, "trimmed")

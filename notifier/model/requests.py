@@ -31,7 +31,12 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from notifier.core.ids import ITEM_ID_PATTERN, POSITION_PATTERN, USER_ID_PATTERN
+from notifier.core.ids import (
+    ITEM_ID_PATTERN,
+    NOTIFICATION_ID_PATTERN,
+    POSITION_PATTERN,
+    USER_ID_PATTERN,
+)
 from notifier.core.origins import MAX_TOKEN_ORIGINS, parse_origin
 from notifier.model import text_rules
 from notifier.model.channels import CHANNELS, Channel
@@ -402,6 +407,14 @@ class SeenRequest(_Strict):
 
     ids: Annotated[list[ItemId], Field(min_length=1, max_length=100)] = Field(
         description="Notification ids (broadcast ids are accepted and ignored).")
+
+
+class ArchiveRequest(_Strict):
+    """Body of the archive and unarchive routes: the notifications to move."""
+
+    ids: Annotated[list[Annotated[str, StringConstraints(pattern=NOTIFICATION_ID_PATTERN)]],
+                   Field(min_length=1, max_length=1000)] = Field(
+        description="Notification ids (broadcasts are dismissed, not archived).")
 
 
 class ClickRequest(_Strict):

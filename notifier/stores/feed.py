@@ -19,6 +19,7 @@ import redis
 from notifier.core.clock import now_ms
 from notifier.core.ids import format_id, parse_broadcast_id, parse_notification_id
 from notifier.core.keys import Keys
+from notifier.model.inbox_filter import EVERYTHING, InboxFilter
 from notifier.model.notification import Notification
 from notifier.stores.broadcasts import Broadcast, BroadcastChunk, Broadcasts, newest_position
 from notifier.stores.connection import publish_command
@@ -191,8 +192,10 @@ class Feed:
         return f"{own}_{bcast}"
 
     def page(self, user_id: str, *, limit: int, before: str | None = None,
-             unread_only: bool = False) -> tuple[list[Notification], str | None]:
-        """Up to ``limit`` items older than ``before`` (an item id), newest first.
+             only: InboxFilter = EVERYTHING, archived: bool = False
+             ) -> tuple[list[Notification], str | None]:
+        """Up to ``limit`` items older than ``before`` (an item id) that ``only`` lets
+        through, newest first; ``archived``: the archived notifications instead.
 
         Returns the page and the next page's cursor (None at the end).
         """
@@ -204,20 +207,24 @@ class Feed:
         elif before is not None:
             own_before, bcast_before = before, parse_notification_id(before)
         own_items, own_more = self.inbox.page(user_id, limit=limit, before=own_before,
-                                              unread_only=unread_only)
+                                              only=only, archived=archived)
+        if archived:  # broadcasts are dismissed, never archived
+            return own_items, own_more
         _, view, alive = self.state(user_id)
         keys = []
         for key in alive:
             pos = parse_notification_id(key)
-            if not view.visible(key) or (unread_only and view.is_read(key)):
+            if not view.visible(key) or (only.read is not None
+                                         and view.is_read(key) != only.read):
                 continue
             if bcast_before is not None and pos >= bcast_before:
                 continue
             keys.append(key)
         keys.sort(key=parse_notification_id, reverse=True)
-        broadcasts = self.broadcasts.docs(keys[:limit + 1])
-        merged = own_items + [as_notification(b, user_id, view.is_read(b.key))
-                              for b in broadcasts]
+        # Unfiltered, no more than a page is needed; filtered, every live one is looked at.
+        broadcasts = self.broadcasts.docs(keys if only.narrows else keys[:limit + 1])
+        shown = [as_notification(b, user_id, view.is_read(b.key)) for b in broadcasts]
+        merged = own_items + [item for item in shown if only.matches(item)][:limit + 1]
         merged.sort(key=_order, reverse=True)
         more = len(merged) > limit or own_more is not None
         page = merged[:limit]
@@ -283,6 +290,17 @@ class Feed:
         own, marked = self._mark(user_id, "dismiss", [key], alive=alive)
         view.mark("dismissed", marked)
         return bool(marked), own + len(view.unread(alive))
+
+    def delete_many(self, user_id: str, item_ids: Iterable[str]) -> tuple[int, int]:
+        """Delete notifications and dismiss broadcasts; returns (how many were there,
+        unread count)."""
+        item_ids = list(dict.fromkeys(item_ids))
+        own = [i for i in item_ids if not i.startswith("b")]
+        removed = self.inbox.delete_many(user_id, own) if own else 0
+        for item_id in item_ids:
+            if item_id.startswith("b"):
+                removed += self.delete(user_id, item_id)[0]
+        return removed, self.unread_count(user_id)
 
     # -- live streams -----------------------------------------------------
     def replay(self, user_id: str, own_after: str, bcast_after: str | None, *,

@@ -24,6 +24,7 @@ from notifier.core.idempotency import IdempotencyConflict
 from notifier.core.ids import parse_notification_id
 from notifier.core.keys import Keys
 from notifier.model.delivery_rules import Decision, decide
+from notifier.model.inbox_filter import EVERYTHING, InboxFilter
 from notifier.model.notification import Notification, encode_content, is_expired
 from notifier.model.requests import NotificationContent
 from notifier.stores.connection import is_cluster, publish_command
@@ -111,6 +112,7 @@ class Inbox:
         self._mark_read = load_script(client, "mark_read")
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
+        self._archive = load_script(client, "archive")
         #: Queues deliveries to other channels after a send (set by the backend).
         #: Queues the deliveries beyond the inbox (web push, email ...) of each send.
         self.dispatcher = dispatcher
@@ -293,10 +295,32 @@ class Inbox:
     def delete(self, user_id: str, notification_id: str) -> tuple[bool, int]:
         """Delete one notification and its receipts; returns (whether it existed, unread count)."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
-                self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id)]
+                self.keys.user_channel(user_id), self.keys.receipts(user_id, notification_id),
+                self.keys.archived(user_id)]
         removed, count = self._delete(keys=keys, args=[now_ms(), notification_id,
                                                                  self.publish])
         return bool(removed), count
+
+    def delete_many(self, user_id: str, notification_ids: Iterable[str]) -> int:
+        """Delete notifications (one round trip, one script each); how many existed."""
+        batch = ScriptBatch(self.client)
+        for notification_id in notification_ids:
+            keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                    self.keys.user_channel(user_id),
+                    self.keys.receipts(user_id, notification_id), self.keys.archived(user_id)]
+            batch.script(self._delete, keys, [now_ms(), notification_id, self.publish])
+        return sum(removed for removed, _ in batch.execute())
+
+    def archive(self, user_id: str, ids: Iterable[str], *, restore: bool = False
+                ) -> tuple[int, int]:
+        """Archive ``ids`` (they leave the inbox list, read, and streams hear "deleted"),
+        or ``restore`` archived ones; returns (how many changed, unread count)."""
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                self.keys.archived(user_id), self.keys.user_channel(user_id)]
+        args = [now_ms(), "restore" if restore else "archive",
+                self.keys.receipts(user_id, ""), self.receipt_ttl, self.publish, *ids]
+        changed, count = self._archive(keys=keys, args=args)
+        return changed, count
 
     def _read_keys(self, user_id: str) -> list[str]:
         return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
@@ -313,23 +337,27 @@ class Inbox:
         batch.script(self._replay, self._replay_keys(user_id), [after, count])
 
     def _replay_keys(self, user_id: str) -> list[str]:
-        return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id)]
+        return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id),
+                self.keys.archived(user_id)]
 
     @staticmethod
     def parse_replay(user_id: str, result: list) -> ReplayChunk:
-        """A :class:`ReplayChunk` from the replay script's reply."""
+        """A :class:`ReplayChunk` from the replay script's reply (archived entries are
+        scanned, not replayed)."""
         trimmed, newest, redis_ms, unread_count, *flat = result
         at = now_ms()
         found = []
-        for i in range(0, len(flat), 3):
+        for i in range(0, len(flat), 4):
             entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+            if flat[i + 3]:
+                continue
             unread = score is not None and float(score) > at
             item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
             if not is_expired(item.expires_at, at):
                 found.append(item)
         return ReplayChunk(
-            notifications=found, scanned=len(flat) // 3,
-            last_scanned=flat[-3].decode() if flat else None,
+            notifications=found, scanned=len(flat) // 4,
+            last_scanned=flat[-4].decode() if flat else None,
             trimmed=trimmed.decode() if trimmed else None,
             newest=newest.decode() if newest else None, now_ms=int(redis_ms),
             unread=int(unread_count),
@@ -369,33 +397,40 @@ class Inbox:
         return self.client.zcount(self.keys.unread(user_id), f"({now_ms()}", "+inf")
 
     def page(
-        self, user_id: str, *, limit: int, before: str | None = None, unread_only: bool = False
+        self, user_id: str, *, limit: int, before: str | None = None,
+        only: InboxFilter = EVERYTHING, archived: bool = False,
     ) -> tuple[list[Notification], str | None]:
-        """Up to ``limit`` notifications older than ``before``, newest first.
+        """Up to ``limit`` notifications older than ``before`` that ``only`` lets through,
+        newest first.
 
         Returns the page and the cursor of the next one (None at the end).
-        Expired notifications are skipped.
+        ``archived`` lists the archived ones instead of the others.
+        Expired notifications are skipped. A filter may scan the whole stream, which
+        holds at most ``cap`` + ``TRIM_SLACK`` entries.
         """
         if before is not None and parse_notification_id(before) == (0, 0):
             return [], None  # nothing is older than the smallest id
         found: list[Notification] = []
         bound = f"({before}" if before else "+"
-        chunk = max(limit + 1, 50)
+        chunk = max(limit + 1, 200 if only.narrows or archived else 50)
         at = now_ms()
-        keys = [self.keys.inbox(user_id), self.keys.unread(user_id)]
+        keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
+                self.keys.archived(user_id)]
         while len(found) <= limit:
             flat = self._list(keys=keys, args=[bound, chunk])
-            for i in range(0, len(flat), 3):
+            for i in range(0, len(flat), 4):
                 entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
+                if bool(flat[i + 3]) != archived:
+                    continue
                 unread = score is not None and float(score) > at
-                if unread_only and not unread:
+                if only.read is not None and only.read == unread:
                     continue
                 item = Notification.from_stored(user_id, entry_id, payload, read=not unread)
-                if not is_expired(item.expires_at, at):
+                if not is_expired(item.expires_at, at) and only.matches(item):
                     found.append(item)
-            if len(flat) < chunk * 3:
+            if len(flat) < chunk * 4:
                 break
-            bound = f"({flat[-3].decode()}"
+            bound = f"({flat[-4].decode()}"
         if len(found) > limit:
             return found[:limit], found[limit - 1].id
         return found, None

@@ -6,7 +6,9 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from notifier.backend import backend
+from notifier.core.errors import ApiError
 from notifier.core.ids import is_item_id
+from notifier.model.inbox_filter import parse_filter
 from notifier.model.text_rules import safe_next
 from notifier.stores.feed import parse_position
 
@@ -19,26 +21,37 @@ def home():
     return redirect(url_for("inbox.index"))
 
 
+#: The query arguments of the page's filter, kept by its links.
+FILTER_ARGS = ("unread", "read", "type", "priority", "q")
+
+
 @bp.get("/inbox")
 @login_required
 def index():
-    """Show the user's notifications, newest first, a page at a time."""
+    """Show the user's notifications, newest first, a page at a time, filtered as the
+    query asks (``type``, ``priority``, ``unread``/``read``, ``q``)."""
     before = request.args.get("before") or None
     if before is not None and not is_item_id(before):
         abort(400)
-    unread_only = request.args.get("unread") == "1"
+    try:
+        only = parse_filter(request.args)
+    except ApiError:
+        abort(400)
+    filters = {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
     feed = backend().feed
     # Taken before the page is read: the stream replays anything newer (the page
     # drops repeats), and "mark all read" spares what came after it.
     position = feed.position(current_user.user_id)
     notifications, older = feed.page(
         current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
-        before=before, unread_only=unread_only,
+        before=before, only=only,
     )
     backend().receipts.seen(current_user.user_id, [n.id for n in notifications])
+    types = sorted(set(backend().preferences.known_types()) | only.types)
     return render_template(
         "inbox/index.html", notifications=notifications, older=older, before=before,
-        unread_only=unread_only, position=position,
+        only=only, filters=filters, types=types, position=position,
+        kept={k: v for k, v in filters.items() if k not in ("unread", "read")},
     )
 
 
@@ -63,6 +76,26 @@ def mark_read():
         if not ids or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
             abort(400)
         feed.mark_read(current_user.user_id, ids)
+    return _back()
+
+
+#: What the bulk form does to the selected items.
+BULK_ACTIONS = ("read", "delete")
+
+
+@bp.post("/inbox/bulk")
+@login_required
+def bulk():
+    """Mark read or delete the selected notifications (and broadcasts)."""
+    action = request.form.get("op")
+    ids = request.form.getlist("id")
+    if action not in BULK_ACTIONS or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
+        abort(400)
+    feed = backend().feed
+    if ids and action == "read":
+        feed.mark_read(current_user.user_id, ids)
+    elif ids:
+        feed.delete_many(current_user.user_id, ids)
     return _back()
 
 

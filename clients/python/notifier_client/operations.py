@@ -72,7 +72,7 @@ OPERATIONS: dict[str, Operation] = {
     "list": Operation(
         "GET", "/users/{user_id}/notifications",
         {200: Answer("NotificationPage", models.NotificationPage)},
-        query=("limit", "before", "unread")),
+        query=("limit", "before", "unread", "read", "type", "priority", "q")),
     "unread_count": Operation("GET", "/users/{user_id}/unread-count",
                               {200: Answer("UnreadCount", models.UnreadCount)}),
     "mark_read": Operation(

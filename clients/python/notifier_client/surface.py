@@ -59,11 +59,18 @@ class Methods:
         return self._call("cancel", {"schedule_id": schedule_id})
 
     def list(self, user_id: str, *, limit: int | None = None, before: str | None = None,
-             unread: bool | None = None):
+             unread: bool | None = None, read: bool | None = None,
+             types: Iterable[str] | None = None, priorities: Iterable[str] | None = None,
+             q: str | None = None):
         """A :class:`~notifier_client.NotificationPage` of the user's notifications, newest
-        first; pass its ``next`` as ``before`` for the following page."""
+        first; pass its ``next`` as ``before`` for the following page. ``unread``/``read``
+        keep unread/read ones only, ``types`` and ``priorities`` those named, ``q`` those
+        whose title or body holds each of its words."""
+        joined = {name: None if values is None else ",".join(values)
+                  for name, values in (("type", types), ("priority", priorities))}
         return self._call("list", {"user_id": user_id},
-                          query={"limit": limit, "before": before, "unread": unread})
+                          query={"limit": limit, "before": before, "unread": unread,
+                                 "read": read, **joined, "q": q})
 
     def unread_count(self, user_id: str):
         """An :class:`~notifier_client.UnreadCount`: how many unread the user has."""

@@ -1,8 +1,8 @@
 -- What a live stream missed: entries after a cursor, with their unread scores.
--- KEYS: inbox stream, unread zset, trimmed marker
+-- KEYS: inbox stream, unread zset, trimmed marker, archived zset
 -- ARGV: cursor (exclusive), count
 -- Returns {newest trimmed id or false, newest id or false, redis time ms,
---          unread count, id, payload, score-or-false, ...}
+--          unread count, id, payload, score-or-false, archived (1 or 0), ...}
 local trimmed = redis.call('GET', KEYS[3])
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local time = redis.call('TIME')
@@ -21,5 +21,6 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT
   out[#out + 1] = entry[1]
   out[#out + 1] = entry[2][2]
   out[#out + 1] = redis.call('ZSCORE', KEYS[2], entry[1])
+  out[#out + 1] = redis.call('ZSCORE', KEYS[4], entry[1]) and 1 or 0
 end
 return out
