@@ -156,6 +156,30 @@ def trimmed_during_outage():
     return {"events": stream.lines("event: "), "reconnects": hub.reconnects}
 
 
+def silent_subscription():
+    """Cluster: a shard stops delivering to the hub while its connection still answers
+    PING (a subscription silently dead after a failover): the probe notices, the link
+    reconnects, and the stream replays what the silence cost it."""
+    hub = Hub(URL, keys, ping_interval=0.5)
+    gevent.sleep(0.3)
+    stream = Collector(hub, "quiet")
+    gevent.sleep(0.5)
+    link = hub._link_of[keys.user_channel("quiet")]
+    dead, real = link.pubsub, hub._dispatch
+
+    def deaf(message, on):
+        if on is link and link.pubsub is dead and message["type"] == "smessage":
+            return  # delivered by Redis, never heard
+        real(message, on)
+
+    hub._dispatch = deaf
+    sent = [send("quiet", "sent into the silence")]
+    gevent.sleep(2.5)
+    sent.append(send("quiet", "after"))
+    gevent.sleep(0.5)
+    return {"sent": sent, "got": stream.notification_ids(), "reconnects": hub.reconnects}
+
+
 class CountingWriter(SocketWriter):
     """The stream's socket writer, noting each time the socket did not take all."""
 

@@ -5,9 +5,13 @@ shard. The rest of the suite runs on a cluster in its second pass."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -391,3 +395,15 @@ def test_streams_follow_a_slot_migrated_under_them(own_cluster, tmp_path, monkey
         for server in servers:
             server.stop()
         client.close()
+
+
+def test_a_silently_dead_subscription_is_caught_by_the_probe(cluster, cluster_client):
+    """The hub's probe on each shard notices a subscription that stopped delivering
+    while PING still works; the stream gets what it missed (see hub_scenarios.py)."""
+    script = Path(__file__).with_name("hub_scenarios.py")
+    result = subprocess.run([sys.executable, str(script), cluster.url, "silent_subscription"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["reconnects"] >= 1
+    assert outcome["got"] == outcome["sent"]
