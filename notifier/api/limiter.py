@@ -38,9 +38,11 @@ def init_app(app: Flask, state: Backend) -> None:
     """Keep the counters beside everything else, under the instance's prefix (the
     storage's own prefix would be ``LIMITS``), sharing the app's connection pool."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(state.redis_url))
-    options = {"key_prefix": state.keys.rate_limit_prefix()}
-    if not is_cluster(state.redis):  # a cluster's storage keeps a client of its own
-        options["connection_pool"] = state.redis.connection_pool
+    # A cluster's storage keeps a client of its own. Flask-Limiter merges each app's
+    # options into what earlier apps of the process left, so the pool is always named.
+    options = {"key_prefix": state.keys.rate_limit_prefix(),
+               "connection_pool": None if is_cluster(state.redis)
+               else state.redis.connection_pool}
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
