@@ -1,9 +1,10 @@
 // Live inbox: the user's stream (static/live-stream.js, shared by every tab, which also
 // keeps the badge, the title and the toasts) keeps this page's list in step.
 // Items are built by static/note.js, loaded before this file.
-// New notifications appear at the top, reads and deletes made in other tabs show
-// here; a type with in-app switched off is only counted. Forms keep working
-// without this script; with it they post in the background.
+// New notifications appear at the top, reads, deletes, archives and restores made in
+// other tabs show here (the Archived view, data-view="archived", keeps its own list in
+// step); a type with in-app switched off is only counted. Forms keep working without
+// this script; with it they post in the background.
 (() => {
   "use strict";
 
@@ -19,9 +20,11 @@
   const types = split(root.dataset.filterTypes, ",");
   const priorities = split(root.dataset.filterPriorities, ",");
   const words = split(root.dataset.filterWords, " ");
+  const archivedView = root.dataset.view === "archived";
 
   // Whether an item that arrives live belongs in this filtered list (as the server decides).
   function wanted(n) {
+    if (archivedView) return false;  // new arrivals belong to the inbox
     if ((unreadOnly && n.read) || (readOnly && !n.read)) return false;
     if (types.length && !types.includes(n.type)) return false;
     if (priorities.length && !priorities.includes(n.priority)) return false;
@@ -81,6 +84,28 @@
     for (const id of ids) document.getElementById(`n-${id}`)?.remove();
   }
 
+  // Items that join this list with only their ids known (restored to the inbox, archived
+  // elsewhere): the page is fetched again and its list replaces this one.
+  let refreshing = null;
+  function refreshList(ids) {
+    if (!showsNewest || ids.every((id) => document.getElementById(`n-${id}`))) return;
+    if (refreshing) { refreshing.again = true; return; }
+    refreshing = { again: false };
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html")
+          .querySelector("[data-notes-slot]");
+        if (fresh) root.querySelector("[data-notes-slot]").replaceChildren(...fresh.childNodes);
+      })
+      .catch(() => {})
+      .finally(() => {
+        const again = refreshing.again;
+        refreshing = null;
+        if (again) refreshList([""]);
+      });
+  }
+
   // Seen receipts: what this page showed live, once the tab is visible, in batches.
   const unseen = new Set();
   let seenTimer = null;
@@ -133,7 +158,7 @@
       const ids = data.getAll("id");
       if (data.get("op") === "read") markRead(ids); else remove(ids);
       clearSelection();
-    } else if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
+    } else if (/\/(delete|archive|restore)$/.test(form.action)) remove([form.closest("li").dataset.id]);
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });
@@ -195,9 +220,11 @@
     addNote(n, position);
     if (showsNewest) seen(n.id);
   });
-  live.on("broadcast", (b, position) => upsertBroadcast(b, position));
+  live.on("broadcast", (b, position) => { if (!archivedView) upsertBroadcast(b, position); });
   live.on("unread", (data) => setUnread(data.unread));
   live.on("read", (data) => markRead(data.ids));
   live.on("deleted", (data) => remove(data.ids));
+  live.on("archived", (data) => (archivedView ? refreshList(data.ids) : remove(data.ids)));
+  live.on("restored", (data) => (archivedView ? remove(data.ids) : refreshList(data.ids)));
   live.on("reset", () => window.location.reload());
 })();
