@@ -80,15 +80,18 @@
     }
   }
 
+  // Items leave the list; an emptied list is fetched again (older items, or the empty state).
   function remove(ids) {
     for (const id of ids) document.getElementById(`n-${id}`)?.remove();
+    if (list() && !list().querySelector("li.note")) refreshList();
   }
 
   // Items that join this list with only their ids known (restored to the inbox, archived
-  // elsewhere): the page is fetched again and its list replaces this one.
+  // elsewhere; no ids: whatever it holds now): the page is fetched again and its list
+  // replaces this one.
   let refreshing = null;
-  function refreshList(ids) {
-    if (!showsNewest || ids.every((id) => document.getElementById(`n-${id}`))) return;
+  function refreshList(ids = null) {
+    if (!showsNewest || ids?.every((id) => document.getElementById(`n-${id}`))) return;
     if (refreshing) { refreshing.again = true; return; }
     refreshing = { again: false };
     fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
@@ -102,7 +105,7 @@
       .finally(() => {
         const again = refreshing.again;
         refreshing = null;
-        if (again) refreshList([""]);
+        if (again) refreshList();
       });
   }
 

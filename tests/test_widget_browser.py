@@ -485,3 +485,45 @@ def test_a_page_on_a_disallowed_origin_gets_no_data(browser, site, api, widget_s
         assert outcome["stream"] == "open" and "Secret for alice" in outcome["fetch"]
     finally:
         context.close()
+
+
+def test_archive_and_restore_in_the_widget_and_across_tabs(browser, site, api, store,
+                                                            notifier_url):
+    store.accounts.create("alice", PASSWORD)
+    for title in ("Old news", "Deploy done", "Review asked"):
+        api.send("alice", title)
+    context, page = open_host_page(browser, site)
+    try:
+        inbox = sign_in_to_inbox(context, notifier_url, "alice")
+        page.get_by_role("button", name="Notifications, 3 unread").click()
+        dialog = page.get_by_role("dialog", name="Notifications")
+        titles = dialog.locator("li.item h3")
+        expect(titles).to_have_text(["Review asked", "Deploy done", "Old news"])
+
+        dialog.get_by_role("button", name="Archive “Deploy done”").click()
+        expect(titles).to_have_text(["Review asked", "Old news"])
+        expect(inbox.locator("li.note h2")).to_have_text(["Review asked", "Old news"])
+        expect(widget(page)).to_have_attribute("data-unread", "2")
+
+        archived = dialog.get_by_role("button", name="Archived")
+        archived.click()
+        expect(archived).to_have_attribute("aria-pressed", "true")
+        expect(titles).to_have_text(["Deploy done"])
+        expect(dialog.get_by_role("button", name="Archive “Deploy done”")).to_have_count(0)
+
+        # Archived in the inbox page: the widget's Archived view gains it live.
+        inbox.get_by_role("button", name="Archive “Old news”").click()
+        expect(titles).to_have_text(["Deploy done", "Old news"])
+
+        dialog.get_by_role("button", name="Restore “Deploy done” to the inbox").click()
+        expect(titles).to_have_text(["Old news"])
+        expect(inbox.locator("li.note h2")).to_have_text(["Review asked", "Deploy done"])
+        dialog.get_by_role("button", name="Inbox", exact=True).click()
+        expect(titles).to_have_text(["Review asked", "Deploy done"])
+        # A new notification shows in the inbox view.
+        api.send("alice", "Fresh one")
+        expect(titles).to_have_text(["Fresh one", "Review asked", "Deploy done"])
+        assert [n.title for n in store.inbox.page("alice", limit=10, archived=True)[0]] == [
+            "Old news"]
+    finally:
+        context.close()
