@@ -19,7 +19,7 @@
   const badge = document.querySelector("[data-unread-badge]");
   const toasts = document.querySelector("[data-toasts]");
   const EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "archived",
-                  "restored", "reset", "revoked"];
+                  "restored", "snoozed", "reset", "revoked"];
   const KEEP = 200;  // latest events each tab keeps, to catch opening tabs up
   const tab = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const baseTitle = document.title.replace(/^\(\d+\+?\) /, "");

@@ -23,7 +23,7 @@
 
   // The stream's events (docs/protocols.md).
   const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "archived",
-                         "restored", "reset", "expired", "revoked", "evicted"];
+                         "restored", "snoozed", "reset", "expired", "revoked", "evicted"];
 
   // A token is refreshed a fifth of its lifetime before it expires, at least 2 s and at
   // most 60 s before.
@@ -126,7 +126,8 @@
 
     // -- events -------------------------------------------------------------------------
     // on("notification" | "broadcast" | "unread" | "read" | "deleted" | "archived" |
-    //    "restored" | "reset" | "expired" | "revoked" | "evicted" | "state" | "error", fn): fn(data, {id}). Returns a function
+    //    "restored" | "snoozed" | "reset" | "expired" | "revoked" | "evicted" | "state" |
+    //    "error", fn): fn(data, {id}). Returns a function
     //    that removes fn.
     on(name, fn) {
       if (!this.listeners.has(name)) this.listeners.set(name, new Set());
@@ -410,13 +411,14 @@
     }
 
     // A page of notifications and broadcasts, newest first: {notifications, next}. Pass
-    // `next` as `before` for the page after; `archived`: the archived notifications instead.
-    list({ limit, before, unread, archived } = {}) {
+    // `next` as `before` for the page after; `archived` / `snoozed`: those instead.
+    list({ limit, before, unread, archived, snoozed } = {}) {
       const params = new URLSearchParams();
       if (limit) params.set("limit", String(limit));
       if (before) params.set("before", before);
       if (unread) params.set("unread", "1");
       if (archived) params.set("archived", "1");
+      if (snoozed) params.set("snoozed", "1");
       const query = params.toString();
       return this.request("GET", `/notifications${query ? `?${query}` : ""}`);
     }
@@ -455,6 +457,17 @@
     // Restore archived notifications to the inbox list: {restored, unread}.
     unarchive(ids) {
       return this.request("POST", "/notifications/unarchive", { ids: [].concat(ids) });
+    }
+
+    // Snooze notifications until `until` (a Date or an ISO date-time): {snoozed, until, unread}.
+    snooze(ids, until) {
+      const when = until instanceof Date ? until.toISOString() : String(until);
+      return this.request("POST", "/notifications/snooze", { ids: [].concat(ids), until: when });
+    }
+
+    // Bring snoozed notifications back now, unread: {unsnoozed, unread}.
+    unsnooze(ids) {
+      return this.request("POST", "/notifications/unsnooze", { ids: [].concat(ids) });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.

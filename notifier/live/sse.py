@@ -14,7 +14,7 @@ from typing import Any
 
 #: Event names this service sends (the protocol: docs/protocols.md).
 EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "archived",
-                    "restored", "reset",
+                    "restored", "snoozed", "reset",
                     "expired", "revoked", "evicted",
                     # the admin console's stream (notifier.admin.events)
                     "stats", "presence"})

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 #: Deliveries that only make frames from the stream's state (no Redis round trip).
 LIVE_KINDS = frozenset({"notification", "broadcast", "read", "deleted", "archived",
-                        "restored"})
+                        "restored", "snoozed"})
 
 
 def _position_of(chunk: ReplayChunk) -> str:
@@ -243,8 +243,8 @@ class LiveStream:
 
     # -- live -------------------------------------------------------------
     def _live(self, delivery: Delivery) -> bytes:
-        """The frames a live notification, broadcast, read, deleted, archived or restored
-        event makes here."""
+        """The frames a live notification, broadcast, read, deleted, archived, restored or
+        snoozed event makes here."""
         if delivery.kind == "broadcast":
             return self._live_broadcast(delivery)
         if delivery.kind == "notification":
