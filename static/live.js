@@ -3,7 +3,7 @@
 // Items are built by static/note.js, loaded before this file.
 // New notifications appear at the top, reads, deletes, archives and restores made in
 // other tabs show here (the Archived view, data-view="archived", keeps its own list in
-// step); a type with in-app switched off is only counted. Forms keep working without
+// step, as does Snoozed); a type with in-app switched off is only counted. Forms keep working without
 // this script; with it they post in the background.
 (() => {
   "use strict";
@@ -20,11 +20,11 @@
   const types = split(root.dataset.filterTypes, ",");
   const priorities = split(root.dataset.filterPriorities, ",");
   const words = split(root.dataset.filterWords, " ");
-  const archivedView = root.dataset.view === "archived";
+  const view = root.dataset.view;  // inbox, snoozed or archived
 
   // Whether an item that arrives live belongs in this filtered list (as the server decides).
   function wanted(n) {
-    if (archivedView) return false;  // new arrivals belong to the inbox
+    if (view !== "inbox") return false;  // new arrivals belong to the inbox
     if ((unreadOnly && n.read) || (readOnly && !n.read)) return false;
     if (types.length && !types.includes(n.type)) return false;
     if (priorities.length && !priorities.includes(n.priority)) return false;
@@ -160,8 +160,9 @@
     if (form.hasAttribute("data-bulk")) {
       const ids = data.getAll("id");
       if (data.get("op") === "read") markRead(ids); else remove(ids);
+      for (const menu of form.querySelectorAll("details[open]")) menu.open = false;
       clearSelection();
-    } else if (/\/(delete|archive|restore)$/.test(form.action)) remove([form.closest("li").dataset.id]);
+    } else if (/\/(delete|archive|restore|snooze|unsnooze)$/.test(form.action)) remove([form.closest("li").dataset.id]);
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });
@@ -223,11 +224,14 @@
     addNote(n, position);
     if (showsNewest) seen(n.id);
   });
-  live.on("broadcast", (b, position) => { if (!archivedView) upsertBroadcast(b, position); });
+  live.on("broadcast", (b, position) => { if (view === "inbox") upsertBroadcast(b, position); });
   live.on("unread", (data) => setUnread(data.unread));
   live.on("read", (data) => markRead(data.ids));
   live.on("deleted", (data) => remove(data.ids));
-  live.on("archived", (data) => (archivedView ? refreshList(data.ids) : remove(data.ids)));
-  live.on("restored", (data) => (archivedView ? remove(data.ids) : refreshList(data.ids)));
+  // Each moves items from one view to another: the one they join fetches its list again.
+  const moves = { archived: "archived", snoozed: "snoozed", restored: "inbox" };
+  for (const [event, to] of Object.entries(moves)) {
+    live.on(event, (data) => (view === to ? refreshList(data.ids) : remove(data.ids)));
+  }
   live.on("reset", () => window.location.reload());
 })();
