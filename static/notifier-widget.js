@@ -509,6 +509,7 @@
     dismiss: "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7l-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z",
     archive: "M20.54 5.23 19.15 3.55A1.5 1.5 0 0 0 18 3H6c-.47 0-.88.21-1.16.55L3.46 5.23A2 2 0 0 0 3 6.5V19a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6.5c0-.48-.17-.93-.46-1.27ZM12 17.5 6.5 12H10v-2h4v2h3.5L12 17.5ZM5.12 5l.81-1h12l.94 1H5.12Z",
     restore: "M20.55 5.22 19.16 3.54A1.5 1.5 0 0 0 18 3H6c-.47 0-.88.21-1.15.55L3.46 5.22A2.1 2.1 0 0 0 3 6.5V19a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6.5c0-.49-.17-.93-.45-1.28ZM12 9.5l5.5 5.5H14v2h-4v-2H6.5L12 9.5ZM5.12 5l.82-1h12l.93 1H5.12Z",
+    snooze: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16Zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7V7Z",
     open: "M14 3v2h3.6l-9.3 9.3 1.4 1.4L19 6.4V10h2V3h-7ZM19 19H5V5h7V3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2v-7h-2v7Z",
   };
 
@@ -619,6 +620,11 @@
     padding: 4px 10px; border-radius: 999px; }
   .views button:hover { background: var(--_hover); color: var(--_fg); }
   .views button[aria-pressed="true"] { background: var(--_hover); color: var(--_fg); }
+  .snooze-menu { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 0; }
+  .snooze-menu button { border: 1px solid var(--_border); background: transparent; color: var(--_fg);
+    font-size: 12px; font-weight: 600; padding: 3px 9px; border-radius: 999px; }
+  .snooze-menu button:hover { background: var(--_hover); }
+  .icon-button[aria-expanded="true"] { background: var(--_hover); color: var(--_fg); }
   `;
 
   function el(tag, attrs = {}, ...children) {
@@ -667,6 +673,14 @@
     return new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short" });
   }
 
+  // The snooze menu's choices: when each brings a notification back, in local time.
+  const SNOOZE_CHOICES = [
+    ["In 1 hour", (now) => new Date(now.getTime() + 3600_000)],
+    ["Tomorrow 9:00", (now) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9)],
+    ["Next week", (now) => new Date(now.getFullYear(), now.getMonth(),
+                                    now.getDate() + 7 - ((now.getDay() + 6) % 7), 9)],
+  ];
+
   function isExpired(n) {
     return Boolean(n.expires_at) && Date.parse(n.expires_at) <= Date.now();
   }
@@ -682,7 +696,7 @@
       this.seen = new Set();  // ids reported seen from this page
       this.next = null;
       this.unread = null;
-      this.view = "inbox";  // or "archived"
+      this.view = "inbox";  // or "snoozed" or "archived"
       this.render();
       this.client = connect({ baseUrl, transport, getToken: () => this.fetchToken(tokenUrl) });
       this.listen();
@@ -718,10 +732,11 @@
                         "Mark all read");
       this.viewButtons = {
         inbox: el("button", { type: "button", "aria-pressed": "true" }, "Inbox"),
+        snoozed: el("button", { type: "button", "aria-pressed": "false" }, "Snoozed"),
         archived: el("button", { type: "button", "aria-pressed": "false" }, "Archived"),
       };
       const views = el("div", { class: "views", role: "group", "aria-label": "Show" },
-                       this.viewButtons.inbox, this.viewButtons.archived);
+                       ...Object.values(this.viewButtons));
       this.list = el("ol", { class: "list", "aria-labelledby": "title" });
       this.note = el("p", { class: "note", hidden: "" });
       this.more = el("button", { class: "text-button", type: "button" }, "Load more");
@@ -783,6 +798,31 @@
                                     "aria-label": `Mark “${n.title}” read` }, icon("read"));
         read.addEventListener("click", () => this.markRead([n.id], read));
         actions.append(read);
+      }
+      if (this.view === "snoozed") {
+        const back = el("button", { class: "icon-button", type: "button", title: "Back to inbox",
+                                    "aria-label": `Bring “${n.title}” back to the inbox now` }, icon("restore"));
+        back.addEventListener("click", () => this.unsnooze(n.id, back));
+        actions.append(back);
+      }
+      if (this.view === "inbox" && n.source !== "broadcast") {
+        const menu = el("div", { class: "snooze-menu", role: "group", hidden: "",
+                                 "aria-label": `Snooze “${n.title}” until` });
+        const snooze = el("button", { class: "icon-button", type: "button", title: "Snooze",
+                                      "aria-expanded": "false", "aria-label": `Snooze “${n.title}”` },
+                          icon("snooze"));
+        snooze.addEventListener("click", () => {
+          menu.hidden = !menu.hidden;
+          snooze.setAttribute("aria-expanded", String(!menu.hidden));
+          if (!menu.hidden) menu.querySelector("button").focus();
+        });
+        for (const [words, when] of SNOOZE_CHOICES) {
+          const choice = el("button", { type: "button" }, words);
+          choice.addEventListener("click", () => this.snooze(n.id, when(new Date()), choice));
+          menu.append(choice);
+        }
+        content.append(menu);
+        actions.append(snooze);
       }
       if (this.view === "inbox" && n.source !== "broadcast") {
         const archive = el("button", { class: "icon-button", type: "button", title: "Archive",
@@ -870,9 +910,12 @@
       if (this.errorText) {
         this.note.replaceChildren(el("strong", {}, "Notifications are unavailable"), this.errorText);
       } else if (empty) {
-        this.note.replaceChildren(...(this.view === "archived"
-          ? [el("strong", {}, "Nothing archived"), "Archived notifications stay here until you restore them."]
-          : [el("strong", {}, "You’re all caught up"), "New notifications will show up here."]));
+        const words = {
+          archived: [el("strong", {}, "Nothing archived"), "Archived notifications stay here until you restore them."],
+          snoozed: [el("strong", {}, "Nothing snoozed"), "Snoozed notifications come back to the inbox unread."],
+          inbox: [el("strong", {}, "You’re all caught up"), "New notifications will show up here."],
+        };
+        this.note.replaceChildren(...words[this.view]);
       } else if (!this.loaded) {
         this.note.replaceChildren("Loading…");
       }
@@ -921,6 +964,7 @@
       // name ids only: the list that gains items is fetched again.
       client.on("archived", ({ ids }) => this.moved(ids, "archived"));
       client.on("restored", ({ ids }) => this.moved(ids, "inbox"));
+      client.on("snoozed", ({ ids }) => this.moved(ids, "snoozed"));
       client.on("reset", () => { if (this.loaded) this.load(true); });
 
       this.bell.addEventListener("click", () => (this.isOpen() ? this.close(false) : this.open()));
@@ -1041,7 +1085,8 @@
         try {
           const view = this.view;
           const page = await this.client.list({ limit: this.pageSize, before: fresh ? null : this.next,
-                                                archived: view === "archived" });
+                                                archived: view === "archived",
+                                                snoozed: view === "snoozed" });
           if (view !== this.view) return;  // switched meanwhile: that view's load follows
           if (fresh) {
             this.list.replaceChildren();
@@ -1115,6 +1160,24 @@
         } catch (error) {
           if (error.status !== 404) throw error;  // 404: moved already
         }
+        this.drop(id);
+      });
+    }
+
+    // Snooze an item until `until` (a Date): it leaves the inbox until then.
+    snooze(id, until, button) {
+      return this.busy(button, async () => {
+        const { unread } = await this.client.snooze(id, until);
+        this.setUnread(unread);
+        this.drop(id);
+      });
+    }
+
+    // Bring a snoozed item back to the inbox now.
+    unsnooze(id, button) {
+      return this.busy(button, async () => {
+        const { unread } = await this.client.unsnooze(id);
+        this.setUnread(unread);
         this.drop(id);
       });
     }
