@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from conftest import api_send, browser_sign_in
+from conftest import ARTIFACTS, api_send, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,6 @@ def test_snooze_from_the_menu_and_see_it_come_back(browser, live_server, http, s
         menu = inbox.get_by_role("form", name="Snooze “Item 2” until")
         expect(menu.get_by_role("button")).to_have_text(["In 1 hour", "Tomorrow 9:00",
                                                          "Next week"])
-        inbox.screenshot(path="/tmp/shots-inbox2/snooze-menu-light-desktop.png")
         menu.get_by_role("button", name="Tomorrow 9:00").click()
         expect(inbox.locator("li.note h2")).to_have_text(["Item 1", "Item 0"])
         expect(snoozed.locator("li.note h2")).to_have_text(["Item 2"])
@@ -57,5 +56,53 @@ def test_snooze_from_the_menu_and_see_it_come_back(browser, live_server, http, s
         expect(inbox.locator("li.note h2")).to_have_text(["Item 2", "Item 1"], timeout=15_000)
         expect(snoozed.locator("li.note h2")).to_have_text(["Item 0"])
         expect(inbox.locator("[data-unread-badge]")).to_have_text("2")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("scheme", "width", "height"), [
+    ("light", 1280, 800), ("dark", 1280, 800), ("light", 390, 800), ("dark", 390, 800)])
+def test_screenshots_of_the_inbox_views(browser, live_server, http, store, api_key, scheme,
+                                        width, height):
+    store.accounts.create("kim", "correct horse battery")
+    send = lambda title, **fields: api_send(http, api_key, "kim", title, **fields)  # noqa: E731
+    snooze_me = send("Standup notes are ready", body="Three decisions, two follow-ups.")
+    send("Deploy to production failed", type="ci", priority="urgent",
+         body="main is red: the migration step timed out.", link="https://example.com/ci/1")
+    send("Dana mentioned you in “Q3 planning”", type="mention",
+         body="“Can you take the infra part?”")
+    send("Weekly digest", type="digest", priority="low", body="3 new comments, 2 likes.")
+    auth = {"Authorization": f"Bearer {api_key}"}
+    until = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0,
+                                                            microsecond=0)
+    done = http.post("/api/v1/users/kim/notifications/snooze", headers=auth, json={
+        "ids": [snooze_me], "until": until.isoformat()})
+    assert done.status_code == 200, done.text
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width,
+                                                                 "height": height},
+                                  device_scale_factor=2 if width < 500 else 1)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, "kim", "correct horse battery")
+        expect(page.locator("li.note")).to_have_count(3)
+        device = "phone" if width < 500 else "desktop"
+        page.get_by_label("Snooze “Weekly digest”", exact=True).click()
+        menu = page.get_by_role("form", name="Snooze “Weekly digest” until")
+        expect(menu).to_be_visible()
+        box = menu.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=ARTIFACTS / f"inbox-snooze-menu-{scheme}-{device}.png",
+                        animations="disabled")
+        page.keyboard.press("Escape")
+        page.get_by_role("link", name="Snoozed").click()
+        expect(page.locator("li.note .tag-snoozed")).to_contain_text(until.strftime("%d %b 09:00"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=ARTIFACTS / f"inbox-snoozed-{scheme}-{device}.png",
+                        animations="disabled")
+        page.get_by_role("link", name="Archived").click()
+        expect(page.get_by_role("heading", name="Nothing archived")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / f"inbox-archived-{scheme}-{device}.png",
+                        animations="disabled")
     finally:
         context.close()

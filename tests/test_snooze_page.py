@@ -56,7 +56,11 @@ def test_snooze_one_and_many_then_bring_back(signed_in, auth, store):
     snoozed = signed_in.get("/inbox?snoozed=1").text
     assert shown(snoozed) == ["Item 2", "Item 1", "Item 0"]
     assert "Back <time" in snoozed and " 09:00</time>" in snoozed  # Berlin time
-    assert f'action="/inbox/{ids[0]}/unsnooze"' in snoozed and "/snooze\"" not in snoozed
+    assert f'action="/inbox/{ids[0]}/unsnooze"' in snoozed
+    assert "/snooze\"" not in snoozed and "/archive\"" not in snoozed
+    views = re.search(r'<nav class="view-tabs".*?</nav>', snoozed, re.S).group(0)
+    tabs = re.findall(r'<a href="([^"]+)" aria-current="page">', views)
+    assert tabs == ["/inbox?snoozed=1"]  # the one current view
     signed_in.post(f"/inbox/{ids[0]}/unsnooze", data={"csrf_token": token})
     signed_in.post("/inbox/bulk", data={"csrf_token": token, "op": "unsnooze", "id": [ids[2]]})
     assert shown(signed_in.get("/inbox").text) == ["Item 3", "Item 2", "Item 0"]
