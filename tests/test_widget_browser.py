@@ -220,12 +220,15 @@ def test_keyboard_focus_and_escape(browser, site, api):
         expect(dialog.locator("li.item")).to_have_count(1)
         page.keyboard.press("Tab")
         expect(dialog.get_by_role("button", name="Mark all read")).to_be_focused()
+        for view in ("Inbox", "Snoozed", "Archived"):  # the views, then the list
+            page.keyboard.press("Tab")
+            expect(dialog.get_by_role("button", name=view, exact=True)).to_be_focused()
         page.keyboard.press("Tab")
         expect(dialog.get_by_role("button", name="Mark “First” read")).to_be_focused()
         page.keyboard.press("Enter")
         expect(dialog.locator("li.item.is-unread")).to_have_count(0)
         # The button went with the unread state; focus stays in the item.
-        expect(dialog.get_by_role("button", name="Dismiss “First”")).to_be_focused()
+        expect(dialog.get_by_role("button", name="Snooze “First”")).to_be_focused()
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         expect(bell.or_(page.get_by_role("button", name="Notifications", exact=True))
@@ -561,13 +564,13 @@ def test_snooze_in_the_widget_and_its_return(browser, site, api, store, notifier
         expect(titles).to_have_text(["Deploy done"])
         # Snoozed elsewhere (here through the API, for two seconds): it joins this view,
         # then goes back to the inbox when due (this server runs no scheduler: the test
-        # does what the alarm's executor does).
+        # does what the alarm's executor does, unless a listing did it first).
         old = store.inbox.page("alice", limit=5)[0][-1].id
         api.post("/api/v1/users/alice/notifications/snooze",
                  {"ids": [old], "until": (datetime.now(UTC) + timedelta(seconds=2)).isoformat()})
         expect(titles).to_have_text(["Deploy done", "Old news"])
         time.sleep(2.1)
-        assert store.inbox.unsnooze_due("alice")[0] == 1
+        store.inbox.unsnooze_due("alice")
         expect(titles).to_have_text(["Deploy done"])
         expect(inbox.locator("li.note h2")).to_have_text(["Review asked", "Old news"])
 
