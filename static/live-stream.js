@@ -18,7 +18,8 @@
   const user = status.dataset.liveUser;
   const badge = document.querySelector("[data-unread-badge]");
   const toasts = document.querySelector("[data-toasts]");
-  const EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "reset", "revoked"];
+  const EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "archived",
+                  "restored", "snoozed", "reset", "revoked"];
   const KEEP = 200;  // latest events each tab keeps, to catch opening tabs up
   const tab = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const baseTitle = document.title.replace(/^\(\d+\+?\) /, "");

@@ -1,9 +1,10 @@
 // Live inbox: the user's stream (static/live-stream.js, shared by every tab, which also
 // keeps the badge, the title and the toasts) keeps this page's list in step.
 // Items are built by static/note.js, loaded before this file.
-// New notifications appear at the top, reads and deletes made in other tabs show
-// here; a type with in-app switched off is only counted. Forms keep working
-// without this script; with it they post in the background.
+// New notifications appear at the top, reads, deletes, archives and restores made in
+// other tabs show here (the Archived view, data-view="archived", keeps its own list in
+// step, as does Snoozed); a type with in-app switched off is only counted. Forms keep working without
+// this script; with it they post in the background.
 (() => {
   "use strict";
 
@@ -19,9 +20,11 @@
   const types = split(root.dataset.filterTypes, ",");
   const priorities = split(root.dataset.filterPriorities, ",");
   const words = split(root.dataset.filterWords, " ");
+  const view = root.dataset.view;  // inbox, snoozed or archived
 
   // Whether an item that arrives live belongs in this filtered list (as the server decides).
   function wanted(n) {
+    if (view !== "inbox") return false;  // new arrivals belong to the inbox
     if ((unreadOnly && n.read) || (readOnly && !n.read)) return false;
     if (types.length && !types.includes(n.type)) return false;
     if (priorities.length && !priorities.includes(n.priority)) return false;
@@ -77,8 +80,33 @@
     }
   }
 
+  // Items leave the list; an emptied list is fetched again (older items, or the empty state).
   function remove(ids) {
     for (const id of ids) document.getElementById(`n-${id}`)?.remove();
+    if (list() && !list().querySelector("li.note")) refreshList();
+  }
+
+  // Items that join this list with only their ids known (restored to the inbox, archived
+  // elsewhere; no ids: whatever it holds now): the page is fetched again and its list
+  // replaces this one.
+  let refreshing = null;
+  function refreshList(ids = null) {
+    if (!showsNewest || ids?.every((id) => document.getElementById(`n-${id}`))) return;
+    if (refreshing) { refreshing.again = true; return; }
+    refreshing = { again: false };
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html")
+          .querySelector("[data-notes-slot]");
+        if (fresh) root.querySelector("[data-notes-slot]").replaceChildren(...fresh.childNodes);
+      })
+      .catch(() => {})
+      .finally(() => {
+        const again = refreshing.again;
+        refreshing = null;
+        if (again) refreshList();
+      });
   }
 
   // Seen receipts: what this page showed live, once the tab is visible, in batches.
@@ -132,8 +160,9 @@
     if (form.hasAttribute("data-bulk")) {
       const ids = data.getAll("id");
       if (data.get("op") === "read") markRead(ids); else remove(ids);
+      for (const menu of form.querySelectorAll("details[open]")) menu.open = false;
       clearSelection();
-    } else if (form.action.endsWith("/delete")) remove([form.closest("li").dataset.id]);
+    } else if (/\/(delete|archive|restore|snooze|unsnooze)$/.test(form.action)) remove([form.closest("li").dataset.id]);
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });
@@ -195,9 +224,14 @@
     addNote(n, position);
     if (showsNewest) seen(n.id);
   });
-  live.on("broadcast", (b, position) => upsertBroadcast(b, position));
+  live.on("broadcast", (b, position) => { if (view === "inbox") upsertBroadcast(b, position); });
   live.on("unread", (data) => setUnread(data.unread));
   live.on("read", (data) => markRead(data.ids));
   live.on("deleted", (data) => remove(data.ids));
+  // Each moves items from one view to another: the one they join fetches its list again.
+  const moves = { archived: "archived", snoozed: "snoozed", restored: "inbox" };
+  for (const [event, to] of Object.entries(moves)) {
+    live.on(event, (data) => (view === to ? refreshList(data.ids) : remove(data.ids)));
+  }
   live.on("reset", () => window.location.reload());
 })();

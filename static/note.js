@@ -22,6 +22,9 @@ window.NotifierNote = (() => {
   }
 
   const ICON_READ = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
+  const ICON_ARCHIVE = "M20.54 5.23 19.15 3.55A1.5 1.5 0 0 0 18 3H6c-.47 0-.88.21-1.16.55L3.46 5.23A2 2 0 0 0 3 6.5V19a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6.5c0-.48-.17-.93-.46-1.27ZM12 17.5 6.5 12H10v-2h4v2h3.5L12 17.5ZM5.12 5l.81-1h12l.94 1H5.12Z";
+  const ICON_SNOOZE = "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16Zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7V7Z";
+  const SNOOZE_CHOICES = { hour: "In 1 hour", tomorrow: "Tomorrow 9:00", week: "Next week" };
   const ICON_DELETE = "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12ZM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4Z";
 
   // A form posting to the inbox; without a CSRF token (a preview) an inert button only.
@@ -40,6 +43,23 @@ window.NotifierNote = (() => {
     }
     form.append(button);
     return form;
+  }
+
+  // The snooze menu of n (as templates/inbox/index.html renders it).
+  function snoozeMenu(csrf, n) {
+    const summary = el("summary", { class: "icon-button", title: "Snooze",
+                                    "aria-label": `Snooze “${n.title}”` });
+    summary.append(icon(ICON_SNOOZE));
+    const form = el("form", { class: "menu-list", method: "post",
+                              action: `/inbox/${encodeURIComponent(n.id)}/snooze`,
+                              "aria-label": `Snooze “${n.title}” until` });
+    form.append(el("input", { type: "hidden", name: "csrf_token", value: csrf }),
+                el("input", { type: "hidden", name: "next", value: "/inbox" }));
+    for (const [choice, words] of Object.entries(SNOOZE_CHOICES)) {
+      form.append(el("button", { class: "menu-item", type: "submit", name: "for", value: choice },
+                     words));
+    }
+    return el("details", { class: "menu" }, summary, form);
   }
 
   // Mirrors the window_time filter: "21 Nov 14:00" in UTC.
@@ -116,6 +136,11 @@ window.NotifierNote = (() => {
     if (!n.read) {
       actions.append(action(csrf, "/inbox/read", { id: n.id, next: "/inbox" },
                             `Mark “${n.title}” read`, ICON_READ));
+    }
+    if (n.source !== "broadcast" && csrf) actions.append(snoozeMenu(csrf, n));
+    if (n.source !== "broadcast") {
+      actions.append(action(csrf, `/inbox/${encodeURIComponent(n.id)}/archive`, { next: "/inbox" },
+                            `Archive “${n.title}”`, ICON_ARCHIVE));
     }
     const verb = n.source === "broadcast" ? "Dismiss" : "Delete";
     actions.append(action(csrf, `/inbox/${encodeURIComponent(n.id)}/delete`, { next: "/inbox" },

@@ -22,8 +22,8 @@
   const VERSION = "1";
 
   // The stream's events (docs/protocols.md).
-  const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "reset",
-                         "expired", "revoked", "evicted"];
+  const STREAM_EVENTS = ["notification", "broadcast", "unread", "read", "deleted", "archived",
+                         "restored", "snoozed", "reset", "expired", "revoked", "evicted"];
 
   // A token is refreshed a fifth of its lifetime before it expires, at least 2 s and at
   // most 60 s before.
@@ -125,8 +125,9 @@
     }
 
     // -- events -------------------------------------------------------------------------
-    // on("notification" | "broadcast" | "unread" | "read" | "deleted" | "reset" | "expired" |
-    //    "revoked" | "evicted" | "state" | "error", fn): fn(data, {id}). Returns a function
+    // on("notification" | "broadcast" | "unread" | "read" | "deleted" | "archived" |
+    //    "restored" | "snoozed" | "reset" | "expired" | "revoked" | "evicted" | "state" |
+    //    "error", fn): fn(data, {id}). Returns a function
     //    that removes fn.
     on(name, fn) {
       if (!this.listeners.has(name)) this.listeners.set(name, new Set());
@@ -410,12 +411,14 @@
     }
 
     // A page of notifications and broadcasts, newest first: {notifications, next}. Pass
-    // `next` as `before` for the page after.
-    list({ limit, before, unread } = {}) {
+    // `next` as `before` for the page after; `archived` / `snoozed`: those instead.
+    list({ limit, before, unread, archived, snoozed } = {}) {
       const params = new URLSearchParams();
       if (limit) params.set("limit", String(limit));
       if (before) params.set("before", before);
       if (unread) params.set("unread", "1");
+      if (archived) params.set("archived", "1");
+      if (snoozed) params.set("snoozed", "1");
       const query = params.toString();
       return this.request("GET", `/notifications${query ? `?${query}` : ""}`);
     }
@@ -444,6 +447,27 @@
     // Resolves to {url}: where the click leads (null for a notification without a link).
     click(id, target = "link") {
       return this.request("POST", `/notifications/${encodeURIComponent(id)}/clicks`, { target });
+    }
+
+    // Archive notifications (out of the inbox list, read): {archived, unread}.
+    archive(ids) {
+      return this.request("POST", "/notifications/archive", { ids: [].concat(ids) });
+    }
+
+    // Restore archived notifications to the inbox list: {restored, unread}.
+    unarchive(ids) {
+      return this.request("POST", "/notifications/unarchive", { ids: [].concat(ids) });
+    }
+
+    // Snooze notifications until `until` (a Date or an ISO date-time): {snoozed, until, unread}.
+    snooze(ids, until) {
+      const when = until instanceof Date ? until.toISOString() : String(until);
+      return this.request("POST", "/notifications/snooze", { ids: [].concat(ids), until: when });
+    }
+
+    // Bring snoozed notifications back now, unread: {unsnoozed, unread}.
+    unsnooze(ids) {
+      return this.request("POST", "/notifications/unsnooze", { ids: [].concat(ids) });
     }
 
     // Delete a notification (dismiss a broadcast): {deleted, unread}.

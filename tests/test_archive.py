@@ -1,9 +1,11 @@
 """Archive and restore through the service and widget APIs: out of the inbox list and
-its count, listed under archived=1, restorable; streams hear it left; replay skips it."""
+its count, listed under archived=1, restorable; streams hear "archived" and "restored";
+replay skips archived items."""
 
 import json
 
 import pytest
+from test_events import open_stream
 
 from notifier.core import widget_tokens as tokens
 from notifier.core.keys import Keys
@@ -93,8 +95,30 @@ def test_archiving_tells_streams_and_replay_skips_archived(client, auth, store, 
             message = pubsub.get_message(timeout=1)
             if message and message["type"] == "message":
                 kinds.append(json.loads(message["data"]))
-        assert {"kind": "deleted", "ids": [second], "unread": 1} in kinds
+        assert {"kind": "archived", "ids": [second], "unread": 1} in kinds
         pubsub.close()
     chunk = store.inbox.replay("ann", "0-1")
     assert [n.id for n in chunk.notifications] == [first]
     assert chunk.scanned == 2 and chunk.last_scanned == second
+
+
+def test_archive_and_restore_reach_every_open_stream(live_server, http, api_key, token_for,
+                                                    sender):
+    auth = {"Authorization": f"Bearer {api_key}"}
+    with open_stream(live_server, token_for("ann")) as tab1, \
+            open_stream(live_server, token_for("ann")) as tab2:
+        for tab in (tab1, tab2):
+            tab.next_of("unread")
+        ids = [sender("ann", f"n{i}") for i in range(2)]
+        for tab in (tab1, tab2):
+            assert [tab.next_of("notification").nid for _ in ids] == ids
+            assert tab.next_of("unread").json() == {"unread": 2}
+        http.post("/api/v1/users/ann/notifications/archive", headers=auth, json={"ids": ids})
+        http.post(f"/api/v1/users/ann/notifications/{ids[1]}/unarchive", headers=auth)
+        for tab in (tab1, tab2):
+            archived = tab.next_event()
+            assert (archived.event, archived.json()) == ("archived", {"ids": ids})
+            assert tab.next_event().json() == {"unread": 0}
+            restored = tab.next_event()
+            assert (restored.event, restored.json()) == ("restored", {"ids": [ids[1]]})
+            assert tab.next_event().json() == {"unread": 0}

@@ -47,6 +47,8 @@ from notifier.model.requests import (
     SeenRequest,
     SendRequest,
     SignInLinkRequest,
+    SnoozeOneRequest,
+    SnoozeRequest,
     TypeRequest,
     WidgetTokenRequest,
 )
@@ -520,6 +522,24 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
                         "chip is its slug."},
         },
     },
+    "SnoozeResult": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["snoozed", "until", "unread"],
+        "properties": {"snoozed": {"type": "integer", "description": "How many left the "
+                                   "inbox until then (archived and unknown ids are not)."},
+                       "until": {"type": "string", "format": "date-time",
+                                 "description": "When they come back, unread (UTC)."},
+                       "unread": {"type": "integer"}},
+    },
+    "UnsnoozeResult": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["unsnoozed", "unread"],
+        "properties": {"unsnoozed": {"type": "integer", "description": "How many came "
+                                     "back, unread."},
+                       "unread": {"type": "integer"}},
+    },
     "ArchiveResult": {
         "type": "object",
         "properties": {"archived": {"type": "integer", "description": "How many moved."},
@@ -589,6 +609,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
     is the setting WIDGET_TOKEN_MIN_TTL."""
     _, defs = models_json_schema(
         [(m, "validation") for m in (SendRequest, BatchRequest, MarkReadRequest, ArchiveRequest,
+                                       SnoozeRequest, SnoozeOneRequest,
                                        WidgetTokenRequest, BroadcastRequest, GroupRequest,
                                        GroupSendRequest, PreferencesRequest,
                                        DeviceRequest, SeenRequest, ClickRequest,
@@ -608,6 +629,9 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
          "description": "1: unread items only."},
         {"name": "archived", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
          "description": "1: the archived notifications instead of the inbox."},
+        {"name": "snoozed", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
+         "description": "1: the snoozed notifications instead of the inbox (not with "
+                        "archived=1)."},
         {"name": "read", "in": "query", "schema": {"enum": ["0", "1", "true", "false"]},
          "description": "1: read items only; 0: unread only (not with unread=1)."},
         {"name": "type", "in": "query",
@@ -690,6 +714,7 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
             "Delete one notification", (200, "DeleteResult"),
             params=[_USER, notification_id], errors=(401, 404, 422, 503))},
         **_archive_paths("/users/{user_id}/notifications", [_USER], _operation),
+        **_snooze_paths("/users/{user_id}/notifications", [_USER], _operation),
         "/broadcasts": {
             "post": _also(_operation(
                 "Announce to every user (stored once, merged into every feed), now or "
@@ -909,6 +934,28 @@ def _archive_paths(base: str, params: list, op) -> dict[str, Any]:
     return paths
 
 
+def _snooze_paths(base: str, params: list, op) -> dict[str, Any]:
+    """Snooze and unsnooze, of many ids (body) and of one (path), under ``base``."""
+    one = {"name": "notification_id", "in": "path", "required": True,
+           "schema": {"type": "string", "pattern": NOTIFICATION_ID_PATTERN}}
+    return {
+        f"{base}/snooze": {"post": op(
+            "Snooze notifications: out of the inbox list and the unread count until "
+            "`until`, then back, unread", (200, "SnoozeResult"), body="SnoozeRequest",
+            params=params, errors=(400, 401, 413, 422, 503))},
+        f"{base}/{{notification_id}}/snooze": {"post": op(
+            "Snooze one notification until `until`", (200, "SnoozeResult"),
+            body="SnoozeOneRequest", params=[*params, one],
+            errors=(400, 401, 404, 413, 422, 503))},
+        f"{base}/unsnooze": {"post": op(
+            "Bring snoozed notifications back now, unread", (200, "UnsnoozeResult"),
+            body="ArchiveRequest", params=params, errors=(400, 401, 413, 422, 503))},
+        f"{base}/{{notification_id}}/unsnooze": {"post": op(
+            "Bring one snoozed notification back now, unread", (200, "UnsnoozeResult"),
+            params=[*params, one], errors=(401, 404, 422, 503))},
+    }
+
+
 def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
     """The widget API: a token's user's own inbox, for pages on the token's origins."""
     refusals = {
@@ -939,6 +986,7 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
             "Mark some or all of the token's user's notifications read", (200, "ReadResult"),
             body="MarkReadRequest", errors=(400, 413, 422, 503))},
         **_archive_paths("/me/notifications", [], op),
+        **_snooze_paths("/me/notifications", [], op),
         "/me/notifications/seen": {"post": op(
             "Record that the client showed these notifications (seen receipts)",
             (200, "SeenResult"), body="SeenRequest", errors=(400, 413, 422, 503))},

@@ -11,7 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from notifier.api import widget_access
-from notifier.api.inbox import feed_archive, feed_delete, feed_mark_read, feed_page
+from notifier.api.inbox import (
+    feed_archive,
+    feed_delete,
+    feed_mark_read,
+    feed_page,
+    feed_snooze,
+    feed_unsnooze,
+)
 from notifier.api.limiter import spend_widget_budget
 from notifier.api.requests import parse_body
 from notifier.backend import backend
@@ -82,6 +89,20 @@ def archive(notification_id: str | None = None):
 def unarchive(notification_id: str | None = None):
     """Restore some of the user's archived notifications to the inbox list."""
     return feed_archive(g.widget.user_id, notification_id, restore=True)
+
+
+@bp.post("/notifications/snooze")
+@bp.post("/notifications/<notification_id>/snooze")
+def snooze(notification_id: str | None = None):
+    """Snooze some of the user's notifications until the body's ``until``."""
+    return feed_snooze(g.widget.user_id, notification_id)
+
+
+@bp.post("/notifications/unsnooze")
+@bp.post("/notifications/<notification_id>/unsnooze")
+def unsnooze(notification_id: str | None = None):
+    """Bring some of the user's snoozed notifications back now, unread."""
+    return feed_unsnooze(g.widget.user_id, notification_id)
 
 
 @bp.post("/notifications/seen")

@@ -77,6 +77,16 @@ class Keys:
         the id (entries older than the inbox's oldest are pruned as it is trimmed)."""
         return self._user(user_id, "archived")
 
+    def snoozed(self, user_id: str) -> str:
+        """Sorted set of the user's snoozed notification ids, scored by when each returns
+        (ms)."""
+        return self._user(user_id, "snoozed")
+
+    def snoozed_unread(self, user_id: str) -> str:
+        """Hash: snoozed notification id -> the unread score (expiry ms or +inf) it gets
+        back when it returns."""
+        return self._user(user_id, "snoozed-unread")
+
     def trimmed(self, user_id: str) -> str:
         """Id of the newest entry trimmed from the inbox: older cursors cannot resume."""
         return self._user(user_id, "trimmed")

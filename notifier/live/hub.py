@@ -151,7 +151,7 @@ def encode(data: bytes, user_id: str) -> Delivery | None:
             type=notification["type"],
             priority=PRIORITY_RANK.get(notification["priority"], 1), own_unread=own_unread,
         )
-    if kind in ("read", "deleted"):
+    if kind in ("read", "deleted", "archived", "restored", "snoozed"):
         return Delivery(kind, sse.json_frame(kind, {"ids": message["ids"]}),
                         own_unread=own_unread, ids=tuple(message["ids"]))
     log.warning("ignoring a message of unknown kind %r", kind)

@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 #: Event names this service sends (the protocol: docs/protocols.md).
-EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "reset",
+EVENTS = frozenset({"notification", "broadcast", "unread", "read", "deleted", "archived",
+                    "restored", "snoozed", "reset",
                     "expired", "revoked", "evicted",
                     # the admin console's stream (notifier.admin.events)
                     "stats", "presence"})

@@ -41,7 +41,8 @@ from notifier.stores.worker_stats import COUNTERS
 log = logging.getLogger(__name__)
 
 #: Deliveries that only make frames from the stream's state (no Redis round trip).
-LIVE_KINDS = frozenset({"notification", "broadcast", "read", "deleted"})
+LIVE_KINDS = frozenset({"notification", "broadcast", "read", "deleted", "archived",
+                        "restored", "snoozed"})
 
 
 def _position_of(chunk: ReplayChunk) -> str:
@@ -242,7 +243,8 @@ class LiveStream:
 
     # -- live -------------------------------------------------------------
     def _live(self, delivery: Delivery) -> bytes:
-        """The frames a live notification, broadcast, read or deleted event makes here."""
+        """The frames a live notification, broadcast, read, deleted, archived, restored or
+        snoozed event makes here."""
         if delivery.kind == "broadcast":
             return self._live_broadcast(delivery)
         if delivery.kind == "notification":

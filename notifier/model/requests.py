@@ -410,11 +410,31 @@ class SeenRequest(_Strict):
 
 
 class ArchiveRequest(_Strict):
-    """Body of the archive and unarchive routes: the notifications to move."""
+    """Body of the archive, unarchive and unsnooze routes: the notifications to move."""
 
     ids: Annotated[list[Annotated[str, StringConstraints(pattern=NOTIFICATION_ID_PATTERN)]],
                    Field(min_length=1, max_length=1000)] = Field(
         description="Notification ids (broadcasts are dismissed, not archived).")
+
+
+Until = Annotated[Moment, AfterValidator(_send_at)]
+UNTIL_DOC = ("When the notifications come back to the inbox, unread: a time with a UTC "
+             "offset, in the future, at most a year ahead.")
+
+
+class SnoozeRequest(_Strict):
+    """Body of ``POST .../notifications/snooze``: the notifications and when they return."""
+
+    ids: Annotated[list[Annotated[str, StringConstraints(pattern=NOTIFICATION_ID_PATTERN)]],
+                   Field(min_length=1, max_length=1000)] = Field(
+        description="Notification ids (broadcasts are dismissed, not snoozed).")
+    until: Until = Field(description=UNTIL_DOC)
+
+
+class SnoozeOneRequest(_Strict):
+    """Body of ``POST .../notifications/<id>/snooze``: when it returns."""
+
+    until: Until = Field(description=UNTIL_DOC)
 
 
 class ClickRequest(_Strict):

@@ -68,6 +68,10 @@ MAX_OUTAGE_BACKOFF = 5.0
 
 _executors: dict[str, Executor] = {}
 
+#: Kinds that are not sends (a snoozed notification's return): listed only when asked
+#: for by kind.
+HIDDEN_KINDS = frozenset({"unsnooze"})
+
 
 def register(kind: str, fn: Executor) -> Executor:
     """Have ``fn(body, schedule_id)`` run items of ``kind`` when they are due.
@@ -241,7 +245,8 @@ class Scheduler:
             members = [m.decode() for m in self.client.zrangebylex(
                 self.keys.sched_index(), bound, "+", start=0, num=chunk)]
             ids = [m.partition(":")[2] for m in members]
-            found += [i for i in self._describe(ids) if kind is None or i.kind == kind]
+            found += [i for i in self._describe(ids)
+                      if i.kind == kind or (kind is None and i.kind not in HIDDEN_KINDS)]
             if len(members) < chunk:
                 break
             bound = f"({members[-1]}"

@@ -192,10 +192,11 @@ class Feed:
         return f"{own}_{bcast}"
 
     def page(self, user_id: str, *, limit: int, before: str | None = None,
-             only: InboxFilter = EVERYTHING, archived: bool = False
+             only: InboxFilter = EVERYTHING, archived: bool = False, snoozed: bool = False
              ) -> tuple[list[Notification], str | None]:
         """Up to ``limit`` items older than ``before`` (an item id) that ``only`` lets
-        through, newest first; ``archived``: the archived notifications instead.
+        through, newest first; ``archived``: the archived notifications instead,
+        ``snoozed``: the snoozed ones.
 
         Returns the page and the next page's cursor (None at the end).
         """
@@ -207,8 +208,9 @@ class Feed:
         elif before is not None:
             own_before, bcast_before = before, parse_notification_id(before)
         own_items, own_more = self.inbox.page(user_id, limit=limit, before=own_before,
-                                              only=only, archived=archived)
-        if archived:  # broadcasts are dismissed, never archived
+                                              only=only, archived=archived,
+                                              snoozed=snoozed)
+        if archived or snoozed:  # broadcasts are dismissed, never archived or snoozed
             return own_items, own_more
         _, view, alive = self.state(user_id)
         keys = []

@@ -113,6 +113,8 @@ class Inbox:
         self._delete = load_script(client, "delete")
         self._replay = load_script(client, "replay")
         self._archive = load_script(client, "archive")
+        self._snooze = load_script(client, "snooze")
+        self._unsnooze = load_script(client, "unsnooze")
         #: Queues deliveries to other channels after a send (set by the backend).
         #: Queues the deliveries beyond the inbox (web push, email ...) of each send.
         self.dispatcher = dispatcher
@@ -313,14 +315,65 @@ class Inbox:
 
     def archive(self, user_id: str, ids: Iterable[str], *, restore: bool = False
                 ) -> tuple[int, int]:
-        """Archive ``ids`` (they leave the inbox list, read, and streams hear "deleted"),
-        or ``restore`` archived ones; returns (how many changed, unread count)."""
+        """Archive ``ids`` (they leave the inbox list, read, and streams hear "archived"),
+        or ``restore`` archived ones ("restored"); returns (how many changed, unread
+        count)."""
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
                 self.keys.archived(user_id), self.keys.user_channel(user_id)]
         args = [now_ms(), "restore" if restore else "archive",
-                self.keys.receipts(user_id, ""), self.receipt_ttl, self.publish, *ids]
+                self.keys.receipts(user_id, ""), self.receipt_ttl, self.publish,
+                *_stream_ids(ids)]
         changed, count = self._archive(keys=keys, args=args)
         return changed, count
+
+    def snooze(self, user_id: str, ids: Iterable[str], until_ms: int) -> tuple[int, int]:
+        """Take ``ids`` out of the inbox list and the unread count until ``until_ms``
+        (streams hear "snoozed"); archived or missing ones are passed by. Returns (how many
+        were snoozed, unread count). Something must call :meth:`unsnooze_due` then: the
+        scheduler's ``unsnooze`` kind (notifier.scheduling.snoozes)."""
+        ids = _stream_ids(ids)
+        pipe = self.client.pipeline(transaction=False)  # one slot: the user's
+        for notification_id in ids:
+            pipe.xrange(self.keys.inbox(user_id), notification_id, notification_id, count=1)
+        args: list[Any] = [now_ms(), until_ms, self.publish]
+        for notification_id, entries in zip(ids, pipe.execute(), strict=True):
+            if entries:
+                expires = Notification.from_stored(user_id, notification_id,
+                                                   entries[0][1][b"n"], read=True).expires_at
+                args += [notification_id, _expiry_score(expires)]
+        if len(args) == 3:
+            return 0, self.unread_count(user_id)
+        changed, count = self._snooze(keys=self._snooze_keys(user_id), args=args)
+        return changed, count
+
+    def unsnooze(self, user_id: str, ids: Iterable[str]) -> tuple[int, int]:
+        """Bring snoozed ``ids`` back now, unread (streams hear "restored"); returns (how
+        many came back, unread count)."""
+        back, count, _ = self._unsnooze(keys=self._snooze_keys(user_id),
+                                        args=[now_ms(), self.publish, "ids",
+                                              *_stream_ids(ids)])
+        return back, count
+
+    def unsnooze_due(self, user_id: str) -> tuple[int, int | None]:
+        """Bring back the user's snoozed notifications whose time has come; returns (how
+        many came back, when the next one is due in ms or None)."""
+        back, _, next_due = self._unsnooze(keys=self._snooze_keys(user_id),
+                                           args=[now_ms(), self.publish, "due"])
+        return back, int(float(next_due)) if next_due else None
+
+    def snoozed_until(self, user_id: str, ids: Iterable[str]) -> dict[str, int]:
+        """When each of ``ids`` that is snoozed returns (ms)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        scores = self.client.zmscore(self.keys.snoozed(user_id), ids)
+        return {i: int(score) for i, score in zip(ids, scores, strict=True)
+                if score is not None}
+
+    def _snooze_keys(self, user_id: str) -> list[str]:
+        return [self.keys.inbox(user_id), self.keys.unread(user_id),
+                self.keys.archived(user_id), self.keys.snoozed(user_id),
+                self.keys.snoozed_unread(user_id), self.keys.user_channel(user_id)]
 
     def _read_keys(self, user_id: str) -> list[str]:
         return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
@@ -338,12 +391,12 @@ class Inbox:
 
     def _replay_keys(self, user_id: str) -> list[str]:
         return [self.keys.inbox(user_id), self.keys.unread(user_id), self.keys.trimmed(user_id),
-                self.keys.archived(user_id)]
+                self.keys.archived(user_id), self.keys.snoozed(user_id)]
 
     @staticmethod
     def parse_replay(user_id: str, result: list) -> ReplayChunk:
-        """A :class:`ReplayChunk` from the replay script's reply (archived entries are
-        scanned, not replayed)."""
+        """A :class:`ReplayChunk` from the replay script's reply (archived and snoozed
+        entries are scanned, not replayed)."""
         trimmed, newest, redis_ms, unread_count, *flat = result
         at = now_ms()
         found = []
@@ -398,13 +451,14 @@ class Inbox:
 
     def page(
         self, user_id: str, *, limit: int, before: str | None = None,
-        only: InboxFilter = EVERYTHING, archived: bool = False,
+        only: InboxFilter = EVERYTHING, archived: bool = False, snoozed: bool = False,
     ) -> tuple[list[Notification], str | None]:
         """Up to ``limit`` notifications older than ``before`` that ``only`` lets through,
         newest first.
 
         Returns the page and the cursor of the next one (None at the end).
-        ``archived`` lists the archived ones instead of the others.
+        ``archived`` lists the archived ones instead of the others, ``snoozed`` the
+        snoozed ones (those due come back first).
         Expired notifications are skipped. A filter may scan the whole stream, which
         holds at most ``cap`` + ``TRIM_SLACK`` entries.
         """
@@ -412,15 +466,17 @@ class Inbox:
             return [], None  # nothing is older than the smallest id
         found: list[Notification] = []
         bound = f"({before}" if before else "+"
-        chunk = max(limit + 1, 200 if only.narrows or archived else 50)
+        chunk = max(limit + 1, 200 if only.narrows or archived or snoozed else 50)
+        self.unsnooze_due(user_id)
         at = now_ms()
+        place = 1 if archived else 2 if snoozed else 0
         keys = [self.keys.inbox(user_id), self.keys.unread(user_id),
-                self.keys.archived(user_id)]
+                self.keys.archived(user_id), self.keys.snoozed(user_id)]
         while len(found) <= limit:
             flat = self._list(keys=keys, args=[bound, chunk])
             for i in range(0, len(flat), 4):
                 entry_id, payload, score = flat[i].decode(), flat[i + 1], flat[i + 2]
-                if bool(flat[i + 3]) != archived:
+                if flat[i + 3] != place:
                     continue
                 unread = score is not None and float(score) > at
                 if only.read is not None and only.read == unread:
@@ -434,3 +490,17 @@ class Inbox:
         if len(found) > limit:
             return found[:limit], found[limit - 1].id
         return found, None
+
+
+def _stream_ids(ids: Iterable[str]) -> list[str]:
+    """``ids`` that can be entries of a stream, each once, as Redis writes them (an id out
+    of a stream's range cannot be in it, and Redis would refuse it)."""
+    parsed = (parse_notification_id(i) for i in ids)
+    return list(dict.fromkeys(f"{p[0]}-{p[1]}" for p in parsed if p is not None))
+
+
+def _expiry_score(expires_at: str | None) -> str:
+    """The unread score of a notification expiring at ``expires_at``: ms, or +inf."""
+    if not expires_at:
+        return "+inf"
+    return str(int(datetime.fromisoformat(expires_at).timestamp() * 1000))

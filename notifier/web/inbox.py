@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from notifier.backend import backend
 from notifier.core.errors import ApiError
-from notifier.core.ids import is_item_id
+from notifier.core.ids import is_item_id, is_notification_id
 from notifier.model.inbox_filter import parse_filter
+from notifier.model.snooze_times import CHOICES, snooze_until
 from notifier.model.text_rules import safe_next
+from notifier.scheduling.snoozes import schedule_return
 from notifier.stores.feed import parse_position
 
 bp = Blueprint("inbox", __name__)
@@ -29,7 +34,8 @@ FILTER_ARGS = ("unread", "read", "type", "priority", "q")
 @login_required
 def index():
     """Show the user's notifications, newest first, a page at a time, filtered as the
-    query asks (``type``, ``priority``, ``unread``/``read``, ``q``)."""
+    query asks (``type``, ``priority``, ``unread``/``read``, ``q``); ``archived=1``
+    shows the archived ones instead."""
     before = request.args.get("before") or None
     if before is not None and not is_item_id(before):
         abort(400)
@@ -37,21 +43,34 @@ def index():
         only = parse_filter(request.args)
     except ApiError:
         abort(400)
+    archived = request.args.get("archived") == "1"
+    snoozed = not archived and request.args.get("snoozed") == "1"
     filters = {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
+    if archived:
+        filters["archived"] = "1"
+    if snoozed:
+        filters["snoozed"] = "1"
     feed = backend().feed
     # Taken before the page is read: the stream replays anything newer (the page
     # drops repeats), and "mark all read" spares what came after it.
     position = feed.position(current_user.user_id)
     notifications, older = feed.page(
         current_user.user_id, limit=current_app.config["INBOX_PAGE_SIZE"],
-        before=before, only=only,
+        before=before, only=only, archived=archived, snoozed=snoozed,
     )
     backend().receipts.seen(current_user.user_id, [n.id for n in notifications])
     types = sorted(set(backend().preferences.known_types()) | only.types)
+    zone = ZoneInfo(backend().preferences.load(current_user.user_id).timezone)
+    until = {i: datetime.fromtimestamp(ms / 1000, zone) for i, ms in
+             backend().inbox.snoozed_until(current_user.user_id,
+                                           [n.id for n in notifications]).items()}
     return render_template(
         "inbox/index.html", notifications=notifications, older=older, before=before,
-        only=only, filters=filters, types=types, position=position,
-        kept={k: v for k, v in filters.items() if k not in ("unread", "read")},
+        only=only, filters=filters, types=types, position=position, archived=archived,
+        snoozed=snoozed, until=until, snooze_choices=CHOICES,
+        view="archived" if archived else "snoozed" if snoozed else "inbox",
+        kept={k: v for k, v in filters.items()
+              if k not in ("unread", "read", "archived", "snoozed")},
     )
 
 
@@ -79,23 +98,55 @@ def mark_read():
     return _back()
 
 
-#: What the bulk form does to the selected items.
-BULK_ACTIONS = ("read", "delete")
+#: What the bulk form does to the selected items (``snooze:<choice>`` too).
+BULK_ACTIONS = ("read", "delete", "archive", "restore", "unsnooze")
 
 
 @bp.post("/inbox/bulk")
 @login_required
 def bulk():
-    """Mark read or delete the selected notifications (and broadcasts)."""
-    action = request.form.get("op")
+    """Mark read, delete, archive, restore, snooze (``snooze:<choice>``) or unsnooze the
+    selected notifications (broadcasts are read or dismissed; the others pass them by)."""
+    action = request.form.get("op") or ""
     ids = request.form.getlist("id")
-    if action not in BULK_ACTIONS or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
+    verb, _, choice = action.partition(":")
+    known = action in BULK_ACTIONS or (verb == "snooze" and choice in CHOICES)
+    if not known or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
         abort(400)
     feed = backend().feed
-    if ids and action == "read":
+    own = [i for i in ids if not i.startswith("b")]
+    if own and verb == "snooze":
+        _snooze(own, choice)
+    elif own and action == "unsnooze":
+        backend().inbox.unsnooze(current_user.user_id, own)
+    elif verb == "snooze" or action == "unsnooze":
+        pass  # broadcasts are not snoozed
+    elif ids and action == "read":
         feed.mark_read(current_user.user_id, ids)
-    elif ids:
+    elif ids and action == "delete":
         feed.delete_many(current_user.user_id, ids)
+    elif own:
+        backend().inbox.archive(current_user.user_id, own, restore=action == "restore")
+    return _back()
+
+
+@bp.post("/inbox/<notification_id>/archive")
+@login_required
+def archive(notification_id: str):
+    """Archive one notification: out of the inbox list, read, under Archived."""
+    if not is_notification_id(notification_id):
+        abort(400)
+    backend().inbox.archive(current_user.user_id, [notification_id])
+    return _back()
+
+
+@bp.post("/inbox/<notification_id>/restore")
+@login_required
+def restore(notification_id: str):
+    """Put an archived notification back in the inbox list."""
+    if not is_notification_id(notification_id):
+        abort(400)
+    backend().inbox.archive(current_user.user_id, [notification_id], restore=True)
     return _back()
 
 
@@ -107,6 +158,36 @@ def delete(notification_id: str):
         abort(400)
     backend().feed.delete(current_user.user_id, notification_id)
     return _back()
+
+
+@bp.post("/inbox/<notification_id>/snooze")
+@login_required
+def snooze(notification_id: str):
+    """Snooze one notification for the form's choice (``for``: hour, tomorrow, week)."""
+    choice = request.form.get("for")
+    if not is_notification_id(notification_id) or choice not in CHOICES:
+        abort(400)
+    _snooze([notification_id], choice)
+    return _back()
+
+
+@bp.post("/inbox/<notification_id>/unsnooze")
+@login_required
+def unsnooze(notification_id: str):
+    """Bring a snoozed notification back to the inbox now, unread."""
+    if not is_notification_id(notification_id):
+        abort(400)
+    backend().inbox.unsnooze(current_user.user_id, [notification_id])
+    return _back()
+
+
+def _snooze(ids: list[str], choice: str) -> None:
+    """Snooze ``ids`` of the signed-in user until ``choice`` in their time zone."""
+    user_id = current_user.user_id
+    zone = backend().preferences.load(user_id).timezone
+    until = snooze_until(choice, datetime.now(UTC), zone)
+    if backend().inbox.snooze(user_id, ids, int(until.timestamp() * 1000))[0]:
+        schedule_return(user_id, until)
 
 
 @bp.post("/inbox/seen")

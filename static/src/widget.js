@@ -23,6 +23,9 @@ const ICONS = {
   bell: "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-1.7 1.7A1 1 0 0 0 4 19.4h16a1 1 0 0 0 .7-1.7L19 16Z",
   read: "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z",
   dismiss: "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7l-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z",
+  archive: "M20.54 5.23 19.15 3.55A1.5 1.5 0 0 0 18 3H6c-.47 0-.88.21-1.16.55L3.46 5.23A2 2 0 0 0 3 6.5V19a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6.5c0-.48-.17-.93-.46-1.27ZM12 17.5 6.5 12H10v-2h4v2h3.5L12 17.5ZM5.12 5l.81-1h12l.94 1H5.12Z",
+  restore: "M20.55 5.22 19.16 3.54A1.5 1.5 0 0 0 18 3H6c-.47 0-.88.21-1.15.55L3.46 5.22A2.1 2.1 0 0 0 3 6.5V19a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6.5c0-.49-.17-.93-.45-1.28ZM12 9.5l5.5 5.5H14v2h-4v-2H6.5L12 9.5ZM5.12 5l.82-1h12l.93 1H5.12Z",
+  snooze: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16Zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7V7Z",
   open: "M14 3v2h3.6l-9.3 9.3 1.4 1.4L19 6.4V10h2V3h-7ZM19 19H5V5h7V3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2v-7h-2v7Z",
 };
 
@@ -128,6 +131,16 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .note strong { display: block; color: var(--_fg); font-size: 15px; margin-bottom: 2px; }
 .foot { padding: 6px; border-top: 1px solid var(--_border); text-align: center; }
 .foot .text-button { width: 100%; }
+.views { display: flex; gap: 4px; padding: 6px 12px; border-bottom: 1px solid var(--_border); }
+.views button { border: 0; background: transparent; color: var(--_muted); font-size: 13px; font-weight: 600;
+  padding: 4px 10px; border-radius: 999px; }
+.views button:hover { background: var(--_hover); color: var(--_fg); }
+.views button[aria-pressed="true"] { background: var(--_hover); color: var(--_fg); }
+.snooze-menu { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 0; }
+.snooze-menu button { border: 1px solid var(--_border); background: transparent; color: var(--_fg);
+  font-size: 12px; font-weight: 600; padding: 3px 9px; border-radius: 999px; }
+.snooze-menu button:hover { background: var(--_hover); }
+.icon-button[aria-expanded="true"] { background: var(--_hover); color: var(--_fg); }
 `;
 
 function el(tag, attrs = {}, ...children) {
@@ -176,6 +189,14 @@ function ago(iso) {
   return new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short" });
 }
 
+// The snooze menu's choices: when each brings a notification back, in local time.
+const SNOOZE_CHOICES = [
+  ["In 1 hour", (now) => new Date(now.getTime() + 3600_000)],
+  ["Tomorrow 9:00", (now) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9)],
+  ["Next week", (now) => new Date(now.getFullYear(), now.getMonth(),
+                                  now.getDate() + 7 - ((now.getDay() + 6) % 7), 9)],
+];
+
 function isExpired(n) {
   return Boolean(n.expires_at) && Date.parse(n.expires_at) <= Date.now();
 }
@@ -191,6 +212,7 @@ class BellWidget {
     this.seen = new Set();  // ids reported seen from this page
     this.next = null;
     this.unread = null;
+    this.view = "inbox";  // or "snoozed" or "archived"
     this.render();
     this.client = connect({ baseUrl, transport, getToken: () => this.fetchToken(tokenUrl) });
     this.listen();
@@ -224,6 +246,13 @@ class BellWidget {
     this.status = el("span", { class: "status" });
     this.markAll = el("button", { class: "text-button", type: "button", hidden: "" },
                       "Mark all read");
+    this.viewButtons = {
+      inbox: el("button", { type: "button", "aria-pressed": "true" }, "Inbox"),
+      snoozed: el("button", { type: "button", "aria-pressed": "false" }, "Snoozed"),
+      archived: el("button", { type: "button", "aria-pressed": "false" }, "Archived"),
+    };
+    const views = el("div", { class: "views", role: "group", "aria-label": "Show" },
+                     ...Object.values(this.viewButtons));
     this.list = el("ol", { class: "list", "aria-labelledby": "title" });
     this.note = el("p", { class: "note", hidden: "" });
     this.more = el("button", { class: "text-button", type: "button" }, "Load more");
@@ -233,7 +262,7 @@ class BellWidget {
                     el("div", { class: "head" },
                        el("h2", { id: "title" }, "Notifications", this.count),
                        this.status, this.markAll),
-                    this.list, this.note, this.foot);
+                    views, this.list, this.note, this.foot);
     this.live = el("div", { class: "visually-hidden", "aria-live": "polite", role: "status" });
     shadow.append(this.bell, this.panel, this.live);
     this.setUnread(null);
@@ -276,11 +305,48 @@ class BellWidget {
     }
     content.append(meta);
     const actions = el("div", { class: "actions" });
+    if (this.view === "archived") {
+      const restore = el("button", { class: "icon-button", type: "button", title: "Restore",
+                                     "aria-label": `Restore “${n.title}” to the inbox` }, icon("restore"));
+      restore.addEventListener("click", () => this.archive(n.id, restore, true));
+      actions.append(restore);
+    }
     if (!n.read) {
       const read = el("button", { class: "icon-button", type: "button", title: "Mark read",
                                   "aria-label": `Mark “${n.title}” read` }, icon("read"));
       read.addEventListener("click", () => this.markRead([n.id], read));
       actions.append(read);
+    }
+    if (this.view === "snoozed") {
+      const back = el("button", { class: "icon-button", type: "button", title: "Back to inbox",
+                                  "aria-label": `Bring “${n.title}” back to the inbox now` }, icon("restore"));
+      back.addEventListener("click", () => this.unsnooze(n.id, back));
+      actions.append(back);
+    }
+    if (this.view === "inbox" && n.source !== "broadcast") {
+      const menu = el("div", { class: "snooze-menu", role: "group", hidden: "",
+                               "aria-label": `Snooze “${n.title}” until` });
+      const snooze = el("button", { class: "icon-button", type: "button", title: "Snooze",
+                                    "aria-expanded": "false", "aria-label": `Snooze “${n.title}”` },
+                        icon("snooze"));
+      snooze.addEventListener("click", () => {
+        menu.hidden = !menu.hidden;
+        snooze.setAttribute("aria-expanded", String(!menu.hidden));
+        if (!menu.hidden) menu.querySelector("button").focus();
+      });
+      for (const [words, when] of SNOOZE_CHOICES) {
+        const choice = el("button", { type: "button" }, words);
+        choice.addEventListener("click", () => this.snooze(n.id, when(new Date()), choice));
+        menu.append(choice);
+      }
+      content.append(menu);
+      actions.append(snooze);
+    }
+    if (this.view === "inbox" && n.source !== "broadcast") {
+      const archive = el("button", { class: "icon-button", type: "button", title: "Archive",
+                                     "aria-label": `Archive “${n.title}”` }, icon("archive"));
+      archive.addEventListener("click", () => this.archive(n.id, archive, false));
+      actions.append(archive);
     }
     const dismiss = el("button", { class: "icon-button", type: "button", title: "Dismiss",
                                    "aria-label": `Dismiss “${n.title}”` }, icon("dismiss"));
@@ -374,7 +440,12 @@ class BellWidget {
     if (this.errorText) {
       this.note.replaceChildren(el("strong", {}, "Notifications are unavailable"), this.errorText);
     } else if (empty) {
-      this.note.replaceChildren(el("strong", {}, "You’re all caught up"), "New notifications will show up here.");
+      const words = {
+        archived: [el("strong", {}, "Nothing archived"), "Archived notifications stay here until you restore them."],
+        snoozed: [el("strong", {}, "Nothing snoozed"), "Snoozed notifications come back to the inbox unread."],
+        inbox: [el("strong", {}, "You’re all caught up"), "New notifications will show up here."],
+      };
+      this.note.replaceChildren(...words[this.view]);
     } else if (!this.loaded) {
       this.note.replaceChildren("Loading…");
     }
@@ -419,11 +490,19 @@ class BellWidget {
     client.on("broadcast", (n) => this.arrived(n));
     client.on("read", ({ ids }) => this.setRead(ids));
     client.on("deleted", ({ ids }) => ids.forEach((id) => this.drop(id)));
+    // Archived items leave the inbox and join Archived; restored ones go back. The events
+    // name ids only: the list that gains items is fetched again.
+    client.on("archived", ({ ids }) => this.moved(ids, "archived"));
+    client.on("restored", ({ ids }) => this.moved(ids, "inbox"));
+    client.on("snoozed", ({ ids }) => this.moved(ids, "snoozed"));
     client.on("reset", () => { if (this.loaded) this.load(true); });
 
     this.bell.addEventListener("click", () => (this.isOpen() ? this.close(false) : this.open()));
     this.markAll.addEventListener("click", () => this.markAllRead());
     this.more.addEventListener("click", () => this.load(false));
+    for (const [view, button] of Object.entries(this.viewButtons)) {
+      button.addEventListener("click", () => this.show(view));
+    }
     this.shadow.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.isOpen()) {
         event.stopPropagation();
@@ -445,8 +524,37 @@ class BellWidget {
     if (!known && !n.read && !isExpired(n)) {
       this.announce(`New notification: ${n.title}`);
     }
+    if (this.view !== "inbox") return;  // new items belong to the inbox
     if (this.loading) this.pending.push(n);
     else if (this.loaded) this.upsert(n, { fresh: !known });
+  }
+
+  // ids went to `view` (archived or inbox) elsewhere: they leave this list, or the list
+  // that gains them is loaded again.
+  moved(ids, view) {
+    if (this.view !== view) ids.forEach((id) => this.drop(id));
+    else if (this.loaded && ids.some((id) => !this.items.has(id))) this.reload();
+  }
+
+  // Load the first page again (after the one under way, if any).
+  async reload() {
+    if (this.loading) await this.loading;
+    return this.load(true);
+  }
+
+  // Switch between the inbox and the archived notifications.
+  show(view) {
+    if (view === this.view) return;
+    this.view = view;
+    for (const [name, button] of Object.entries(this.viewButtons)) {
+      button.setAttribute("aria-pressed", String(name === view));
+    }
+    this.list.replaceChildren();
+    this.items.clear();
+    this.next = null;
+    this.loaded = false;
+    this.refreshNote();
+    this.reload();
   }
 
   isOpen() {
@@ -505,12 +613,15 @@ class BellWidget {
     this.loading = (async () => {
       let first = null;
       try {
+        const view = this.view;
         // How the server names types (GET /me/types), fetched with the first page.
         const [page] = await Promise.all([
-          this.client.list({ limit: this.pageSize, before: fresh ? null : this.next }),
+          this.client.list({ limit: this.pageSize, before: fresh ? null : this.next,
+                             archived: view === "archived", snoozed: view === "snoozed" }),
           this.chips ? null : this.client.request("GET", "/types").then(
             (chips) => { this.chips = chips; }, () => {}),
         ]);
+        if (view !== this.view) return;  // switched meanwhile: that view's load follows
         if (fresh) {
           this.list.replaceChildren();
           this.items.clear();
@@ -571,6 +682,37 @@ class BellWidget {
       if (this.shadow.activeElement === this.markAll) this.panel.focus();  // it hides next
       this.setRead([...this.items.keys()]);
       this.setUnread(unread);
+    });
+  }
+
+  // Archive an item (or restore one, in the Archived view): it leaves this list.
+  archive(id, button, restore) {
+    return this.busy(button, async () => {
+      try {
+        const { unread } = await (restore ? this.client.unarchive(id) : this.client.archive(id));
+        this.setUnread(unread);
+      } catch (error) {
+        if (error.status !== 404) throw error;  // 404: moved already
+      }
+      this.drop(id);
+    });
+  }
+
+  // Snooze an item until `until` (a Date): it leaves the inbox until then.
+  snooze(id, until, button) {
+    return this.busy(button, async () => {
+      const { unread } = await this.client.snooze(id, until);
+      this.setUnread(unread);
+      this.drop(id);
+    });
+  }
+
+  // Bring a snoozed item back to the inbox now.
+  unsnooze(id, button) {
+    return this.busy(button, async () => {
+      const { unread } = await this.client.unsnooze(id);
+      this.setUnread(unread);
+      this.drop(id);
     });
   }
 

@@ -1,5 +1,5 @@
 -- Archive notifications (out of the inbox list, read) or restore them, and tell the
--- user's open streams: archived ids leave every inbox list as a "deleted" event.
+-- user's open streams with an "archived" or a "restored" event naming the ids.
 -- KEYS: inbox stream, unread zset, archived zset, user channel
 -- ARGV: now_ms, mode ('archive' or 'restore'), receipt key prefix (Keys.receipts(user,
 --       ""): the user's slot), receipt ttl seconds, publish command, then the ids
@@ -36,8 +36,9 @@ for i = 6, #ARGV do
   end
 end
 local count = redis.call('ZCARD', KEYS[2])
-if #changed > 0 and ARGV[2] == 'archive' then
+if #changed > 0 then
+  local kind = ARGV[2] == 'archive' and 'archived' or 'restored'
   redis.call(ARGV[5], KEYS[4],
-    '{"kind":"deleted","ids":["' .. table.concat(changed, '","') .. '"],"unread":' .. count .. '}')
+    '{"kind":"' .. kind .. '","ids":["' .. table.concat(changed, '","') .. '"],"unread":' .. count .. '}')
 end
 return {#changed, count}

@@ -1,8 +1,9 @@
 -- What a live stream missed: entries after a cursor, with their unread scores.
--- KEYS: inbox stream, unread zset, trimmed marker, archived zset
+-- KEYS: inbox stream, unread zset, trimmed marker, archived zset, snoozed zset
 -- ARGV: cursor (exclusive), count
 -- Returns {newest trimmed id or false, newest id or false, redis time ms,
---          unread count, id, payload, score-or-false, archived (1 or 0), ...}
+--          unread count, id, payload, score-or-false, out of the inbox list
+--          (archived or snoozed: 1, else 0), ...}
 local trimmed = redis.call('GET', KEYS[3])
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local time = redis.call('TIME')
@@ -21,6 +22,7 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT
   out[#out + 1] = entry[1]
   out[#out + 1] = entry[2][2]
   out[#out + 1] = redis.call('ZSCORE', KEYS[2], entry[1])
-  out[#out + 1] = redis.call('ZSCORE', KEYS[4], entry[1]) and 1 or 0
+  out[#out + 1] = (redis.call('ZSCORE', KEYS[4], entry[1])
+                   or redis.call('ZSCORE', KEYS[5], entry[1])) and 1 or 0
 end
 return out
