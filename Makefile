@@ -35,7 +35,9 @@ worker: $(RUN_STAMP)
 test: $(TEST_STAMP) chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/pytest
-	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest
+	# Again on a local Redis Cluster (3 masters, 3 replicas): every test but the
+	# browser ones, whose pages make the same calls as the HTTP tests of the pages.
+	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest -m "not browser"
 
 # A local Redis Cluster in instance/cluster for trying the cluster mode: prints its
 # REDIS_URL (redis+cluster://...). `make cluster-stop` stops it.
