@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -130,3 +131,46 @@ class SSEStream:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Follower(threading.Thread):
+    """A browser's EventSource for one user: reads notification ids and reconnects
+    with Last-Event-ID whenever its stream ends, until told to stop."""
+
+    def __init__(self, servers: list, user: str):
+        super().__init__(daemon=True)
+        self.servers, self.user = servers, user
+        self.ids: list[str] = []
+        self.last_event_id: str | None = None
+        self.ready = threading.Event()
+        self.done = threading.Event()
+        self.connections = 0
+
+    def run(self) -> None:
+        from notifier.core import widget_tokens
+
+        while not self.done.is_set():
+            server = self.servers[self.connections % len(self.servers)]
+            self.connections += 1
+            token = widget_tokens.mint("test-secret", self.user, 300)[0]
+            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            try:
+                with SSEStream(server.url, f"/events?token={token}", headers,
+                               timeout=5) as stream:
+                    if stream.status != 200:
+                        time.sleep(0.2)
+                        continue
+                    while not self.done.is_set():
+                        try:
+                            event = stream.next_event(include_comments=True, within=0.5)
+                        except TimeoutError:
+                            continue
+                        if event is None:
+                            break  # the server ended the stream: reconnect
+                        self.ready.set()
+                        if event.id:
+                            self.last_event_id = event.id
+                        if event.event == "notification":
+                            self.ids.append(event.nid)
+            except (OSError, ConnectionError, ValueError):
+                time.sleep(0.2)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from sse_client import SSEStream
+from sse_client import Follower
 
 from notifier import create_app
 from notifier.backend import backend
@@ -179,49 +179,6 @@ def test_a_flushed_script_cache_is_reloaded(cluster_app, cluster_client):
 
 
 # -- live: app servers on the cluster ------------------------------------------
-
-class Follower(threading.Thread):
-    """A browser's EventSource for one user: reads notification ids and reconnects
-    with Last-Event-ID whenever its stream ends, until told to stop."""
-
-    def __init__(self, servers: list[LiveServer], user: str):
-        super().__init__(daemon=True)
-        self.servers, self.user = servers, user
-        self.ids: list[str] = []
-        self.last_event_id: str | None = None
-        self.ready = threading.Event()
-        self.done = threading.Event()
-        self.connections = 0
-
-    def run(self) -> None:
-        from notifier.core import widget_tokens
-
-        while not self.done.is_set():
-            server = self.servers[self.connections % len(self.servers)]
-            self.connections += 1
-            token = widget_tokens.mint("test-secret", self.user, 300)[0]
-            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
-            try:
-                with SSEStream(server.url, f"/events?token={token}", headers,
-                               timeout=5) as stream:
-                    if stream.status != 200:
-                        time.sleep(0.2)
-                        continue
-                    while not self.done.is_set():
-                        try:
-                            event = stream.next_event(include_comments=True, within=0.5)
-                        except TimeoutError:
-                            continue
-                        if event is None:
-                            break  # the server ended the stream: reconnect
-                        self.ready.set()
-                        if event.id:
-                            self.last_event_id = event.id
-                        if event.event == "notification":
-                            self.ids.append(event.nid)
-            except (OSError, ConnectionError, ValueError):
-                time.sleep(0.2)
-
 
 def run_servers(url: str, tmp_path, count: int, workers: int = 2) -> list[LiveServer]:
     """``count`` app nodes on the same Redis, each with its own instance folder."""
