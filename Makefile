@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run scheduler worker test cluster cluster-stop lint bench chromium nginx js docs clean
+.PHONY: run scheduler worker test test-cluster cluster cluster-stop lint bench chromium nginx js docs clean
 
 $(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,11 @@ worker: $(RUN_STAMP)
 test: $(TEST_STAMP) chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/pytest
-	# Again on a local Redis Cluster (3 masters, 3 replicas): every test but the
-	# browser ones, whose pages make the same calls as the HTTP tests of the pages.
+
+# The suite again on a local Redis Cluster (3 masters, 3 replicas): every test but the
+# browser ones, whose pages make the same calls as the HTTP tests of the pages.
+# (`make test` runs the cluster's own tests, tests/test_cluster.py, on private clusters.)
+test-cluster: $(TEST_STAMP)
 	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest -m "not browser"
 
 # A local Redis Cluster in instance/cluster for trying the cluster mode: prints its
