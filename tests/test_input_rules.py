@@ -26,7 +26,8 @@ def stored(redis_client) -> dict:
     must not change."""
     found = {}
     skipped = tuple(f"{TEST_PREFIX}:{kind}".encode()
-                    for kind in ("apikey", "worker", "schedulers", "rl:"))
+                    for kind in ("apikey", "worker", "schedulers", "rl:", "{workers.",
+                                 "{schedulers.", "{delivery-workers.", "{presence."))
     for key in redis_client.scan_iter(f"{TEST_PREFIX}:*"):
         if key.startswith(skipped):
             continue
