@@ -66,21 +66,34 @@ def test_malformed_stored_fields_are_ignored_not_fatal(store, redis_client):
 def test_load_many_reads_every_user_in_one_round_trip(store, redis_client):
     store.preferences.save("a", Preferences(switches={("ci", "email"): False}))
     store.preferences.save("b", Preferences(timezone="Asia/Tokyo"))
-    infos = len(masters(redis_client))  # on a cluster, the users' keys are on several
-    before = commands(redis_client)
     found = store.preferences.load_many(["a", "b", "c", "a"])
-    assert commands(redis_client) - before == infos + 3  # the INFOs, then an HGETALL a user
     assert found["a"].enabled("ci", "email") is False and found["b"].timezone == "Asia/Tokyo"
     assert found["c"] == Preferences()
+    # An HGETALL a user.
+    assert fewest_commands(redis_client,
+                           lambda: store.preferences.load_many(["a", "b", "c", "a"])) == 3
     store.preferences.for_routing(["a", "b", "c"])  # loads the script (on every node)
     # One script call (on a cluster, one per slot), an HGETALL a user.
     slots = {key_slot(store.keys.preferences(user).encode()) for user in "abc"}
     calls = len(slots) if is_cluster(redis_client) else 1
-    before = commands(redis_client)
     routing = store.preferences.for_routing(["a", "b", "c", "a"])
-    assert commands(redis_client) - before == infos + calls + 3
     assert routing["a"].enabled("ci", "email") is False and routing["c"] == Preferences()
+    assert fewest_commands(redis_client, lambda: store.preferences.for_routing(
+        ["a", "b", "c", "a"])) == calls + 3
     assert routing["b"].timezone == "Asia/Tokyo"
+
+
+def fewest_commands(redis_client, call) -> int:
+    """The fewest commands Redis ran around ``call()`` over a few tries, the INFOs left
+    out: live servers of other tests share this Redis and write now and then, so a
+    window without them shows what ``call`` alone costs."""
+    infos = len(masters(redis_client))
+    counts = []
+    for _ in range(5):
+        before = commands(redis_client)
+        call()
+        counts.append(commands(redis_client) - before - infos)
+    return min(counts)
 
 
 def commands(redis_client) -> int:
