@@ -5,6 +5,7 @@ When ``REDIS_URL`` is not set, the master starts (or adopts) the embedded
 redis-server before forking workers and shuts it down after they have exited.
 """
 
+import contextlib
 import os
 
 from notifier import PROJECT_ROOT
@@ -83,8 +84,10 @@ def on_exit(server):
 
 
 def child_exit(server, worker):
-    """Stop counting a gone worker's open streams and other live gauges."""
-    mark_process_dead(worker.pid)
+    """Stop counting a gone worker's open streams and other live gauges (a file another
+    process removed meanwhile is gone already)."""
+    with contextlib.suppress(FileNotFoundError):
+        mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):
