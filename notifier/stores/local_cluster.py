@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import click
+
 from notifier.stores.embedded_redis import find_redis_server
 
 #: Masters, and replicas per master.
@@ -198,12 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.folder)
     if args.action == "start":
         cluster = LocalCluster(folder).start()
-        print(f"REDIS_URL={cluster.url}")
-        print(f"stop it with: {sys.executable} -m notifier.stores.local_cluster stop {folder}")
+        click.echo(f"REDIS_URL={cluster.url}")
+        click.echo(f"stop it with: {sys.executable} -m notifier.stores.local_cluster stop "
+                   f"{folder}")
     else:
         ports_file = folder / "ports"
         if not ports_file.exists():
-            print(f"no cluster in {folder}", file=sys.stderr)
+            click.echo(f"no cluster in {folder}", err=True)
             return 1
         LocalCluster(folder, [int(p) for p in ports_file.read_text().split()]).stop()
     return 0
