@@ -8,9 +8,10 @@ redis-server before forking workers and shuts it down after they have exited.
 import contextlib
 import os
 
-from notifier import PROJECT_ROOT
+from notifier import PROJECT_ROOT, check_data_format
 from notifier.core.listening import AddressTaken, check_free, url_of
 from notifier.core.metrics_files import mark_process_dead, prepare_multiprocess_dir
+from notifier.stores.data_format import DataFormatError
 from notifier.stores.embedded_redis import EmbeddedRedis
 
 #: Folder for the secret key, the embedded Redis, the VAPID key and ``config.py``
@@ -63,8 +64,9 @@ _embedded = None
 
 
 def on_starting(server):
-    """Check the address is free, empty the metrics folder, then start or adopt the
-    embedded Redis for all workers."""
+    """Check the address is free, empty the metrics folder, start or adopt the
+    embedded Redis for all workers, then refuse data in a format this code does not use
+    (once, here, rather than in every worker)."""
     global _embedded
     for address in server.cfg.bind:
         try:
@@ -75,6 +77,11 @@ def on_starting(server):
     if not os.environ.get("REDIS_URL"):
         _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
+    try:
+        check_data_format(_embedded.url if _embedded else None)
+    except DataFormatError as exc:
+        on_exit(server)
+        raise SystemExit(f"notifier: cannot start: {exc}") from None
 
 
 def on_exit(server):

@@ -19,10 +19,9 @@ csrf = CSRFProtect()
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, Redis, extensions and blueprints."""
-    instance_path = os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
     app = Flask(
         __name__,
-        instance_path=instance_path,
+        instance_path=_instance_path(),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
@@ -65,6 +64,40 @@ def create_server_app() -> Flask:
         with app.app_context():
             create_first_admin(backend(), app.instance_path)
     return app
+
+
+def check_data_format(embedded_url: str | None = None) -> None:
+    """What a server's master checks before it starts any worker: the data format, as
+    :func:`create_server_app` does (``embedded_url`` when ``REDIS_URL`` is empty).
+
+    Raises :class:`~notifier.stores.data_format.DataFormatError`. With Redis unreachable
+    the check is left to the workers, which wait for it.
+    """
+    import logging
+
+    import redis
+
+    from notifier.core.keys import Keys
+    from notifier.stores.connection import connect
+    from notifier.stores.data_format import DataFormat
+
+    app = Flask(__name__, instance_path=_instance_path(), instance_relative_config=True)
+    _configure(app, None)
+    url = app.config["REDIS_URL"] or embedded_url
+    if not url:
+        return
+    try:
+        client = connect(url, pool_size=1, client_name=f"notifier:{os.getpid()}")
+        try:
+            DataFormat(client, Keys(app.config["KEY_PREFIX"])).require_known()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        logging.getLogger(__name__).warning("could not check the data format: %s", exc)
+
+
+def _instance_path() -> str:
+    return os.environ.get("NOTIFIER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
 
 
 def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
