@@ -7,11 +7,11 @@ redis-server before forking workers and shuts it down after they have exited.
 
 import contextlib
 import os
+import traceback
 
-from notifier import PROJECT_ROOT, check_data_format
+from notifier import PROJECT_ROOT
 from notifier.core.listening import AddressTaken, check_free, url_of
 from notifier.core.metrics_files import mark_process_dead, prepare_multiprocess_dir
-from notifier.stores.data_format import DataFormatError
 from notifier.stores.embedded_redis import EmbeddedRedis
 
 #: Folder for the secret key, the embedded Redis, the VAPID key and ``config.py``
@@ -77,11 +77,32 @@ def on_starting(server):
     if not os.environ.get("REDIS_URL"):
         _embedded = EmbeddedRedis(os.path.join(INSTANCE, "redis")).ensure()
         server.log.info("embedded redis-server at %s", _embedded.socket)
-    try:
-        check_data_format(_embedded.url if _embedded else None)
-    except DataFormatError as exc:
+    refusal = _data_format_refusal(_embedded.url if _embedded else None)
+    if refusal:
         on_exit(server)
-        raise SystemExit(f"notifier: cannot start: {exc}") from None
+        raise SystemExit(f"notifier: cannot start: {refusal}")
+
+
+def _data_format_refusal(embedded_url):
+    """Why the data in Redis cannot be served (a format this code does not use), or
+    an empty string. The check runs in a child process: the master must not import
+    a Redis client before the workers' gevent monkey-patching."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            from notifier import data_format_refusal
+
+            os.write(write, data_format_refusal(embedded_url).encode())
+        except Exception:  # noqa: BLE001 (the child must never return into the master's code)
+            traceback.print_exc()
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as answer:
+        refusal = answer.read()
+    os.waitpid(pid, 0)
+    return refusal
 
 
 def on_exit(server):

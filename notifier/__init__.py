@@ -66,34 +66,35 @@ def create_server_app() -> Flask:
     return app
 
 
-def check_data_format(embedded_url: str | None = None) -> None:
-    """What a server's master checks before it starts any worker: the data format, as
-    :func:`create_server_app` does (``embedded_url`` when ``REDIS_URL`` is empty).
-
-    Raises :class:`~notifier.stores.data_format.DataFormatError`. With Redis unreachable
-    the check is left to the workers, which wait for it.
-    """
+def data_format_refusal(embedded_url: str | None = None) -> str:
+    """What a server checks before it starts any worker, as :func:`create_server_app`
+    does: why the data in Redis is in a format this code does not use, or an empty string
+    (``embedded_url`` is used when ``REDIS_URL`` is empty). With Redis unreachable the
+    check is left to the workers, which wait for it."""
     import logging
 
     import redis
 
     from notifier.core.keys import Keys
     from notifier.stores.connection import connect
-    from notifier.stores.data_format import DataFormat
+    from notifier.stores.data_format import DataFormat, DataFormatError
 
     app = Flask(__name__, instance_path=_instance_path(), instance_relative_config=True)
     _configure(app, None)
     url = app.config["REDIS_URL"] or embedded_url
     if not url:
-        return
+        return ""
     try:
         client = connect(url, pool_size=1, client_name=f"notifier:{os.getpid()}")
         try:
             DataFormat(client, Keys(app.config["KEY_PREFIX"])).require_known()
         finally:
             client.close()
+    except DataFormatError as exc:
+        return str(exc)
     except redis.RedisError as exc:
         logging.getLogger(__name__).warning("could not check the data format: %s", exc)
+    return ""
 
 
 def _instance_path() -> str:

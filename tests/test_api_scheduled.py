@@ -71,7 +71,7 @@ def test_batch_takes_one_send_at(client, auth):
     (later(400 * 86400), "at most 365 days ahead"),
     ("tomorrow", "datetime"),
     (1893456000, "datetime"),
-])
+], ids=["past", "no-timezone", "too-far", "words", "number"])
 def test_bad_send_at_is_422_and_writes_nothing(client, auth, redis_client, send_at, message):
     for path, body in ((SEND, {"user_id": "u", "title": "t", "send_at": send_at}),
                        (BATCH, {"notifications": [{"user_id": "u", "title": "t"}],

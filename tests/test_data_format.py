@@ -61,6 +61,16 @@ def test_a_format_it_does_not_know_is_refused(redis_client, stored, message):
     assert redis_client.get(KEYS.data_format()) == stored.encode()  # left as it was
 
 
+@pytest.fixture(autouse=True)
+def current_format_after(redis_server):
+    """Leave the shared Redis in the current format: servers that start for later tests
+    would refuse another one."""
+    yield
+    client = redis_server.client()
+    client.set(KEYS.data_format(), CURRENT)
+    client.close()
+
+
 @pytest.fixture
 def run(redis_server, redis_client, tmp_path):
     env = {**os.environ, "REDIS_URL": redis_server.url, "NOTIFIER_KEY_PREFIX": TEST_PREFIX,
