@@ -48,10 +48,10 @@ def user_channels(redis_client) -> int:
     return len(channels(redis_client, f"{TEST_PREFIX}:{{u:*"))
 
 
-def hub_connections(redis_client) -> int:
-    """The hubs' connections to every Redis server."""
-    return sum(c["name"].startswith("notifier-hub")
-               for server in servers(redis_client) for c in server.client_list())
+def hub_connections(redis_client) -> dict[tuple[int, str], str]:
+    """The hubs' connections, by (server, client id): the hub's name ``notifier-hub:<pid>``."""
+    return {(number, c["id"]): c["name"] for number, server in enumerate(servers(redis_client))
+            for c in server.client_list() if c["name"].startswith("notifier-hub")}
 
 
 def eventually(check, timeout=10.0, interval=0.05):
@@ -110,7 +110,12 @@ def test_a_thousand_dropped_streams_leave_nothing_behind(live_server, redis_clie
         f"{user_channels(redis_client) - baseline_channels} subscriptions left"
     assert eventually(lambda: held_connections(live_server) <= baseline_held, timeout=5), \
         f"{held_connections(live_server) - baseline_held} connections left"
-    assert hub_connections(redis_client) == hubs
+    # The hubs kept their connections (none was dropped and made again). On a cluster a
+    # link opens its probe's publisher a ping interval after connecting, so one may be
+    # added; still at most 3 per worker and server (link, publisher, control channel).
+    after = hub_connections(redis_client)
+    assert hubs.keys() <= after.keys()
+    assert max(Counter((number, name) for (number, _), name in after.items()).values()) <= 3
 
 
 def test_redis_connections_do_not_grow_with_streams(live_server, redis_client, http, api_key):
