@@ -289,6 +289,31 @@ def test_a_master_killed_during_sends_loses_nothing_and_retries_complete(
         client.close()
 
 
+def test_readyz_asks_every_master(own_cluster, tmp_path):
+    """/readyz asks every master: with one killed it names Redis unreachable on every
+    request, and once the replica has taken over it is ready again."""
+    client = connect(own_cluster.url, pool_size=4, client_name="tests")
+    [server] = run_servers(own_cluster.url, tmp_path, 1, workers=1)
+    try:
+        with httpx.Client(base_url=server.url, timeout=15) as http:
+            deadline = time.monotonic() + 30
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "never ready"
+                time.sleep(0.1)
+            own_cluster.stop_node(client.get_primaries()[0].port)
+            # Asked before the failover (about 2.4 s with a node timeout of 1 s).
+            answers = [http.get("/readyz") for _ in range(3)]
+            assert [a.status_code for a in answers] == [503] * 3
+            assert all(a.json()["checks"]["redis"] == "unreachable" for a in answers)
+            deadline = time.monotonic() + 30
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "not ready after the failover"
+                time.sleep(0.2)
+    finally:
+        server.stop()
+        client.close()
+
+
 def migrate_slot(client: redis.RedisCluster, slot: int, target: redis.cluster.ClusterNode,
                  pause: float = 0.0) -> None:
     """Move ``slot`` to ``target`` the way ``redis-cli --cluster reshard`` does: keys a
