@@ -6,6 +6,7 @@ shard. The rest of the suite runs on a cluster in its second pass."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -20,11 +21,13 @@ from sse_client import Follower
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
+from notifier.delivery.queue import DeliveryQueue
 from notifier.stores.connection import connect
 from notifier.stores.local_cluster import LocalCluster
 
 from conftest import TEST_PREFIX, LiveServer, app_config, flush, live_env
+from peers.sms_provider import SmsProvider
 
 KEYS = Keys(TEST_PREFIX)
 pytestmark = pytest.mark.slow
@@ -312,6 +315,50 @@ def test_readyz_asks_every_master(own_cluster, tmp_path):
     finally:
         server.stop()
         client.close()
+
+
+def test_a_worker_delivers_the_jobs_of_every_partition(cluster, cluster_client, tmp_path):
+    """Jobs queued for users in all 16 delivery partitions, whose streams are spread over
+    every master, are all delivered by one ``notifier worker``, each once."""
+    users: dict[int, str] = {}
+    number = 0
+    while len(users) < PARTITIONS:
+        users.setdefault(KEYS.delivery_partition(f"q{number}"), f"q{number}")
+        number += 1
+    masters = {cluster_client.get_node_from_key(KEYS.delivery_jobs(part)).name
+               for part in users}
+    assert len(masters) == 3
+    phones = {}
+    for part, user in users.items():
+        phones[user] = f"+1555111{part:04d}"
+        cluster_client.hset(KEYS.preferences(user), "phone", phones[user])
+    queue = DeliveryQueue(cluster_client, KEYS)
+    for round_ in range(2):
+        for user in users.values():
+            queue.enqueue(user, {"id": f"{1_700_000_000_000 + round_}-0", "user_id": user,
+                                 "title": f"{user} #{round_}"}, "sms")
+    peer = SmsProvider()
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "notifier"), "worker"], stdout=log.open("w"),
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **live_env(cluster.url, tmp_path / "instance"), **peer.env(),
+             "NOTIFIER_DELIVERY_POLL": "0.05", "NOTIFIER_BUDGET_SMS": ""})
+    try:
+        deadline = time.monotonic() + 30
+        while any(len(peer.accepted_for(phone)) < 2 for phone in phones.values()):
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        for user, phone in phones.items():
+            assert sorted(sms.body for sms in peer.accepted_for(phone)) == [
+                f"{user} #0", f"{user} #1"]
+        assert queue.counts() == {"queued": 0, "pending": 0, "retrying": 0, "held": 0,
+                                  "dead": 0}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        peer.stop()
 
 
 def migrate_slot(client: redis.RedisCluster, slot: int, target: redis.cluster.ClusterNode,
