@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from notifier.delivery.queue import Job
+from notifier.delivery.queue import Job, dead_letter_id, parse_dead_letter_id
 from notifier.delivery.records import Event
 from notifier.model.requests import SendRequest
 from notifier.stores.script_batch import ScriptBatch
@@ -135,3 +135,11 @@ def test_pages_in_chromium(browser, live_server, store):
                             full_page=True)
             assert errors == []
             context.close()
+
+
+def test_dead_letter_ids_name_their_partition():
+    assert dead_letter_id("1700000000000-3", 15) == "1700000000000-3.15"
+    assert parse_dead_letter_id("1700000000000-3.15") == ("1700000000000-3", 15)
+    for bad in ("1700000000000-3", "1700000000000-3.16", "1700000000000-3.-1", "x.1",
+                "1700000000000-3.015", "1-0.", None, 5):
+        assert parse_dead_letter_id(bad) is None

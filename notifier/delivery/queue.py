@@ -89,8 +89,8 @@ def parse_dead_letter_id(value: object) -> tuple[str, int] | None:
     if not isinstance(value, str):
         return None
     entry_id, _, part = value.rpartition(".")
-    if parse_notification_id(entry_id) is None or not part.isdigit() or len(part) > 3 \
-            or int(part) >= PARTITIONS:
+    if parse_notification_id(entry_id) is None or not part.isdigit() \
+            or part != str(int(part)) or int(part) >= PARTITIONS:
         return None
     return entry_id, int(part)
 
