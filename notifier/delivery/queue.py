@@ -3,7 +3,7 @@
 The queue is split into :data:`~notifier.core.keys.PARTITIONS` partitions by user
 id, each in a slot of its own (``{d.<n>}``, see :mod:`notifier.core.keys`), so a
 cluster spreads the queue over its masters; one user's jobs, held buckets and
-retries stay together in one partition, in order. Each partition has its own job
+retries stay together in one partition. Each partition has its own job
 stream, consumer group, retries, held buckets and dead letters.
 
 Workers read jobs through one consumer group per stream (``XREADGROUP``) and

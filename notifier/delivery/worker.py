@@ -1,8 +1,9 @@
 """The delivery worker: reads jobs from the queue and delivers them through the adapters.
 
 Run by ``notifier worker`` (``make worker``), a process of its own beside the
-web server; run as many as you like. Each works through batches of jobs: one
-round trip reads a batch, one looks up targets, one the delivery records, one
+web server; run as many as you like. Each reads every partition of the queue
+and works through batches of jobs: one round trip reads a batch (on one Redis; a
+cluster's partitions are read one by one), one looks up targets, one the delivery records, one
 takes room in the budgets; the sends run concurrently on a pool of greenlets;
 one round trip writes every outcome (records and timeline first, then the
 acknowledgement, a retry, a hold or a dead letter).
