@@ -29,7 +29,7 @@ import redis
 from common import ROOT, free_port, wait_for_port
 
 from notifier.core.keys import Keys
-from notifier.delivery.queue import GROUP, DeliveryQueue
+from notifier.delivery.queue import DeliveryQueue
 from notifier.stores.embedded_redis import find_redis_server
 
 KEYS = Keys("notifier")
@@ -117,8 +117,8 @@ class Rig:
             for process in processes:
                 process.send_signal(signal.SIGCONT)
             while True:
-                if self.client.xlen(KEYS.delivery_jobs()) == 0 and self.client.xpending(
-                        KEYS.delivery_jobs(), GROUP)["pending"] == 0:
+                counts = self.queue.counts()
+                if counts["queued"] == counts["pending"] == 0:
                     break
                 time.sleep(0.005)
             took = time.perf_counter() - started

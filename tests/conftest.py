@@ -118,10 +118,54 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer | ClusterServer]:
 
 def all_keys(client: redis.Redis | redis.RedisCluster, pattern: str) -> list[bytes]:
     """``KEYS pattern`` of the test Redis (every master of a cluster)."""
+    return [key for server in servers(client) for key in server.keys(pattern)]
+
+
+def servers(client: redis.Redis | redis.RedisCluster) -> list[redis.Redis]:
+    """The Redis servers holding the data: the one, or every master of a cluster (each
+    as a client of that node alone)."""
     if isinstance(client, redis.RedisCluster):
-        return [key for node in client.get_primaries()
-                for key in client.get_redis_connection(node).keys(pattern)]
-    return client.keys(pattern)
+        return [client.get_redis_connection(node) for node in client.get_primaries()]
+    return [client]
+
+
+def owner(client: redis.Redis | redis.RedisCluster, key: str) -> redis.Redis:
+    """The server holding ``key`` (or sharded channel): the one, or its slot's master."""
+    if isinstance(client, redis.RedisCluster):
+        return client.get_redis_connection(client.get_node_from_key(key))
+    return client
+
+
+def by_server(client: redis.Redis | redis.RedisCluster,
+              keys: list[str]) -> list[tuple[redis.Redis, list[str]]]:
+    """``keys`` grouped by the server holding them (every master of a cluster), each
+    group with a client of that server alone, in the order given."""
+    if not isinstance(client, redis.RedisCluster):
+        return [(client, keys)]
+    groups: dict[str, list[str]] = {}
+    slots = client.nodes_manager.slots_cache
+    for key in keys:
+        groups.setdefault(slots[client.keyslot(key)][0].name, []).append(key)
+    return [(client.get_redis_connection(client.get_node(node_name=name)), owned)
+            for name, owned in groups.items()]
+
+
+def subscribers(client: redis.Redis | redis.RedisCluster, channel: str) -> int:
+    """How many connections hear ``channel`` as the service subscribes it: NUMSUB on one
+    Redis; on a cluster SHARDNUMSUB on the master owning the channel's slot."""
+    if isinstance(client, redis.RedisCluster):
+        return dict(owner(client, channel).execute_command("PUBSUB SHARDNUMSUB", channel))[
+            channel.encode()]
+    return dict(client.pubsub_numsub(channel))[channel.encode()]
+
+
+def channels(client: redis.Redis | redis.RedisCluster, pattern: str) -> list[bytes]:
+    """The channels matching ``pattern`` that someone hears: PUBSUB CHANNELS on one
+    Redis; on a cluster PUBSUB SHARDCHANNELS of every master."""
+    if isinstance(client, redis.RedisCluster):
+        return [name for server in servers(client)
+                for name in server.execute_command("PUBSUB SHARDCHANNELS", pattern)]
+    return client.pubsub_channels(pattern)
 
 
 def subscribe(client: redis.Redis | redis.RedisCluster, channel: str):
@@ -129,8 +173,7 @@ def subscribe(client: redis.Redis | redis.RedisCluster, channel: str):
     on one Redis; on a cluster SSUBSCRIBE, on the master owning the channel's slot. Its
     subscribe confirmation is read already."""
     if isinstance(client, redis.RedisCluster):
-        node = client.get_redis_connection(client.get_node_from_key(channel))
-        pubsub = node.pubsub()
+        pubsub = owner(client, channel).pubsub()
         pubsub.ssubscribe(channel)
     else:
         pubsub = client.pubsub()

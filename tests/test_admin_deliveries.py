@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from notifier.delivery.queue import Job
+from notifier.delivery.queue import Job, dead_letter_id, parse_dead_letter_id
 from notifier.delivery.records import Event
 from notifier.model.requests import SendRequest
 from notifier.stores.script_batch import ScriptBatch
@@ -57,7 +57,8 @@ def test_retry_and_discard(admin_client, store):
                                 data={"csrf_token": token})
     assert retried.status_code == 302
     assert store.delivery_queue.counts()["queued"] == 1
-    jobs = store.delivery_queue.client.xrange(store.keys.delivery_jobs())
+    jobs = store.delivery_queue.client.xrange(
+        store.keys.delivery_jobs(store.keys.delivery_partition("alice")))
     assert jobs[0][1][b"attempt"] == b"1" and b"error" not in jobs[0][1]
     page = admin_client.get("/admin/deliveries").text
     assert "Queued again" in page
@@ -85,12 +86,14 @@ def test_the_timeline_page(admin_client, store):
     bad = admin_client.get("/admin/deliveries/timeline?user_id=a{b&notification_id=x")
     assert bad.status_code == 400 and "A notification id looks like" in bad.text
     assert admin_client.get("/admin/deliveries/timeline").status_code == 200
-    assert admin_client.get("/admin/deliveries?before=x").status_code == 400
+    for bad in ("x", "1-0", "1-0.16", "1-0.x"):
+        assert admin_client.get(f"/admin/deliveries?before={bad}").status_code == 400
 
 
 def test_cursors_at_the_ends_of_the_id_range_are_pages_not_errors(admin_client, store):
     dead_letter(store)
-    for cursor in ("0-0", "18446744073709551615-18446744073709551615"):
+    top = "18446744073709551615-18446744073709551615"
+    for cursor in ("0-0.0", "0-0.15", f"{top}.0", f"{top}.15"):
         assert admin_client.get(f"/admin/deliveries?before={cursor}").status_code == 200
 
 
@@ -132,3 +135,11 @@ def test_pages_in_chromium(browser, live_server, store):
                             full_page=True)
             assert errors == []
             context.close()
+
+
+def test_dead_letter_ids_name_their_partition():
+    assert dead_letter_id("1700000000000-3", 15) == "1700000000000-3.15"
+    assert parse_dead_letter_id("1700000000000-3.15") == ("1700000000000-3", 15)
+    for bad in ("1700000000000-3", "1700000000000-3.16", "1700000000000-3.-1", "x.1",
+                "1700000000000-3.015", "1-0.", None, 5):
+        assert parse_dead_letter_id(bad) is None

@@ -10,7 +10,7 @@ from sse_client import SSEStream
 
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX, sign_in
+from conftest import TEST_PREFIX, by_server, servers, sign_in
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -107,23 +107,30 @@ def test_idempotent_broadcast(client, auth, redis_client):
 
 
 def test_a_million_user_broadcast_is_one_stored_entry(client, auth, redis_client):
-    # A million users who have appeared (each has their broadcast state hash).
-    redis_client.eval(
-        "for i = 1, tonumber(ARGV[2]) do "
-        "redis.call('HSET', ARGV[1] .. '{u:m' .. i .. '}:broadcasts', 'since', 0) end",
-        0, f"{TEST_PREFIX}:", 1_000_000)
+    # A million users who have appeared (each has their broadcast state hash), written
+    # by scripts on the servers holding them (each master of a cluster).
+    states = [KEYS.broadcast_state(f"m{i}") for i in range(1, 1_000_001)]
+    for server, owned in by_server(redis_client, states):
+        for start in range(0, len(owned), 100_000):
+            server.eval("#!lua flags=allow-cross-slot-keys\n"
+                        "for _, key in ipairs(ARGV) do redis.call('HSET', key, 'since', 0) end",
+                        0, *owned[start:start + 100_000])
     # Every key outside the million users' hashes, and how many of those there are.
     # Compared as sets, so what a live server elsewhere in the session writes
     # meanwhile (reports, presence, rate-limit counters) is not miscounted.
     def stored() -> tuple[set[bytes], int]:
-        keys = redis_client.eval(
-            "local out, users = {}, 0 "
-            "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
-            "if string.sub(k, 1, #ARGV[2]) == ARGV[2] then users = users + 1 "
-            "else out[#out + 1] = k end end "
-            "out[#out + 1] = tostring(users) return out",
-            0, f"{TEST_PREFIX}:*", f"{TEST_PREFIX}:{{u:m")
-        return set(keys[:-1]), int(keys[-1])
+        found, users = set(), 0
+        for server in servers(redis_client):
+            keys = server.eval(
+                "local out, users = {}, 0 "
+                "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+                "if string.sub(k, 1, #ARGV[2]) == ARGV[2] then users = users + 1 "
+                "else out[#out + 1] = k end end "
+                "out[#out + 1] = tostring(users) return out",
+                0, f"{TEST_PREFIX}:*", f"{TEST_PREFIX}:{{u:m")
+            found |= set(keys[:-1])
+            users += int(keys[-1])
+        return found, users
 
     keys_before, users_before = stored()
     made = announce(client, auth, "Everyone", body="x" * 200)

@@ -6,6 +6,7 @@ shard. The rest of the suite runs on a cluster in its second pass."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -20,11 +21,13 @@ from sse_client import Follower
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
+from notifier.delivery.queue import DeliveryQueue
 from notifier.stores.connection import connect
 from notifier.stores.local_cluster import LocalCluster
 
 from conftest import TEST_PREFIX, LiveServer, app_config, flush, live_env
+from peers.sms_provider import SmsProvider
 
 KEYS = Keys(TEST_PREFIX)
 pytestmark = pytest.mark.slow
@@ -287,6 +290,75 @@ def test_a_master_killed_during_sends_loses_nothing_and_retries_complete(
         for server in servers:
             server.stop()
         client.close()
+
+
+def test_readyz_asks_every_master(own_cluster, tmp_path):
+    """/readyz asks every master: with one killed it names Redis unreachable on every
+    request, and once the replica has taken over it is ready again."""
+    client = connect(own_cluster.url, pool_size=4, client_name="tests")
+    [server] = run_servers(own_cluster.url, tmp_path, 1, workers=1)
+    try:
+        with httpx.Client(base_url=server.url, timeout=15) as http:
+            deadline = time.monotonic() + 30
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "never ready"
+                time.sleep(0.1)
+            own_cluster.stop_node(client.get_primaries()[0].port)
+            # Asked before the failover (about 2.4 s with a node timeout of 1 s).
+            answers = [http.get("/readyz") for _ in range(3)]
+            assert [a.status_code for a in answers] == [503] * 3
+            assert all(a.json()["checks"]["redis"] == "unreachable" for a in answers)
+            deadline = time.monotonic() + 30
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "not ready after the failover"
+                time.sleep(0.2)
+    finally:
+        server.stop()
+        client.close()
+
+
+def test_a_worker_delivers_the_jobs_of_every_partition(cluster, cluster_client, tmp_path):
+    """Jobs queued for users in all 16 delivery partitions, whose streams are spread over
+    every master, are all delivered by one ``notifier worker``, each once."""
+    users: dict[int, str] = {}
+    number = 0
+    while len(users) < PARTITIONS:
+        users.setdefault(KEYS.delivery_partition(f"q{number}"), f"q{number}")
+        number += 1
+    masters = {cluster_client.get_node_from_key(KEYS.delivery_jobs(part)).name
+               for part in users}
+    assert len(masters) == 3
+    phones = {}
+    for part, user in users.items():
+        phones[user] = f"+1555111{part:04d}"
+        cluster_client.hset(KEYS.preferences(user), "phone", phones[user])
+    queue = DeliveryQueue(cluster_client, KEYS)
+    for round_ in range(2):
+        for user in users.values():
+            queue.enqueue(user, {"id": f"{1_700_000_000_000 + round_}-0", "user_id": user,
+                                 "title": f"{user} #{round_}"}, "sms")
+    peer = SmsProvider()
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "notifier"), "worker"], stdout=log.open("w"),
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **live_env(cluster.url, tmp_path / "instance"), **peer.env(),
+             "NOTIFIER_DELIVERY_POLL": "0.05", "NOTIFIER_BUDGET_SMS": ""})
+    try:
+        deadline = time.monotonic() + 30
+        while any(len(peer.accepted_for(phone)) < 2 for phone in phones.values()):
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        for user, phone in phones.items():
+            assert sorted(sms.body for sms in peer.accepted_for(phone)) == [
+                f"{user} #0", f"{user} #1"]
+        assert queue.counts() == {"queued": 0, "pending": 0, "retrying": 0, "held": 0,
+                                  "dead": 0}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        peer.stop()
 
 
 def migrate_slot(client: redis.RedisCluster, slot: int, target: redis.cluster.ClusterNode,

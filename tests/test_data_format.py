@@ -3,6 +3,7 @@ serves or works on the data, upgraded by ``notifier migrate``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from notifier.core.keys import Keys
-from notifier.stores.data_format import CURRENT, DataFormat, DataFormatError, steps_from
+from notifier.delivery.queue import DeliveryQueue
+from notifier.stores.data_format import (
+    CURRENT,
+    DataFormat,
+    DataFormatError,
+    partition_delivery,
+    steps_from,
+)
 
 from conftest import ROOT, TEST_PREFIX, LiveServer, RedisServer, live_env
 
@@ -146,3 +154,66 @@ def test_a_server_records_the_format_and_refuses_a_newer_one(tmp_path):
     finally:
         client.close()
         redis_server.stop()
+
+
+def users_in_different_partitions(count: int) -> list[str]:
+    """``count`` user ids, each in a delivery partition of its own."""
+    found: dict[int, str] = {}
+    number = 0
+    while len(found) < count:
+        found.setdefault(KEYS.delivery_partition(f"u{number}"), f"u{number}")
+        number += 1
+    return list(found.values())
+
+
+def format2_queue(client, ann: str, bob: str) -> dict[str, bytes]:
+    """A format-2 delivery queue: a job waiting and one left in progress, a retry, a
+    held bucket and a dead letter; the entry ids of the streams' entries."""
+    old = KEYS.format2_delivery
+    job = {"job": "1-0:sms", "user": ann, "channel": "sms", "nid": "1-0", "n": "{}",
+           "attempt": "1", "not_before": "0"}
+    ids = {"waiting": client.xadd(old("jobs"), job, id="5-0"),
+           "in progress": client.xadd(old("jobs"), {**job, "user": bob}, id="6-0"),
+           "dead": client.xadd(old("dead"), {**job, "error": "HTTP 500", "failed_at": "7"},
+                               id="7-0")}
+    client.xgroup_create(old("jobs"), "workers", id="5-0")
+    client.xreadgroup("workers", "gone", {old("jobs"): ">"}, count=1)  # bob's: pending
+    client.zadd(old("delayed"), {json.dumps({**job, "user": bob, "attempt": "2"}): 9000})
+    client.zadd(old("held"), {f"{ann}|sms|quiet": 8000})
+    client.zadd(old("held-jobs"), {f"{ann}|sms|quiet\0{json.dumps(job)}": 0})
+    return ids
+
+
+def test_migrate_partitions_the_format_2_delivery_queue(run, redis_client):
+    ann, bob = users_in_different_partitions(2)
+    a, b = KEYS.delivery_partition(ann), KEYS.delivery_partition(bob)
+    redis_client.set(KEYS.data_format(), 2)
+    ids = format2_queue(redis_client, ann, bob)
+    done = run("migrate")
+    assert done.returncode == 0, done.stderr
+    assert redis_client.get(KEYS.data_format()) == str(CURRENT).encode()
+    assert [i for i, _ in redis_client.xrange(KEYS.delivery_jobs(a))] == [ids["waiting"]]
+    assert [i for i, _ in redis_client.xrange(KEYS.delivery_jobs(b))] == [ids["in progress"]]
+    [(dead_id, dead)] = redis_client.xrange(KEYS.delivery_dead(a))
+    assert dead_id == ids["dead"] and dead[b"error"] == b"HTTP 500"
+    [(retry, due)] = redis_client.zrange(KEYS.delivery_delayed(b), 0, -1, withscores=True)
+    assert json.loads(retry)["attempt"] == "2" and due == 9000
+    assert redis_client.zrange(KEYS.delivery_held(a), 0, -1, withscores=True) == [
+        (f"{ann}|sms|quiet".encode(), 8000)]
+    assert redis_client.zcard(KEYS.delivery_held_jobs(a)) == 1
+    old = [KEYS.format2_delivery(n) for n in ("jobs", "delayed", "held", "held-jobs", "dead")]
+    assert not any(redis_client.exists(name) for name in old)
+    queue = DeliveryQueue(redis_client, KEYS)
+    queue.ensure_group()
+    assert {job.user_id for job in queue.read("new", 10, None)} == {ann, bob}
+    assert queue.counts() == {"queued": 2, "pending": 2, "retrying": 1, "held": 1, "dead": 1}
+
+
+def test_the_delivery_step_run_again_after_a_crash_copies_nothing_twice(redis_client):
+    ann, bob = users_in_different_partitions(2)
+    format2_queue(redis_client, ann, bob)
+    partition_delivery(redis_client, KEYS)
+    format2_queue(redis_client, ann, bob)  # as if the first run stopped before deleting
+    partition_delivery(redis_client, KEYS)
+    assert DeliveryQueue(redis_client, KEYS).counts() == {
+        "queued": 2, "pending": 0, "retrying": 1, "held": 1, "dead": 1}

@@ -13,8 +13,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.crc import key_slot
 
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
 from notifier.delivery.budgets import Budgets, Window, parse_budget
 from notifier.delivery.channels.registry import Registry, build_adapters
 from notifier.delivery.channels.sms import MAX_TEXT, SmsAdapter, retry_after, sms_text
@@ -29,6 +30,11 @@ from conftest import TEST_PREFIX
 from peers.sms_provider import Answer, SmsProvider
 
 KEYS = Keys(TEST_PREFIX)
+
+
+def jobs_of(user_id: str) -> str:
+    """The job stream of the user's partition."""
+    return KEYS.delivery_jobs(KEYS.delivery_partition(user_id))
 
 
 @pytest.fixture
@@ -196,15 +202,15 @@ def test_adapters_are_off_until_configured(peer, tmp_path):
 def test_a_job_is_delivered_recorded_and_acknowledged(rig, peer, redis_client):
     phone = rig.user("alice")
     nid = rig.enqueue("alice", "Deploy done", body="v42 is live")
-    fields = {k.decode(): v.decode() for _, f in redis_client.xrange(KEYS.delivery_jobs())
+    fields = {k.decode(): v.decode() for _, f in redis_client.xrange(jobs_of("alice"))
               for k, v in f.items()}
     assert fields["job"] == f"{nid}:sms" and fields["user"] == "alice"
     assert fields["attempt"] == "1" and fields["not_before"] == "0"
     assert rig.step() == 1
     [sms] = peer.accepted_for(phone)
     assert sms.body == "Deploy done\nv42 is live"
-    assert redis_client.xlen(KEYS.delivery_jobs()) == 0  # deleted once acknowledged
-    assert redis_client.xpending(KEYS.delivery_jobs(), GROUP)["pending"] == 0
+    assert redis_client.xlen(jobs_of("alice")) == 0  # deleted once acknowledged
+    assert redis_client.xpending(jobs_of("alice"), GROUP)["pending"] == 0
     [event] = rig.timeline("alice", nid)
     assert event["outcome"] == "accepted" and event["detail"] == sms.sid
     assert event["target"] == "sms" and event["attempt"] == 1
@@ -219,20 +225,40 @@ def test_a_job_delivered_before_is_not_sent_again(rig, peer, redis_client):
     rig.step()
     # The same job again, as a reclaimed or retried entry would bring it.
     rig.enqueue("alice")  # another notification, to show the worker still sends new ones
-    redis_client.xadd(KEYS.delivery_jobs(), {"job": f"{nid}:sms", "user": "alice",
-                                             "channel": "sms", "nid": nid,
-                                             "n": '{"title":"hello"}', "attempt": "2",
-                                             "not_before": "0"})
+    redis_client.xadd(jobs_of("alice"), {"job": f"{nid}:sms", "user": "alice",
+                                         "channel": "sms", "nid": nid,
+                                         "n": '{"title":"hello"}', "attempt": "2",
+                                         "not_before": "0"})
     rig.step()
     assert len(peer.accepted_for(phone)) == 2
     assert [e["outcome"] for e in rig.timeline("alice", nid)] == ["accepted", "done-before"]
     assert rig.idle()
 
 
+def test_jobs_of_users_in_every_partition_are_all_delivered(rig, peer, redis_client):
+    users: dict[int, str] = {}
+    number = 0
+    while len(users) < PARTITIONS:
+        users.setdefault(KEYS.delivery_partition(f"p{number}"), f"p{number}")
+        number += 1
+    # Each partition's stream in a slot of its own: a cluster spreads them over its masters.
+    assert len({key_slot(KEYS.delivery_jobs(part).encode()) for part in users}) == PARTITIONS
+    phones = {user: rig.user(user, f"+1555000{part:04d}") for part, user in users.items()}
+    for round_ in range(3):
+        for user in users.values():
+            rig.enqueue(user, f"{user} #{round_}")
+    assert rig.run_until(lambda: all(len(peer.accepted_for(phone)) == 3
+                                     for phone in phones.values()), timeout=20)
+    for user, phone in phones.items():
+        assert sorted(sms.body for sms in peer.accepted_for(phone)) == [
+            f"{user} #{round_}" for round_ in range(3)]
+    assert rig.idle() and rig.queue.counts()["pending"] == 0
+
+
 def test_a_stored_inbox_payload_is_completed_from_the_job(rig, redis_client):
-    redis_client.xadd(KEYS.delivery_jobs(), {"job": "5-1:sms", "user": "bob", "channel": "sms",
-                                             "nid": "5-1", "n": '{"title":"t","body":""}',
-                                             "attempt": "1", "not_before": "0"})
+    redis_client.xadd(jobs_of("bob"), {"job": "5-1:sms", "user": "bob", "channel": "sms",
+                                       "nid": "5-1", "n": '{"title":"t","body":""}',
+                                       "attempt": "1", "not_before": "0"})
     [job] = rig.queue.read("c", 10, None)
     assert job.notifications[0]["id"] == "5-1" and job.notifications[0]["user_id"] == "bob"
     assert job.notifications[0]["read"] is False
@@ -255,7 +281,7 @@ def test_transient_failures_are_retried_with_growing_delays_then_dead_lettered(
     assert "HTTP 500" in dead.error
     outcomes = [(e["attempt"], e["outcome"]) for e in rig.timeline("alice", nid)]
     assert outcomes == [(1, "retry"), (2, "retry"), (3, "retry"), (4, "retry"), (4, "dead")]
-    assert rig.idle() and redis_client.xlen(KEYS.delivery_jobs()) == 0
+    assert rig.idle() and redis_client.xlen(jobs_of("alice")) == 0
 
 
 def test_a_retry_waits_for_the_providers_retry_after(redis_client, peer):
@@ -484,11 +510,11 @@ def test_renewing_keeps_a_slow_job_from_being_reclaimed(rig, redis_client):
     rig.enqueue("alice")
     [job] = rig.queue.read("slow", 10, None)
     time.sleep(0.3)
-    assert rig.queue.renew("slow", [job.entry_id]) == 1
+    assert rig.queue.renew("slow", [job]) == 1
     assert rig.queue.reclaim("other", 200, 10) == []  # idle again for < 200 ms
     time.sleep(0.3)
     [taken] = rig.queue.reclaim("other", 200, 10)
     assert taken.entry_id == job.entry_id
-    assert rig.queue.renew("slow", [job.entry_id]) == 0  # it is the other's now
-    assert redis_client.xpending_range(KEYS.delivery_jobs(), GROUP, "-", "+", 10)[0][
+    assert rig.queue.renew("slow", [job]) == 0  # it is the other's now
+    assert redis_client.xpending_range(jobs_of("alice"), GROUP, "-", "+", 10)[0][
         "consumer"] == b"other"

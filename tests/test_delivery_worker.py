@@ -28,6 +28,11 @@ PREFIX = "w"
 KEYS = Keys(PREFIX)
 
 
+def jobs_of(user_id: str) -> str:
+    """The job stream of the user's partition."""
+    return KEYS.delivery_jobs(KEYS.delivery_partition(user_id))
+
+
 def eventually(condition, timeout: float = 10.0, interval: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,8 +122,8 @@ def enqueue(queue: DeliveryQueue, user_id: str, title: str, pipeline=None, **kw)
 
 
 def holder_of(client) -> int | None:
-    """The pid of the worker holding the one pending job."""
-    pending = client.xpending_range(KEYS.delivery_jobs(), GROUP, "-", "+", 10)
+    """The pid of the worker holding alice's one pending job."""
+    pending = client.xpending_range(jobs_of("alice"), GROUP, "-", "+", 10)
     if not pending:
         return None
     return int(pending[0]["consumer"].decode().rsplit(":", 2)[1])
@@ -141,7 +146,7 @@ def test_a_job_of_a_worker_killed_mid_send_is_delivered_by_another_once(
     time.sleep(1.0)  # nothing further arrives
     assert len(peer.accepted_for(phone)) == 1
     assert [r.status for r in peer.received_for(phone)] == [None, 201]
-    assert redis_client.xlen(KEYS.delivery_jobs()) == 0
+    assert redis_client.xlen(jobs_of("alice")) == 0
     [survivor] = [w for w in workers.values() if w is not victim]
     assert survivor.stop() == 0
     events = queue.client.lrange(KEYS.delivery_timeline("alice", nid), 0, -1)
@@ -177,7 +182,7 @@ def test_the_first_sigterm_finishes_the_job_in_progress(start, peer, queue, redi
     assert worker.process.wait(timeout=10) == 0
     assert time.monotonic() - signalled >= 1.0  # it waited for the answer
     assert len(peer.accepted_for(phone)) == 1
-    assert queue.counts()["pending"] == 0 and redis_client.xlen(KEYS.delivery_jobs()) == 0
+    assert queue.counts()["pending"] == 0 and redis_client.xlen(jobs_of("alice")) == 0
     assert redis_client.hlen(KEYS.delivery_records("alice", f"{nid}:sms")) == 1
     assert "stopped" in worker.log.read_text()
 

@@ -10,7 +10,7 @@ from test_delivery_worker import WorkerProcess, eventually
 
 from notifier import create_app
 from notifier.backend import backend
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
 
 from conftest import TEST_PREFIX, app_config
 from peers.sms_provider import SmsProvider
@@ -46,8 +46,10 @@ def send(client, auth, **body) -> str:
 
 
 def jobs(redis_client) -> list[dict]:
-    entries = redis_client.xrange(KEYS.delivery_jobs()) if redis_client.exists(
-        KEYS.delivery_jobs()) else []
+    """Every partition's queued jobs, oldest first."""
+    entries = sorted(((entry_id, fields) for part in range(PARTITIONS)
+                      for entry_id, fields in redis_client.xrange(KEYS.delivery_jobs(part))),
+                     key=lambda entry: tuple(map(int, entry[0].split(b"-"))))
     return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
 
 

@@ -68,12 +68,25 @@ def test_a_presence_partition_shares_one_slot_whatever_the_user():
         assert all(name.startswith("notifier:") for name in names)
 
 
-@pytest.mark.parametrize("name", ["presence", "workers", "delivery-workers", "schedulers"])
+def test_a_delivery_partition_shares_one_slot():
+    keys = Keys("notifier")
+    for part in range(PARTITIONS):
+        names = [keys.delivery_jobs(part), keys.delivery_delayed(part),
+                 keys.delivery_held(part), keys.delivery_held_jobs(part),
+                 keys.delivery_dead(part)]
+        assert len({key_slot(name.encode()) for name in names}) == 1
+    assert keys.delivery_partition("alice") == keys.delivery_partition("alice")
+    assert len({keys.delivery_partition(f"user{i}") for i in range(200)}) == PARTITIONS
+
+
+@pytest.mark.parametrize("name", ["presence", "workers", "delivery-workers", "schedulers",
+                                  "delivery"])
 def test_partitions_spread_evenly_over_the_slot_space(name):
     keys = Keys("notifier")
     names = {"presence": keys.presence_channels(), "workers": keys.worker_reports(),
              "delivery-workers": keys.delivery_worker_reports(),
-             "schedulers": keys.scheduler_reports()}[name]
+             "schedulers": keys.scheduler_reports(),
+             "delivery": [keys.delivery_jobs(part) for part in range(PARTITIONS)]}[name]
     slots = [key_slot(n.encode()) for n in names]
     assert len(names) == PARTITIONS
     # One slot in each sixteenth of the slot space: any 3 masters of contiguous ranges

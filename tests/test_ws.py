@@ -11,7 +11,15 @@ from ws_client import Refused, WSClient
 from notifier.core import widget_tokens as tokens
 from notifier.core.keys import Keys
 
-from conftest import TEST_PREFIX, LiveServer, RedisServer, csrf_from, live_env, reconnect_race
+from conftest import (
+    TEST_PREFIX,
+    LiveServer,
+    RedisServer,
+    csrf_from,
+    live_env,
+    reconnect_race,
+    subscribers,
+)
 
 KEYS = Keys(TEST_PREFIX)
 
@@ -31,9 +39,8 @@ def refusal(live_server, path, **options) -> Refused:
     return refused.value
 
 
-def subscribers(redis_client, user_id) -> int:
-    channel = KEYS.user_channel(user_id)
-    return dict(redis_client.pubsub_numsub(channel))[channel.encode()]
+def user_subscribers(redis_client, user_id) -> int:
+    return subscribers(redis_client, KEYS.user_channel(user_id))
 
 
 def eventually(check, timeout=5.0):
@@ -301,7 +308,7 @@ def test_a_binary_message_is_refused_and_an_oversized_one_closes(live_server, re
         # before the client read it.
         code = ws.wait_closed()
         assert code in (1009, None)
-    assert eventually(lambda: subscribers(redis_client, "ann") == 0)
+    assert eventually(lambda: user_subscribers(redis_client, "ann") == 0)
 
 
 def test_token_expiry_sends_expired_then_closes_4001(live_server, redis_client, token_for):
@@ -311,7 +318,7 @@ def test_token_expiry_sends_expired_then_closes_4001(live_server, redis_client, 
         assert ws.wait_closed() == 4001
         assert ws.close_reason == "token expired"
     assert 1.0 < time.monotonic() - started < 4
-    assert eventually(lambda: subscribers(redis_client, "exp") == 0)
+    assert eventually(lambda: user_subscribers(redis_client, "exp") == 0)
 
 
 @pytest.mark.parametrize("goes", ["drop", "close"])
@@ -319,11 +326,11 @@ def test_a_client_that_goes_away_frees_its_subscription(live_server, redis_clien
                                                         goes):
     ws = open_socket(live_server, token_for("gone"))
     ws.next_of("unread")
-    assert subscribers(redis_client, "gone") == 1
+    assert user_subscribers(redis_client, "gone") == 1
     started = time.monotonic()
     getattr(ws, goes)()
     # Noticed at once (the server is reading the socket), not at the next heartbeat.
-    assert eventually(lambda: subscribers(redis_client, "gone") == 0, timeout=5)
+    assert eventually(lambda: user_subscribers(redis_client, "gone") == 0, timeout=5)
     assert time.monotonic() - started < 1.0
 
 

@@ -7,12 +7,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from notifier.backend import backend
 from notifier.core.ids import is_notification_id, is_user_id
+from notifier.delivery.queue import parse_dead_letter_id
 from notifier.model.notification import Notification
 from notifier.model.text_rules import safe_next
 
 
 def _dead_id(value: str) -> str:
-    if not is_notification_id(value):
+    if parse_dead_letter_id(value) is None:
         abort(404, description="There is no dead letter with that id.")
     return value
 
@@ -21,7 +22,7 @@ def deliveries():
     """The queue's figures, the live delivery workers, and the dead letters, newest
     first, a page at a time."""
     before = request.args.get("before") or None
-    if before is not None and not is_notification_id(before):
+    if before is not None and parse_dead_letter_id(before) is None:
         abort(400, description="That page link is malformed: start from the first page.")
     state = backend()
     size = current_app.config["ADMIN_PAGE_SIZE"]

@@ -346,35 +346,43 @@ class Keys:
         ``notifier migrate``."""
         return f"{self.prefix}:format"
 
-    # -- delivery queue (one slot: ``{d}``) and per-user delivery state --------
-    # The queue's keys carry the hash tag {d}: the scripts that hold, retry and
-    # dead-letter a job touch the job stream and one of the others at once.
-    def _delivery(self, suffix: str) -> str:
-        return f"{self.prefix}:{{d}}:{suffix}"
+    # -- delivery queue (PARTITIONS partitions) and per-user delivery state -------
+    # The queue is split into PARTITIONS by user id. Every name of one partition carries
+    # its hash tag {d.<n>}: the scripts that hold, retry and dead-letter a job touch the
+    # partition's job stream and one of the others at once, so all share one slot.
+    def _delivery(self, part: int, suffix: str) -> str:
+        return f"{self.prefix}:{{{partition_tags('d')[part]}}}:{suffix}"
 
-    def delivery_jobs(self) -> str:
-        """Stream of delivery jobs, read by the workers' consumer group; an entry is
-        deleted once acknowledged, so it holds only jobs waiting or in progress."""
-        return self._delivery("jobs")
+    def delivery_partition(self, user_id: str) -> int:
+        """The delivery partition of ``user_id``'s jobs, held buckets and dead letters."""
+        return partition_of(user_id)
 
-    def delivery_delayed(self) -> str:
-        """Sorted set of jobs waiting to be retried: member = the job's fields as
-        JSON (next attempt), score = when it is due (epoch ms)."""
-        return self._delivery("delayed")
+    def delivery_jobs(self, part: int) -> str:
+        """Stream of a partition's delivery jobs, read by the workers' consumer group; an
+        entry is deleted once acknowledged, so it holds only jobs waiting or in progress."""
+        return self._delivery(part, "jobs")
 
-    def delivery_held(self) -> str:
-        """Sorted set of held (user, channel) buckets, ``<user id>|<channel>``, scored by
-        when they are released (epoch ms): the end of quiet hours, or of a budget window."""
-        return self._delivery("held")
+    def delivery_delayed(self, part: int) -> str:
+        """Sorted set of a partition's jobs waiting to be retried: member = the job's
+        fields as JSON (next attempt), score = when it is due (epoch ms)."""
+        return self._delivery(part, "delayed")
 
-    def delivery_held_jobs(self) -> str:
-        """Sorted set (all scores 0) of held jobs, ``<bucket>\\0<job JSON>``: a bucket's
-        jobs are one lexicographic range, released together as one digest."""
-        return self._delivery("held-jobs")
+    def delivery_held(self, part: int) -> str:
+        """Sorted set of a partition's held buckets, ``<user id>|<channel>|<reason>``,
+        scored by when they are released (epoch ms): the end of quiet hours, or of a
+        budget window."""
+        return self._delivery(part, "held")
 
-    def delivery_dead(self) -> str:
-        """Stream of dead letters: a job's fields, its last ``error`` and ``failed_at``."""
-        return self._delivery("dead")
+    def delivery_held_jobs(self, part: int) -> str:
+        """Sorted set (all scores 0) of a partition's held jobs, ``<bucket>\\0<job
+        JSON>``: a bucket's jobs are one lexicographic range, released together as one
+        digest."""
+        return self._delivery(part, "held-jobs")
+
+    def delivery_dead(self, part: int) -> str:
+        """Stream of a partition's dead letters: a job's fields, its last ``error`` and
+        ``failed_at``."""
+        return self._delivery(part, "dead")
 
     def receipts(self, user_id: str, notification_id: str) -> str:
         """Hash of one notification's receipts: ``seen_at``, ``read_at``, ``clicked_at``
@@ -449,3 +457,9 @@ class Keys:
         """The single report hashes of format 1: web workers, delivery workers, schedulers."""
         return [f"{self.prefix}:workers", f"{self.prefix}:delivery-workers",
                 f"{self.prefix}:schedulers"]
+
+    # -- data format 2 (read only by the step that upgrades it) -------------------
+    def format2_delivery(self, suffix: str) -> str:
+        """A delivery queue name of format 2, all in one ``{d}`` slot (``jobs``,
+        ``delayed``, ``held``, ``held-jobs``, ``dead``)."""
+        return f"{self.prefix}:{{d}}:{suffix}"

@@ -1,13 +1,19 @@
-"""The delivery queue: one job per (notification, user, channel) on a Redis Stream.
+"""The delivery queue: one job per (notification, user, channel) on Redis Streams.
 
-Workers read jobs through one consumer group (``XREADGROUP``) and acknowledge a
-job only after its outcome is recorded, so a worker that dies mid-job leaves it
-pending; another worker claims it once it has been idle longer than the
-visibility timeout (``XAUTOCLAIM``). An acknowledged entry is deleted in the same
-script, so the stream only ever holds jobs waiting or in progress and is never
-trimmed (trimming could drop entries still pending).
+The queue is split into :data:`~notifier.core.keys.PARTITIONS` partitions by user
+id, each in a slot of its own (``{d.<n>}``, see :mod:`notifier.core.keys`), so a
+cluster spreads the queue over its masters; one user's jobs, held buckets and
+retries stay together in one partition. Each partition has its own job
+stream, consumer group, retries, held buckets and dead letters.
 
-Besides the stream, all in the ``{d}`` slot (see :mod:`notifier.core.keys`):
+Workers read jobs through one consumer group per stream (``XREADGROUP``) and
+acknowledge a job only after its outcome is recorded, so a worker that dies
+mid-job leaves it pending; another worker claims it once it has been idle longer
+than the visibility timeout (``XAUTOCLAIM``). An acknowledged entry is deleted in
+the same script, so a stream only ever holds jobs waiting or in progress and is
+never trimmed (trimming could drop entries still pending).
+
+Besides the stream, in each partition:
 
 - retries wait in a sorted set scored by when they are due;
 - held jobs (quiet hours, an exhausted budget) wait in per-(user, channel)
@@ -16,7 +22,8 @@ Besides the stream, all in the ``{d}`` slot (see :mod:`notifier.core.keys`):
   error, written in the same script that acknowledges them.
 
 **A job's fields** (all strings), as :meth:`DeliveryQueue.enqueue` writes them;
-a Lua script may ``XADD`` the same to :meth:`notifier.core.keys.Keys.delivery_jobs`:
+a Lua script may ``XADD`` the same to :meth:`notifier.core.keys.Keys.delivery_jobs`
+of the user's partition:
 
 ``job``
     the job id, ``<notification id>:<channel>`` (unique per user; a digest's is
@@ -48,11 +55,12 @@ import redis
 from redis.commands.core import Script
 
 from notifier.core.ids import parse_notification_id
-from notifier.core.keys import Keys
+from notifier.core.keys import PARTITIONS, Keys
+from notifier.stores.connection import is_cluster
 from notifier.stores.lua_scripts import load_script
 from notifier.stores.script_batch import ScriptBatch
 
-#: The consumer group every worker reads the job stream through.
+#: The consumer group every worker reads the job streams through.
 GROUP = "workers"
 
 #: Fields a job carries, in the order they are written.
@@ -69,6 +77,22 @@ def epoch_ms(moment: datetime | float | int | None) -> int:
         return 0
     seconds = moment.timestamp() if isinstance(moment, datetime) else float(moment)
     return max(0, math.ceil(seconds * 1000))
+
+
+def dead_letter_id(entry_id: str, part: int) -> str:
+    """The id of the dead letter at ``entry_id`` in partition ``part``'s dead letters."""
+    return f"{entry_id}.{part}"
+
+
+def parse_dead_letter_id(value: object) -> tuple[str, int] | None:
+    """The (entry id, partition) of a :func:`dead_letter_id`; None when malformed."""
+    if not isinstance(value, str):
+        return None
+    entry_id, _, part = value.rpartition(".")
+    if parse_notification_id(entry_id) is None or not part.isdigit() \
+            or part != str(int(part)) or int(part) >= PARTITIONS:
+        return None
+    return entry_id, int(part)
 
 
 def complete_notification(doc: dict[str, Any], notification_id: str, user_id: str) -> dict:
@@ -100,6 +124,8 @@ class Job:
     entry_id: str = ""
     #: How many times the group handed this entry out (more than 1: reclaimed).
     deliveries: int = 1
+    #: The partition whose stream it was read from (None: its user's partition).
+    partition: int | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -108,8 +134,8 @@ class Job:
         return len(self.notifications) > 1
 
     @classmethod
-    def from_fields(cls, entry_id: str, fields: dict) -> Job:
-        """Decode a stream entry (or a stored job's fields)."""
+    def from_fields(cls, entry_id: str, fields: dict, partition: int | None = None) -> Job:
+        """Decode a stream entry of ``partition`` (or a stored job's fields)."""
         values = {_text(k): _text(v) for k, v in fields.items()}
         user_id, nid = values["user"], values.get("nid", "")
         decoded = json.loads(values["n"])
@@ -119,6 +145,7 @@ class Job:
                    notification_id=nid or notifications[0]["id"],
                    notifications=notifications, attempt=int(values.get("attempt") or 1),
                    not_before=int(values.get("not_before") or 0), entry_id=entry_id,
+                   partition=partition,
                    extra={k: v for k, v in values.items() if k not in JOB_FIELDS})
 
     def fields(self) -> dict[str, str]:
@@ -146,6 +173,7 @@ class Job:
 class DeadLetter:
     """A job that used up its attempts (or failed for good), with its last error."""
 
+    #: ``<entry id>.<partition>`` (:func:`dead_letter_id`).
     id: str
     job: Job
     error: str
@@ -153,7 +181,8 @@ class DeadLetter:
 
 
 class DeliveryQueue:
-    """The job stream, its retries, held buckets and dead letters on one Redis client."""
+    """The partitioned job streams, their retries, held buckets and dead letters on one
+    Redis client."""
 
     def __init__(self, client: redis.Redis, keys: Keys):
         self.client = client
@@ -165,78 +194,148 @@ class DeliveryQueue:
         self._ack = load_script(client, "delivery_ack")
         self._dead_retry = load_script(client, "delivery_dead_retry")
         self._renew = load_script(client, "delivery_renew")
+        self._streams = {keys.delivery_jobs(part): part for part in range(PARTITIONS)}
+        # Partitions one XREADGROUP may read together: all of them on one Redis; on a
+        # cluster each is a slot of its own, and a command touches one slot.
+        parts = tuple(range(PARTITIONS))
+        self._read_groups = [(part,) for part in parts] if is_cluster(client) else [parts]
+        self._turn = 0
+
+    def partition(self, job: Job) -> int:
+        """The partition holding ``job``: the stream it was read from, or its user's."""
+        if job.partition is not None:
+            return job.partition
+        return self.keys.delivery_partition(job.user_id)
+
+    def _by_partition(self, jobs: list[Job]) -> dict[int, list[str]]:
+        """The entry ids of ``jobs``, by partition."""
+        found: dict[int, list[str]] = {}
+        for job in jobs:
+            found.setdefault(self.partition(job), []).append(job.entry_id)
+        return found
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, user_id: str, notification: dict[str, Any], channel: str, *,
                 not_before: datetime | float | None = None, pipeline=None) -> None:
         """Queue the delivery of ``notification`` (``Notification.to_dict()``) to
-        ``user_id`` on ``channel``; held until ``not_before`` (aware datetime or epoch
-        seconds) when given. Pass ``pipeline`` to batch it with other commands."""
+        ``user_id`` on ``channel`` in the user's partition; held until ``not_before``
+        (aware datetime or epoch seconds) when given. Pass ``pipeline`` to batch it with
+        other commands."""
         nid = notification["id"]
         job = Job(job_id=f"{nid}:{channel}", user_id=user_id, channel=channel,
                   notification_id=nid, notifications=(notification,),
                   not_before=epoch_ms(not_before))
-        (pipeline or self.client).xadd(self.keys.delivery_jobs(), job.fields())
+        (pipeline or self.client).xadd(
+            self.keys.delivery_jobs(self.keys.delivery_partition(user_id)), job.fields())
 
     def ensure_group(self) -> None:
-        """Create the consumer group (and the stream) unless they exist. The group
-        starts at the stream's beginning, so jobs queued before any worker ran are read."""
-        try:
-            self.client.xgroup_create(self.keys.delivery_jobs(), GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create every partition's consumer group (and stream) unless they exist. A
+        group starts at its stream's beginning, so jobs queued before any worker ran are
+        read."""
+        for stream in self._streams:
+            try:
+                self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     # -- consuming -----------------------------------------------------------
     def read(self, consumer: str, count: int, block_ms: int | None) -> list[Job]:
-        """Up to ``count`` new jobs for ``consumer``, waiting up to ``block_ms`` for one."""
-        reply = self.client.xreadgroup(GROUP, consumer, {self.keys.delivery_jobs(): ">"},
-                                       count=count, block=block_ms)
-        if not reply:
-            return []
-        _, entries = reply[0]
-        return [Job.from_fields(_text(entry_id), fields) for entry_id, fields in entries
-                if fields]
+        """About ``count`` new jobs for ``consumer`` from any partition (a few more at
+        most, one per partition), waiting up to ``block_ms`` for one.
+
+        On one Redis one command reads every partition, and waits on all. On a cluster
+        the partitions are read one after another, starting from a different one each
+        time; when none has a job, the wait is on that first one alone, so a job in
+        another partition waits for the next read (at most ``block_ms``)."""
+        groups = self._read_groups
+        start, self._turn = self._turn, (self._turn + 1) % len(groups)
+        order = groups[start:] + groups[:start]
+        if len(order) == 1:
+            return self._read(order[0], consumer, count, block_ms)
+        jobs: list[Job] = []
+        for parts in order:
+            jobs += self._read(parts, consumer, count - len(jobs), None)
+            if len(jobs) >= count:
+                return jobs
+        if not jobs and block_ms:
+            jobs = self._read(order[0], consumer, count, block_ms)
+        return jobs
+
+    def _read(self, parts: tuple[int, ...], consumer: str, count: int,
+              block_ms: int | None) -> list[Job]:
+        per_stream = max(1, math.ceil(count / len(parts)))
+        reply = self.client.xreadgroup(
+            GROUP, consumer, {self.keys.delivery_jobs(part): ">" for part in parts},
+            count=per_stream, block=block_ms)
+        jobs = []
+        for stream, entries in reply or []:
+            part = self._streams[_text(stream)]
+            jobs += [Job.from_fields(_text(entry_id), fields, part)
+                     for entry_id, fields in entries if fields]
+        return jobs
 
     def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Job]:
         """Jobs other consumers (or this one, before a reconnect) held longer than
-        ``min_idle_ms`` without finishing, now claimed for ``consumer``."""
-        reply = self.client.xautoclaim(self.keys.delivery_jobs(), GROUP, consumer,
-                                       min_idle_ms, start_id="0-0", count=count)
+        ``min_idle_ms`` without finishing, now claimed for ``consumer``: up to ``count``,
+        partition after partition."""
+        jobs: list[Job] = []
+        for part in range(PARTITIONS):
+            jobs += self._reclaim(part, consumer, min_idle_ms, count - len(jobs))
+            if len(jobs) >= count:
+                break
+        return jobs
+
+    def _reclaim(self, part: int, consumer: str, min_idle_ms: int, count: int) -> list[Job]:
+        stream = self.keys.delivery_jobs(part)
+        reply = self.client.xautoclaim(stream, GROUP, consumer, min_idle_ms, start_id="0-0",
+                                       count=count)
         entries = [(e[0], e[1]) for e in reply[1] if e and e[1]]
         if not entries:
             return []
         first, last = _text(entries[0][0]), _text(entries[-1][0])
-        pending = self.client.xpending_range(self.keys.delivery_jobs(), GROUP, first, last,
-                                             len(entries) + 100, consumername=consumer)
+        pending = self.client.xpending_range(stream, GROUP, first, last, len(entries) + 100,
+                                             consumername=consumer)
         times = {_text(p["message_id"]): int(p["times_delivered"]) for p in pending}
-        return [replace(Job.from_fields(_text(i), f), deliveries=times.get(_text(i), 2))
+        return [replace(Job.from_fields(_text(i), f, part), deliveries=times.get(_text(i), 2))
                 for i, f in entries]
 
-    def renew(self, consumer: str, entry_ids: list[str]) -> int:
+    def renew(self, consumer: str, jobs: list[Job]) -> int:
         """Keep jobs ``consumer`` is still working on from being reclaimed (their idle
         time starts again); returns how many it still held."""
-        if not entry_ids:
+        if not jobs:
             return 0
-        return int(self._renew(keys=[self.keys.delivery_jobs()],
-                               args=[GROUP, consumer, *entry_ids]))
+        batch = ScriptBatch(self.client)
+        for part, entry_ids in self._by_partition(jobs).items():
+            batch.script(self._renew, [self.keys.delivery_jobs(part)],
+                         [GROUP, consumer, *entry_ids])
+        return sum(int(renewed) for renewed in batch.execute())
 
-    def release(self, consumer: str, entry_ids: list[str], idle_ms: int) -> None:
+    def release(self, consumer: str, jobs: list[Job], idle_ms: int) -> None:
         """Give back jobs this consumer holds but will not start (it is stopping): they
         look idle for ``idle_ms`` already, so another worker reclaims them at once."""
-        if entry_ids:
-            self.client.xclaim(self.keys.delivery_jobs(), GROUP, consumer, 0, entry_ids,
+        for part, entry_ids in self._by_partition(jobs).items():
+            self.client.xclaim(self.keys.delivery_jobs(part), GROUP, consumer, 0, entry_ids,
                                idle=idle_ms, justid=True)
 
     def promote_due(self, limit: int = 100) -> tuple[int, int | None]:
-        """Move due retries and released buckets into the stream.
+        """Move due retries and released buckets into their partitions' streams (up to
+        ``limit`` of each per partition).
 
         Returns how many jobs were added and when the next one is due (epoch ms, or None).
         """
-        added, wake = self._due(keys=[self.keys.delivery_jobs(), self.keys.delivery_delayed(),
-                                      self.keys.delivery_held(),
-                                      self.keys.delivery_held_jobs()], args=[limit])
-        return int(added), int(wake) if wake else None
+        batch = ScriptBatch(self.client)
+        for part in range(PARTITIONS):
+            batch.script(self._due, [self.keys.delivery_jobs(part),
+                                     self.keys.delivery_delayed(part),
+                                     self.keys.delivery_held(part),
+                                     self.keys.delivery_held_jobs(part)], [limit])
+        added, wakes = 0, []
+        for count, wake in batch.execute():
+            added += int(count)
+            if wake:
+                wakes.append(int(wake))
+        return added, min(wakes, default=None)
 
     # -- finishing (each takes a batch: a worker writes a batch's outcomes at once) --
     def _finish(self, script: Script, keys: list[str], args: list, batch: ScriptBatch | None):
@@ -246,10 +345,10 @@ class DeliveryQueue:
         else:
             batch.script(script, keys, args)
 
-    def ack(self, entry_ids: list[str], batch: ScriptBatch | None = None) -> None:
+    def ack(self, jobs: list[Job], batch: ScriptBatch | None = None) -> None:
         """Acknowledge finished jobs and delete their entries."""
-        if entry_ids:
-            self._finish(self._ack, [self.keys.delivery_jobs()], [GROUP, *entry_ids], batch)
+        for part, entry_ids in self._by_partition(jobs).items():
+            self._finish(self._ack, [self.keys.delivery_jobs(part)], [GROUP, *entry_ids], batch)
 
     def hold(self, job: Job, until_ms: int, reason: str,
              batch: ScriptBatch | None = None) -> None:
@@ -257,13 +356,16 @@ class DeliveryQueue:
         and acknowledge its entry; they are released together as one digest."""
         bucket = f"{job.user_id}|{job.channel}|{reason}"
         held = replace(job, not_before=0, attempt=1)
-        self._finish(self._hold, [self.keys.delivery_jobs(), self.keys.delivery_held(),
-                                  self.keys.delivery_held_jobs()],
+        part = self.partition(job)
+        self._finish(self._hold, [self.keys.delivery_jobs(part), self.keys.delivery_held(part),
+                                  self.keys.delivery_held_jobs(part)],
                      [GROUP, job.entry_id, bucket, held.to_json(), until_ms], batch)
 
     def retry(self, job: Job, delay_ms: int, batch: ScriptBatch | None = None) -> None:
         """Queue ``job``'s next attempt after ``delay_ms`` and acknowledge this one."""
-        self._finish(self._retry, [self.keys.delivery_jobs(), self.keys.delivery_delayed()],
+        part = self.partition(job)
+        self._finish(self._retry, [self.keys.delivery_jobs(part),
+                                   self.keys.delivery_delayed(part)],
                      [GROUP, job.entry_id, job.next_attempt().to_json(), delay_ms], batch)
 
     def dead_letter(self, job: Job, error: str, batch: ScriptBatch | None = None) -> None:
@@ -271,59 +373,111 @@ class DeliveryQueue:
         fields = {**job.fields(), "error": error[:2000], "failed_at": str(int(
             time.time() * 1000))}
         flat = [part for pair in fields.items() for part in pair]
-        self._finish(self._dead, [self.keys.delivery_jobs(), self.keys.delivery_dead()],
+        part = self.partition(job)
+        self._finish(self._dead, [self.keys.delivery_jobs(part), self.keys.delivery_dead(part)],
                      [GROUP, job.entry_id, *flat], batch)
 
     # -- dead letters ----------------------------------------------------------
     def dead_letters(self, limit: int = 50, before: str | None = None) -> list[DeadLetter]:
-        """Dead letters, newest first, older than the dead letter id ``before``."""
-        if before is not None and parse_notification_id(before) == (0, 0):
-            return []  # nothing is older (and Redis refuses "(0-0" as a bound)
-        high = f"({before}" if before else "+"
-        entries = self.client.xrevrange(self.keys.delivery_dead(), high, "-", count=limit)
+        """Dead letters of every partition, newest first (by entry id, then partition),
+        older than the dead letter id ``before``."""
+        cursor = parse_dead_letter_id(before) if before is not None else None
+        if before is not None and cursor is None:
+            return []
+        batch = ScriptBatch(self.client)
+        asked = []
+        for part in range(PARTITIONS):
+            high = "+"
+            if cursor is not None:
+                entry_id, cursor_part = cursor
+                if part >= cursor_part and parse_notification_id(entry_id) == (0, 0):
+                    continue  # nothing is older (and Redis refuses "(0-0" as a bound)
+                high = entry_id if part < cursor_part else f"({entry_id}"
+            dead = self.keys.delivery_dead(part)
+            batch.command(dead, "XREVRANGE", dead, high, "-", "COUNT", limit)
+            asked.append(part)
         letters = []
-        for entry_id, fields in entries:
-            values = {_text(k): _text(v) for k, v in fields.items()}
-            letters.append(DeadLetter(
-                id=_text(entry_id), job=Job.from_fields("", values), error=values["error"],
-                failed_at=datetime.fromtimestamp(int(values["failed_at"]) / 1000, UTC)))
-        return letters
+        for part, entries in zip(asked, batch.execute(), strict=True):
+            for entry_id, fields in entries:
+                values = {_text(k): _text(v) for k, v in fields.items()}
+                letters.append(DeadLetter(
+                    id=dead_letter_id(_text(entry_id), part),
+                    job=Job.from_fields("", values, part), error=values["error"],
+                    failed_at=datetime.fromtimestamp(int(values["failed_at"]) / 1000, UTC)))
+        letters.sort(key=_dead_letter_order, reverse=True)
+        return letters[:limit]
 
     def dead_letter_count(self) -> int:
-        """How many dead letters there are."""
-        return self.client.xlen(self.keys.delivery_dead())
+        """How many dead letters there are, in every partition."""
+        batch = ScriptBatch(self.client)
+        for part in range(PARTITIONS):
+            batch.command(self.keys.delivery_dead(part), "XLEN", self.keys.delivery_dead(part))
+        return sum(batch.execute())
 
     def retry_dead_letter(self, dead_id: str) -> bool:
-        """Queue a dead letter again as a fresh job (targets that accepted it are still
-        skipped); False when there is no such dead letter."""
-        return bool(self._dead_retry(keys=[self.keys.delivery_jobs(),
-                                           self.keys.delivery_dead()], args=[dead_id]))
+        """Queue a dead letter again as a fresh job in its partition (targets that
+        accepted it are still skipped); False when there is no such dead letter."""
+        found = parse_dead_letter_id(dead_id)
+        if found is None:
+            return False
+        entry_id, part = found
+        return bool(self._dead_retry(keys=[self.keys.delivery_jobs(part),
+                                           self.keys.delivery_dead(part)], args=[entry_id]))
 
     def discard_dead_letter(self, dead_id: str) -> bool:
         """Delete a dead letter; False when there is no such dead letter."""
-        return bool(self.client.xdel(self.keys.delivery_dead(), dead_id))
+        found = parse_dead_letter_id(dead_id)
+        if found is None:
+            return False
+        entry_id, part = found
+        return bool(self.client.xdel(self.keys.delivery_dead(part), entry_id))
 
     # -- counting ----------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        """Jobs in the stream (waiting or in progress), pending (handed out, not yet
-        acknowledged), waiting to be retried, held, and dead letters."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xlen(self.keys.delivery_jobs())
-        pipe.zcard(self.keys.delivery_delayed())
-        pipe.zcard(self.keys.delivery_held_jobs())
-        pipe.xlen(self.keys.delivery_dead())
-        queued, delayed, held, dead = pipe.execute()
-        try:
-            pending = self.client.xpending(self.keys.delivery_jobs(), GROUP)["pending"]
-        except redis.ResponseError:  # no group yet
-            pending = 0
-        return {"queued": queued, "pending": pending, "retrying": delayed, "held": held,
-                "dead": dead}
+        """Jobs in the streams (waiting or in progress), pending (handed out, not yet
+        acknowledged), waiting to be retried, held, and dead letters, summed over the
+        partitions."""
+        batch = ScriptBatch(self.client)
+        for part in range(PARTITIONS):
+            jobs = self.keys.delivery_jobs(part)
+            batch.command(jobs, "XLEN", jobs)
+            batch.command(jobs, "XPENDING", jobs, GROUP)
+            batch.command(self.keys.delivery_delayed(part), "ZCARD",
+                          self.keys.delivery_delayed(part))
+            batch.command(self.keys.delivery_held_jobs(part), "ZCARD",
+                          self.keys.delivery_held_jobs(part))
+            batch.command(self.keys.delivery_dead(part), "XLEN", self.keys.delivery_dead(part))
+        replies = batch.execute(raise_on_error=False)
+        totals = dict.fromkeys(("queued", "pending", "retrying", "held", "dead"), 0)
+        for start in range(0, len(replies), 5):
+            queued, pending, delayed, held, dead = replies[start:start + 5]
+            for reply in (queued, delayed, held, dead):
+                if isinstance(reply, Exception):
+                    raise reply
+            if isinstance(pending, redis.ResponseError) and "NOGROUP" in str(pending):
+                pending = {"pending": 0}  # no group yet
+            elif isinstance(pending, Exception):
+                raise pending
+            totals["queued"] += queued
+            totals["pending"] += pending["pending"]
+            totals["retrying"] += delayed
+            totals["held"] += held
+            totals["dead"] += dead
+        return totals
 
     def oldest_job_ms(self) -> int | None:
-        """When the oldest job still in the stream (waiting or in progress) was queued, in
-        epoch ms; None when there is none."""
-        first = self.client.xrange(self.keys.delivery_jobs(), count=1)
-        if not first:
-            return None
-        return int(_text(first[0][0]).split("-", 1)[0])
+        """When the oldest job still in the streams (waiting or in progress) was queued,
+        in epoch ms; None when there is none."""
+        batch = ScriptBatch(self.client)
+        for part in range(PARTITIONS):
+            jobs = self.keys.delivery_jobs(part)
+            batch.command(jobs, "XRANGE", jobs, "-", "+", "COUNT", 1)
+        firsts = [int(_text(entries[0][0]).split("-", 1)[0])
+                  for entries in batch.execute() if entries]
+        return min(firsts, default=None)
+
+
+def _dead_letter_order(letter: DeadLetter) -> tuple[int, int, int]:
+    entry_id, part = parse_dead_letter_id(letter.id) or ("0-0", 0)
+    ms, seq = parse_notification_id(entry_id) or (0, 0)
+    return ms, seq, part

@@ -1,8 +1,9 @@
 """The delivery worker: reads jobs from the queue and delivers them through the adapters.
 
 Run by ``notifier worker`` (``make worker``), a process of its own beside the
-web server; run as many as you like. Each works through batches of jobs: one
-round trip reads a batch, one looks up targets, one the delivery records, one
+web server; run as many as you like. Each reads every partition of the queue
+and works through batches of jobs: one round trip reads a batch (on one Redis; a
+cluster's partitions are read one by one), one looks up targets, one the delivery records, one
 takes room in the budgets; the sends run concurrently on a pool of greenlets;
 one round trip writes every outcome (records and timeline first, then the
 acknowledgement, a retry, a hold or a dead letter).
@@ -207,7 +208,7 @@ class DeliveryWorker:
 
         if self._pool is None:
             self._pool = Pool(self.concurrency)
-        renewer = gevent.spawn(self._renew, [p.job.entry_id for p in plans])
+        renewer = gevent.spawn(self._renew, [p.job for p in plans])
         try:
             for plan, outcomes in zip(plans, self._pool.imap(
                     lambda p: self._send_one(p, stopping), plans), strict=True):
@@ -218,14 +219,14 @@ class DeliveryWorker:
         finally:
             renewer.kill()
 
-    def _renew(self, entry_ids: list[str]) -> None:
+    def _renew(self, jobs: list[Job]) -> None:
         """While the batch's sends run, keep its jobs from being reclaimed by others."""
         import gevent
 
         while True:
             gevent.sleep(self.visibility_ms / 3000)
             try:
-                self.queue.renew(self.consumer, entry_ids)
+                self.queue.renew(self.consumer, jobs)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 log.warning("could not renew the batch's jobs: %s", exc)
 
@@ -277,7 +278,8 @@ class DeliveryWorker:
             plan.action, plan.error = "dead", "; ".join(errors)
 
     def _finish(self, plans: list[Plan]) -> None:
-        acks, released = [], []
+        acks: list[Job] = []
+        released: list[Job] = []
         for plan in plans:
             if plan.action == "send":
                 self._decide(plan)
@@ -300,9 +302,9 @@ class DeliveryWorker:
                 pipe_ops.append(lambda p, j=job, e=plan.events: self.deliveries.add(p, j, e))
             if plan.action == "ack":
                 self.totals.skipped += not plan.outcomes
-                acks.append(job.entry_id)
+                acks.append(job)
             elif plan.action == "release":
-                released.append(job.entry_id)
+                released.append(job)
             elif plan.action == "hold":
                 self.totals.held += 1
                 pipe_ops.append(lambda p, j=job, u=plan.hold_until, r=plan.hold_reason:

@@ -8,6 +8,7 @@ which a rollback would silently misread) or an older one (``notifier migrate`` f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 import redis
@@ -15,7 +16,7 @@ import redis
 from notifier.core.keys import Keys
 
 #: The format this code reads and writes.
-CURRENT = 2
+CURRENT = 3
 
 #: A step upgrades the data from version ``n`` (its key) to ``n + 1``. Each must be safe
 #: to run again after a crash half-way through, as ``migrate`` then repeats it.
@@ -47,7 +48,60 @@ def partition_presence(client: redis.Redis, keys: Keys) -> None:
     client.delete(keys.format1_presence("last_seen"))  # last: a rerun finds it whole
 
 
-STEPS: Mapping[int, Step] = {1: partition_presence}
+def _stream_entries(client: redis.Redis, key: str):
+    """Every entry of stream ``key``, oldest first, read a thousand at a time."""
+    start = "-"
+    while True:
+        entries = client.xrange(key, start, "+", count=1000)
+        yield from entries
+        if len(entries) < 1000:
+            return
+        start = f"({entries[-1][0].decode()}"
+
+
+def _move_stream(client: redis.Redis, old: str, target: Callable[[int], str],
+                 keys: Keys) -> None:
+    """Copy every entry of ``old`` to ``target(partition of its user)`` under the same
+    entry id, so the order is kept; an entry a crashed run copied already is skipped."""
+    last: dict[int, tuple[int, int]] = {}
+    for entry_id, fields in _stream_entries(client, old):
+        part = keys.delivery_partition(fields[b"user"].decode())
+        new = target(part)
+        if part not in last:
+            top = client.xrevrange(new, count=1)
+            last[part] = _entry_order(top[0][0]) if top else (0, 0)
+        if _entry_order(entry_id) > last[part]:
+            client.xadd(new, fields, id=entry_id)
+            last[part] = _entry_order(entry_id)
+
+
+def _entry_order(entry_id: bytes) -> tuple[int, int]:
+    ms, seq = entry_id.decode().split("-")
+    return int(ms), int(seq)
+
+
+def partition_delivery(client: redis.Redis, keys: Keys) -> None:
+    """2 -> 3: the delivery queue moves from one slot to partitions by user id. Jobs
+    waiting or left in progress (workers are stopped: they are queued again; targets
+    that accepted one are still skipped), retries, held buckets and dead letters each go
+    to their user's partition; the consumer groups are made by the workers."""
+    old = keys.format2_delivery
+    _move_stream(client, old("jobs"), keys.delivery_jobs, keys)
+    for member, due in client.zscan_iter(old("delayed")):
+        user_id = json.loads(member)["user"]
+        client.zadd(keys.delivery_delayed(keys.delivery_partition(user_id)), {member: due})
+    for bucket, until in client.zscan_iter(old("held")):
+        part = keys.delivery_partition(bucket.decode().split("|", 1)[0])
+        client.zadd(keys.delivery_held(part), {bucket: until})
+    for member, _ in client.zscan_iter(old("held-jobs")):
+        part = keys.delivery_partition(member.decode().split("|", 1)[0])
+        client.zadd(keys.delivery_held_jobs(part), {member: 0})
+    _move_stream(client, old("dead"), keys.delivery_dead, keys)
+    client.delete(old("jobs"), old("delayed"), old("held"), old("held-jobs"))
+    client.delete(old("dead"))  # last: a rerun finds the dead letters whole
+
+
+STEPS: Mapping[int, Step] = {1: partition_presence, 2: partition_delivery}
 
 
 class DataFormatError(RuntimeError):

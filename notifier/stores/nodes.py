@@ -18,6 +18,23 @@ def masters(client: redis.Redis | redis.RedisCluster) -> list[redis.Redis]:
     return [client.get_redis_connection(node) for node in client.get_primaries()]
 
 
+def ping_masters(client: redis.Redis | redis.RedisCluster) -> None:
+    """PING every master (the server itself on one Redis); raises the first failure.
+
+    On a cluster a failed PING refreshes the topology and asks again once, so after a
+    failover the promoted replica is asked, not its dead master."""
+    if not is_cluster(client):
+        client.ping()
+        return
+    try:
+        for master in masters(client):
+            master.ping()
+    except (redis.ConnectionError, redis.TimeoutError):
+        client.nodes_manager.initialize()
+        for master in masters(client):
+            master.ping()
+
+
 def by_slot(client: redis.Redis | redis.RedisCluster, keys: list[str]) -> list[list[int]]:
     """The indexes of ``keys`` grouped by hash slot, in first-seen order: one script may
     touch each group's keys. On one Redis, one group of them all."""

@@ -7,8 +7,10 @@ import logging
 
 import redis
 from flask import Blueprint, current_app, jsonify
+from redis.exceptions import RedisClusterException
 
 from notifier.backend import backend
+from notifier.stores.nodes import ping_masters
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +39,17 @@ def hub_state() -> str:
 
 @bp.route("/readyz")
 def readyz():
-    """200 when Redis answers and this worker's hub is connected; 503 naming what failed
-    otherwise. The live delivery workers and schedulers are counted, never required: a
-    server streams and takes sends without them."""
+    """200 when Redis (every master of a cluster) answers and this worker's hub is
+    connected; 503 naming what failed otherwise. The live delivery workers and schedulers
+    are counted, never required: a server streams and takes sends without them."""
     state = backend()
     checks = {"redis": "ok", "hub": hub_state()}
     body = {"checks": checks}
     try:
-        state.redis.ping()
+        ping_masters(state.redis)
         body["delivery_workers"] = len(state.delivery_workers.read_workers())
         body["schedulers"] = len(state.schedulers.read_workers())
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, RedisClusterException, OSError) as exc:
         log.warning("not ready: Redis did not answer: %s", exc)
         checks["redis"] = "unreachable"
         body.pop("delivery_workers", None)
