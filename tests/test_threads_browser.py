@@ -15,8 +15,9 @@ def rows(page):
     return page.locator("ol.notes > li.note")
 
 
-def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, http, store,
-                                                         api_key):
+def test_a_thread_is_one_row_read_as_one_and_bumped_live(
+    browser, live_server, http, store, api_key
+):
     store.accounts.create("tia", PASSWORD)
     auth = {"Authorization": f"Bearer {api_key}"}
     first = api_send(http, api_key, "tia", "Comment 1 on PR #4411", thread="pr-4411")
@@ -32,7 +33,8 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, h
         for tab in (page, other_tab):
             expect(tab.locator("[data-live-status]")).to_have_attribute("data-state", "live")
             expect(rows(tab).locator(":scope > .note-main h2")).to_have_text(
-                ["Comment 3 on PR #4411", "Build passed"])
+                ["Comment 3 on PR #4411", "Build passed"]
+            )
         row = rows(page).first
         expect(row.locator("[data-thread-count]")).to_have_text("3 in thread · 2 unread")
         expect(page.locator("[data-unread-badge]")).to_have_text("3")
@@ -40,13 +42,15 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, h
         expect(earlier).to_be_hidden()
 
         expect(page.get_by_role("button", name="Show 2 earlier")).to_have_attribute(
-            "aria-expanded", "false")
+            "aria-expanded", "false"
+        )
         toggle = row.locator("[data-thread-toggle]")
         toggle.click()
         expect(toggle).to_have_attribute("aria-expanded", "true")
         expect(toggle).to_have_text("Hide 2 earlier")
         expect(earlier.locator("li.note h2")).to_have_text(
-            ["Comment 2 on PR #4411", "Comment 1 on PR #4411"])
+            ["Comment 2 on PR #4411", "Comment 1 on PR #4411"]
+        )
         expect(earlier).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "threads-inbox-desktop.png"), full_page=True)
 
@@ -59,8 +63,11 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, h
         expect(row.locator("[data-thread-read]")).to_have_count(0)
         listed = http.get("/api/v1/users/tia/notifications", headers=auth).json()
         assert {n["title"]: n["read"] for n in listed["notifications"]} == {
-            "Comment 3 on PR #4411": True, "Build passed": False,
-            "Comment 2 on PR #4411": True, "Comment 1 on PR #4411": True}
+            "Comment 3 on PR #4411": True,
+            "Build passed": False,
+            "Comment 2 on PR #4411": True,
+            "Comment 1 on PR #4411": True,
+        }
 
         # Live: an unthreaded item is a row of its own; the thread's next comment moves
         # the thread's row to the top (open as it was), the comment at its head.
@@ -69,14 +76,18 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, h
         api_send(http, api_key, "tia", "Comment 4 on PR #4411", thread="pr-4411")
         for tab in (page, other_tab):
             expect(rows(tab).locator(":scope > .note-main h2")).to_have_text(
-                ["Comment 4 on PR #4411", "Weekly digest", "Build passed"])
+                ["Comment 4 on PR #4411", "Weekly digest", "Build passed"]
+            )
             expect(rows(tab).first.locator("[data-thread-count]")).to_have_text(
-                "4 in thread · 1 unread")
+                "4 in thread · 1 unread"
+            )
             expect(tab.locator("[data-unread-badge]")).to_have_text("3")
         expect(page.get_by_role("button", name="Hide 3 earlier")).to_have_attribute(
-            "aria-expanded", "true")
+            "aria-expanded", "true"
+        )
         expect(rows(page).first.locator(".thread-items li.note h2")).to_have_text(
-            ["Comment 3 on PR #4411", "Comment 2 on PR #4411", "Comment 1 on PR #4411"])
+            ["Comment 3 on PR #4411", "Comment 2 on PR #4411", "Comment 1 on PR #4411"]
+        )
         closed = other_tab.get_by_role("button", name="Show 3 earlier")
         expect(closed).to_have_attribute("aria-expanded", "false")
 
@@ -84,11 +95,13 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(browser, live_server, h
         rows(page).first.get_by_role("button", name="Delete “Comment 4 on PR #4411”").click()
         for tab in (page, other_tab):
             expect(rows(tab).locator(":scope > .note-main h2")).to_have_text(
-                ["Weekly digest", "Comment 3 on PR #4411", "Build passed"])
+                ["Weekly digest", "Comment 3 on PR #4411", "Build passed"]
+            )
             expect(rows(tab).nth(1).locator("[data-thread-count]")).to_have_text("3 in thread")
         page.reload()
         expect(rows(page).locator(":scope > .note-main h2")).to_have_text(
-            ["Weekly digest", "Comment 3 on PR #4411", "Build passed"])
+            ["Weekly digest", "Comment 3 on PR #4411", "Build passed"]
+        )
     finally:
         context.close()
 
@@ -98,13 +111,27 @@ def test_screenshots_of_a_thread(browser, live_server, http, store, api_key, nam
     store.accounts.create("tom", PASSWORD)
     send = lambda title, **fields: api_send(http, api_key, "tom", title, **fields)  # noqa: E731
     send("Weekly digest", type="digest", priority="low", body="3 new comments, 2 likes.")
-    send("Dana commented on PR #4411", type="comment", thread="pr-4411",
-         body="The retry loop needs a cap.", link="https://example.com/pr/4411")
-    send("Deploy to production failed", type="ci", priority="urgent",
-         body="main is red: the migration step timed out.")
+    send(
+        "Dana commented on PR #4411",
+        type="comment",
+        thread="pr-4411",
+        body="The retry loop needs a cap.",
+        link="https://example.com/pr/4411",
+    )
+    send(
+        "Deploy to production failed",
+        type="ci",
+        priority="urgent",
+        body="main is red: the migration step timed out.",
+    )
     for who, said in (("Lee", "Agreed, 5 tries?"), ("Sam", "Pushed a fix: capped at 5.")):
-        send(f"{who} commented on PR #4411", type="comment", thread="pr-4411", body=said,
-             link="https://example.com/pr/4411")
+        send(
+            f"{who} commented on PR #4411",
+            type="comment",
+            thread="pr-4411",
+            body=said,
+            link="https://example.com/pr/4411",
+        )
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
