@@ -106,8 +106,11 @@ def test_a_thread_is_one_row_read_as_one_and_bumped_live(
         context.close()
 
 
-@pytest.mark.parametrize(("name", "width"), [("desktop", 1280), ("phone", 390)])
-def test_screenshots_of_a_thread(browser, live_server, http, store, api_key, name, width):
+@pytest.mark.parametrize(
+    ("name", "width", "scheme"),
+    [("desktop", 1280, "light"), ("phone", 390, "light"), ("compact-dark", 1280, "dark")],
+)
+def test_screenshots_of_a_thread(browser, live_server, http, store, api_key, name, width, scheme):
     store.accounts.create("tom", PASSWORD)
     send = lambda title, **fields: api_send(http, api_key, "tom", title, **fields)  # noqa: E731
     send("Weekly digest", type="digest", priority="low", body="3 new comments, 2 likes.")
@@ -132,11 +135,13 @@ def test_screenshots_of_a_thread(browser, live_server, http, store, api_key, nam
             body=said,
             link="https://example.com/pr/4411",
         )
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
     page = context.new_page()
     try:
         browser_sign_in(page, live_server.url, "tom", PASSWORD)
         expect(rows(page)).to_have_count(3)
+        if name.startswith("compact"):
+            page.get_by_role("button", name="Compact").click()
         page.get_by_role("button", name="Show 2 earlier").click()
         expect(page.locator(".thread-items")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
