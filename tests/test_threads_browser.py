@@ -148,3 +148,28 @@ def test_screenshots_of_a_thread(browser, live_server, http, store, api_key, nam
         page.screenshot(path=str(ARTIFACTS / f"threads-inbox-{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_without_scripts_a_threads_items_show_under_its_row(
+    browser, live_server, http, store, api_key
+):
+    store.accounts.create("una", PASSWORD)
+    for number in (1, 2):
+        api_send(http, api_key, "una", f"Comment {number}", thread="pr-1")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("Username").fill("una")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/inbox")
+        expect(rows(page)).to_have_count(1)
+        expect(page.locator(".thread-items li.note h2")).to_have_text(["Comment 1"])
+        expect(page.locator(".thread-items")).to_be_visible()
+        expect(page.locator("[data-thread-toggle]")).to_be_hidden()
+        page.get_by_role("button", name="Mark the thread of “Comment 2” read").click()
+        page.wait_for_url(f"{live_server.url}/inbox")
+        expect(rows(page).locator("[data-thread-count]")).to_have_text("2 in thread")
+    finally:
+        context.close()
