@@ -207,13 +207,15 @@ def revoke_api_key(key_id: str) -> None:
 @click.option("--type", "type_", default="general", show_default=True)
 @click.option("--priority", type=click.Choice(PRIORITIES), default="normal", show_default=True)
 @click.option("--link", default=None)
-def send(user_id: str, title: str, body: str, type_: str, priority: str, link: str | None):
+@click.option("--thread", default=None, help="Group it with the user's others of this thread.")
+def send(user_id: str, title: str, body: str, type_: str, priority: str, link: str | None,
+         thread: str | None):
     """Send a notification to USER_ID and print its id."""
     from pydantic import ValidationError
 
     try:
         request = SendRequest(user_id=user_id, title=title, body=body, type=type_,
-                              priority=priority, link=link)
+                              priority=priority, link=link, thread=thread)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or "user_id"

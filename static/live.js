@@ -4,7 +4,9 @@
 // New notifications appear at the top, reads, deletes, archives and restores made in
 // other tabs show here (the Archived view, data-view="archived", keeps its own list in
 // step, as does Snoozed); a type with in-app switched off is only counted. Forms keep working without
-// this script; with it they post in the background.
+// this script; with it they post in the background. In the Inbox view the items of a thread
+// on the page are one row (the server renders them so): a live item of a thread shown moves
+// its row to the top with the item as its head.
 (() => {
   "use strict";
 
@@ -39,8 +41,37 @@
     if (markAll) markAll.hidden = count === 0;
   }
 
-  const { el } = window.NotifierNote;
+  const { el, threadRow, toggleLabel } = window.NotifierNote;
   const renderNote = (n) => window.NotifierNote.render(n, csrf);
+
+  // Stream ids, "<ms>-<seq>", newest first.
+  const idParts = (li) => li.dataset.id.replace(/^b/, "").split("-").map(Number);
+  function byNewest(a, b) {
+    const [am, as] = idParts(a);
+    const [bm, bs] = idParts(b);
+    return bm - am || bs - as;
+  }
+  const threadItems = (thread) => [...(list()?.querySelectorAll("li.note") || [])]
+    .filter((li) => li.dataset.thread === thread);
+
+  // The items of a thread on this page, made one row again: its newest item heads it, the
+  // others under it, and it takes its place among the rows by that item's age (as the page
+  // renders it); an open row stays open.
+  function regroup(thread) {
+    const notes = list();
+    const found = threadItems(thread);
+    if (view !== "inbox" || !found.length) return;
+    const toggle = found.filter((li) => li.parentElement === notes)
+      .map((li) => li.querySelector(":scope > .note-main > [data-thread-toggle]")).find(Boolean);
+    const open = toggle?.getAttribute("aria-expanded") === "true";
+    const [head, ...others] = found.sort(byNewest);
+    const place = [...notes.children].find((li) => li.dataset.thread !== thread
+                                                  && byNewest(head, li) < 0);
+    notes.insertBefore(head, place || null);
+    threadRow(head, others, csrf, open);
+  }
+  const threadsOf = (ids) => new Set(ids.map((id) => document.getElementById(`n-${id}`)?.dataset.thread)
+    .filter(Boolean));
 
   function addNote(n, position) {
     if (!showsNewest || document.getElementById(`n-${n.id}`) || !wanted(n)) return;
@@ -53,6 +84,7 @@
     const item = renderNote(n);
     item.classList.add("is-new");
     notes.prepend(item);
+    if (n.thread) regroup(n.thread);
     if (position) root.querySelector('input[name="up_to"]')?.setAttribute("value", position);
   }
 
@@ -70,19 +102,33 @@
   }
 
   function markRead(ids) {
+    const threads = threadsOf(ids);
     for (const id of ids) {
       const item = document.getElementById(`n-${id}`);
       if (!item) continue;
-      if (unreadOnly) { item.remove(); continue; }
+      if (unreadOnly) { unwrap(item); continue; }
       item.classList.remove("is-unread");
-      item.querySelector(".note-meta .visually-hidden")?.remove();
-      item.querySelector('form[action="/inbox/read"]')?.remove();
+      item.querySelector(":scope > .note-main > .note-meta > .visually-hidden")?.remove();
+      item.querySelector(':scope > .note-actions > form[action="/inbox/read"]')?.remove();
     }
+    for (const thread of threads) regroup(thread);
+  }
+
+  // Takes item out of the list; the older items of its thread it headed stay listed.
+  function unwrap(item) {
+    const others = item.querySelector(":scope > .thread-items");
+    if (others) item.after(...others.children);
+    item.remove();
   }
 
   // Items leave the list; an emptied list is fetched again (older items, or the empty state).
   function remove(ids) {
-    for (const id of ids) document.getElementById(`n-${id}`)?.remove();
+    const threads = threadsOf(ids);
+    for (const id of ids) {
+      const item = document.getElementById(`n-${id}`);
+      if (item) unwrap(item);
+    }
+    for (const thread of threads) regroup(thread);
     if (list() && !list().querySelector("li.note")) refreshList();
   }
 
@@ -129,6 +175,17 @@
   }
   document.addEventListener("visibilitychange", () => { if (!seenTimer) reportSeen(); });
 
+  // A thread row's toggle shows or hides the older items of the thread.
+  root.addEventListener("click", (event) => {
+    const toggle = event.target.closest?.("[data-thread-toggle]");
+    if (!toggle) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    const items = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = toggleLabel(open, items.children.length);
+    items.hidden = !open;
+  });
+
   // A click on a notification's link is recorded in the background (the link opens as usual).
   root.addEventListener("click", (event) => {
     const link = event.target.closest?.("a[data-note-link]");
@@ -163,6 +220,7 @@
       for (const menu of form.querySelectorAll("details[open]")) menu.open = false;
       clearSelection();
     } else if (/\/(delete|archive|restore|snooze|unsnooze)$/.test(form.action)) remove([form.closest("li").dataset.id]);
+    else if (data.has("thread")) markRead(threadItems(data.get("thread")).map((li) => li.dataset.id));
     else if (data.get("all")) markRead([...root.querySelectorAll("li.note")].map((li) => li.dataset.id));
     else markRead(data.getAll("id"));
   });

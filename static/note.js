@@ -148,10 +148,58 @@ window.NotifierNote = (() => {
     const select = el("input", { class: "note-select", type: "checkbox", form: "bulk", name: "id",
                                  value: n.id, "aria-label": `Select “${n.title}”` });
     if (!csrf) select.disabled = true;
-    return el("li", { class: `note priority-${n.priority}${n.read ? "" : " is-unread"}`,
-                      id: `n-${n.id}`, "data-id": n.id },
-              select, el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
+    const item = el("li", { class: `note priority-${n.priority}${n.read ? "" : " is-unread"}`,
+                            id: `n-${n.id}`, "data-id": n.id },
+                    select, el("span", { class: "note-dot", "aria-hidden": "true" }), main, actions);
+    if (n.thread) item.dataset.thread = n.thread;
+    return item;
   }
 
-  return { render, el, windowTime, chip };
+  // What a thread row's toggle says, open or not, with n items under the newest.
+  const toggleLabel = (open, n) => `${open ? "Hide" : "Show"} ${n} earlier`;
+
+  // Takes away what makes item a thread row's head (its list of others included).
+  function unthread(item) {
+    item.classList.remove("thread-head");
+    const parts = [":scope > .note-main > .note-meta > [data-thread-count]",
+                   ":scope > .note-main > [data-thread-toggle]",
+                   ":scope > .note-actions > [data-thread-read]", ":scope > .thread-items"];
+    for (const part of item.querySelectorAll(parts.join(", "))) part.remove();
+  }
+
+  // Makes head the row of its thread with the others (newest first) under it, as
+  // templates/inbox/index.html renders one: the count, the toggle (open or not), the
+  // thread's Mark read form while any is unread; one item alone is an ordinary row.
+  function threadRow(head, others, csrf, open = false) {
+    for (const item of [head, ...others]) unthread(item);
+    if (!others.length) return head;
+    const count = 1 + others.length;
+    const unread = [head, ...others].filter((item) => item.classList.contains("is-unread")).length;
+    head.classList.add("thread-head");
+    const meta = head.querySelector(":scope > .note-main > .note-meta");
+    meta.insertBefore(
+      el("span", { class: "tag tag-thread", "data-thread-count": "" },
+         `${count} in thread${unread ? ` · ${unread} unread` : ""}`),
+      meta.querySelector(":scope > .visually-hidden, :scope > time"));
+    const listId = `thread-${head.dataset.id}`;
+    head.querySelector(":scope > .note-main").append(
+      el("button", { class: "thread-toggle", type: "button", "aria-expanded": String(open),
+                     "aria-controls": listId, "data-thread-toggle": "" },
+         toggleLabel(open, count - 1)));
+    if (unread && csrf) {
+      const title = head.querySelector(":scope > .note-main > .note-title").textContent.trim();
+      const form = action(csrf, "/inbox/thread/read", { thread: head.dataset.thread, next: "/inbox" },
+                          `Mark the thread of “${title}” read`, ICON_READ);
+      form.setAttribute("data-thread-read", "");
+      form.querySelector("button").title = "Mark thread read";
+      head.querySelector(":scope > .note-actions").prepend(form);
+    }
+    const items = el("ol", { class: "thread-items", id: listId,
+                             "aria-label": "Earlier in this thread" }, ...others);
+    items.hidden = !open;
+    head.append(items);
+    return head;
+  }
+
+  return { render, el, windowTime, chip, threadRow, toggleLabel };
 })();

@@ -432,6 +432,11 @@
       return this.request("POST", "/notifications/read", { ids: [].concat(ids) });
     }
 
+    // Every unread notification of a thread (the `thread` senders named); {marked, unread}.
+    markThreadRead(thread) {
+      return this.request("POST", `/threads/${encodeURIComponent(thread)}/read`);
+    }
+
     // Everything, or with upTo (a stream position or a notification id) what is not newer.
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }
@@ -583,11 +588,11 @@
   @keyframes arrive { from { background: color-mix(in srgb, var(--_accent) 22%, transparent); } }
   @media (prefers-reduced-motion: reduce) { .item.is-new { animation: none; } }
   .dot { flex: none; width: 8px; height: 8px; margin-top: 7px; border-radius: 999px; background: transparent; }
-  .is-unread .dot { background: var(--_accent); }
+  .is-unread > .dot { background: var(--_accent); }
   .content { flex: 1; min-width: 0; }
   .title { margin: 0; font-size: 14px; font-weight: 500; overflow-wrap: anywhere; }
-  .is-unread .title { font-weight: 650; }
-  .priority-low .title { color: var(--_muted); }
+  .is-unread > .content .title { font-weight: 650; }
+  .priority-low > .content .title { color: var(--_muted); }
   .title a { color: inherit; text-decoration: none; }
   .title a:hover { text-decoration: underline; }
   .title a svg { width: 13px; height: 13px; margin-left: 4px; vertical-align: -1px; fill: var(--_muted); }
@@ -625,6 +630,16 @@
     font-size: 12px; font-weight: 600; padding: 3px 9px; border-radius: 999px; }
   .snooze-menu button:hover { background: var(--_hover); }
   .icon-button[aria-expanded="true"] { background: var(--_hover); color: var(--_fg); }
+  .tag-thread { background: color-mix(in srgb, var(--_accent) 14%, transparent); color: var(--_accent); }
+  .thread-toggle { margin: 8px 0 0; border: 1px solid var(--_border); background: transparent; color: var(--_muted);
+    font-size: 12px; font-weight: 600; padding: 2px 9px; border-radius: 999px; }
+  .thread-toggle:hover { background: var(--_hover); color: var(--_fg); }
+  .thread-toggle::before { content: "▸ "; }
+  .thread-toggle[aria-expanded="true"]::before { content: "▾ "; }
+  .item.thread-head { flex-wrap: wrap; }
+  .thread-items { flex-basis: 100%; list-style: none; margin: 8px 0 -12px; padding: 0 0 0 8px; border-left: 2px solid var(--_border); }
+  .thread-items .item { padding-left: 8px; background: var(--_bg); }
+  .thread-items .item.is-unread { background: var(--_unread-bg); }
   `;
 
   function el(tag, attrs = {}, ...children) {
@@ -697,6 +712,7 @@
       this.next = null;
       this.unread = null;
       this.view = "inbox";  // or "snoozed" or "archived"
+      this.openThreads = new Set();  // threads whose rows show their older items
       this.render();
       this.client = connect({ baseUrl, transport, getToken: () => this.fetchToken(tokenUrl) });
       this.listen();
@@ -797,7 +813,8 @@
       }
       if (!n.read) {
         const read = el("button", { class: "icon-button", type: "button", title: "Mark read",
-                                    "aria-label": `Mark “${n.title}” read` }, icon("read"));
+                                    "aria-label": `Mark “${n.title}” read`, "data-read": "" },
+                        icon("read"));
         read.addEventListener("click", () => this.markRead([n.id], read));
         actions.append(read);
       }
@@ -836,8 +853,70 @@
                                      "aria-label": `Dismiss “${n.title}”` }, icon("dismiss"));
       dismiss.addEventListener("click", () => this.remove(n.id, dismiss));
       actions.append(dismiss);
-      return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id },
+      return el("li", { class: `item priority-${n.priority}${n.read ? "" : " is-unread"}`, "data-id": n.id,
+                        "data-thread": n.thread || null },
                 el("span", { class: "dot", "aria-hidden": "true" }), content, actions);
+    }
+
+    // In the inbox the items of a thread shown are one row: the newest, with how many there
+    // are and how many unread, a toggle for the others (listed under it), and a Mark read
+    // button that reads the whole thread. Made again whenever one of them changes.
+    regroup(thread) {
+      if (!thread || this.view !== "inbox") return;
+      const entries = [...this.items.values()].filter(({ data }) => data.thread === thread)
+        .sort((a, b) => (newer(a.data.id, b.data.id) ? -1 : 1));
+      for (const { node } of entries) this.unthread(node);
+      if (!entries.length) return;
+      const [head, ...others] = entries;
+      let before = null;
+      for (const child of this.list.children) {
+        if (child !== head.node && newer(head.data.id, child.dataset.id)) { before = child; break; }
+      }
+      this.list.insertBefore(head.node, before);
+      if (!others.length) return;
+      const node = head.node;
+      const count = entries.length;
+      const unread = entries.filter(({ data }) => !data.read).length;
+      const open = this.openThreads.has(thread);
+      node.classList.add("thread-head");
+      const meta = node.querySelector(".meta");
+      meta.insertBefore(el("span", { class: "tag tag-thread", "data-thread-count": "" },
+                           `${count} in thread${unread ? ` · ${unread} unread` : ""}`),
+                        meta.querySelector("time"));
+      const listId = `thread-${head.data.id}`;
+      const toggle = el("button", { class: "thread-toggle", type: "button", "aria-expanded": String(open),
+                                    "aria-controls": listId, "data-thread-toggle": "" },
+                        `${open ? "Hide" : "Show"} ${count - 1} earlier`);
+      const earlier = el("ol", { class: "thread-items", id: listId, "aria-label": "Earlier in this thread",
+                                 hidden: open ? null : "" }, ...others.map((entry) => entry.node));
+      toggle.addEventListener("click", () => {
+        const opening = !this.openThreads.has(thread);
+        if (opening) this.openThreads.add(thread); else this.openThreads.delete(thread);
+        toggle.setAttribute("aria-expanded", String(opening));
+        toggle.textContent = `${opening ? "Hide" : "Show"} ${count - 1} earlier`;
+        earlier.hidden = !opening;
+      });
+      meta.after(toggle);
+      const own = node.querySelector(".actions [data-read]");
+      if (own) own.hidden = true;
+      if (unread) {
+        const read = el("button", { class: "icon-button", type: "button", title: "Mark thread read",
+                                    "aria-label": `Mark the thread of “${head.data.title}” read`,
+                                    "data-thread-read": "" }, icon("read"));
+        read.addEventListener("click", () => this.markThreadRead(thread, read));
+        node.querySelector(".actions").prepend(read);
+      }
+      node.append(earlier);
+    }
+
+    // Takes away what makes node a thread's row (the others it listed are detached).
+    unthread(node) {
+      node.classList.remove("thread-head");
+      for (const part of node.querySelectorAll(
+        ":scope > .content > [data-thread-toggle], :scope > .content > .meta > [data-thread-count], " +
+        ":scope > .actions > [data-thread-read], :scope > .thread-items")) part.remove();
+      const own = node.querySelector(":scope > .actions > [data-read]");
+      if (own) own.hidden = false;
     }
 
     // Mirrors notifier.model.types.chip_of: the label of a described type; for a broadcast,
@@ -894,6 +973,7 @@
         this.list.insertBefore(node, before);
       }
       this.items.set(n.id, { data: n, node });
+      this.regroup(n.thread);
       this.refreshNote();
     }
 
@@ -904,6 +984,7 @@
       const neighbour = entry.node.nextElementSibling || entry.node.previousElementSibling;
       entry.node.remove();
       this.items.delete(id);
+      this.regroup(entry.data.thread);  // the others its row listed
       if (focused) (neighbour?.querySelector(".actions button") || this.panel).focus();
       this.refreshNote();
     }
@@ -1156,6 +1237,16 @@
       return this.busy(button, async () => {
         const { unread } = await this.client.markRead(ids);
         this.setRead(ids);
+        this.setUnread(unread);
+      });
+    }
+
+    // Reads every unread item of the thread, shown or not.
+    markThreadRead(thread, button) {
+      return this.busy(button, async () => {
+        const { unread } = await this.client.markThreadRead(thread);
+        this.setRead([...this.items.values()].filter(({ data }) => data.thread === thread)
+          .map(({ data }) => data.id));
         this.setUnread(unread);
       });
     }

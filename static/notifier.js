@@ -432,6 +432,11 @@
       return this.request("POST", "/notifications/read", { ids: [].concat(ids) });
     }
 
+    // Every unread notification of a thread (the `thread` senders named); {marked, unread}.
+    markThreadRead(thread) {
+      return this.request("POST", `/threads/${encodeURIComponent(thread)}/read`);
+    }
+
     // Everything, or with upTo (a stream position or a notification id) what is not newer.
     markAllRead({ upTo } = {}) {
       return this.request("POST", "/notifications/read", upTo ? { all: true, up_to: upTo }

@@ -57,7 +57,7 @@ def test_notification_shape(client, auth):
                     "data": {"thread": 7}, "priority": "urgent",
                     "link": "https://example.com/a", "expires_at": None, "read": False,
                     "source": "direct", "group": None, "starts_at": None, "ends_at": None,
-                    "actions": []}
+                    "actions": [], "thread": None}
 
 
 def test_users_never_see_each_other(client, auth):

@@ -102,6 +102,10 @@ def test_send(cli, redis_client):
     [(entry_id, fields)] = redis_client.xrange(KEYS.inbox("bob"))
     assert entry_id.decode() == notification_id and b"From the shell" in fields[b"n"]
     assert "Invalid value" in cli("send", "bad id", "--title", "x", ok=False).stderr
+    cli("send", "bob", "--title", "In a thread", "--thread", "pr-4411")
+    assert b'"thread":"pr-4411"' in redis_client.xrange(KEYS.inbox("bob"))[-1][1][b"n"]
+    refused = cli("send", "bob", "--title", "x", "--thread", "pr 1", ok=False).stderr
+    assert "thread" in refused
 
 
 def test_api_key_scopes(cli, redis_client):

@@ -51,7 +51,7 @@ def test_headers_retry_and_live_delivery(live_server, redis_client, token_for, s
         assert body["data"] == {"x": "a\r\nevent: forged\n\ndata: x"}
         assert set(body) == {"id", "user_id", "type", "title", "body", "data", "priority",
                              "link", "created_at", "expires_at", "read", "source", "group",
-                             "starts_at", "ends_at", "actions"}
+                             "starts_at", "ends_at", "actions", "thread"}
         assert stream.next_event().event == "unread"
 
 

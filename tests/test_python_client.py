@@ -70,6 +70,18 @@ def test_send_list_count_mark_read_and_delete(notifier):
     assert [n.id for n in notifier.list("cl-ann").notifications] == other.ids
 
 
+def test_threads_are_sent_listed_and_read_as_one(notifier):
+    first = notifier.send("cl-thread", "Comment 1", thread="pr-4411")
+    notifier.send("cl-thread", "Comment 2", thread="pr-4411")
+    notifier.send("cl-thread", "Elsewhere")
+    page = notifier.list("cl-thread")
+    assert [n.thread for n in page.notifications] == [None, "pr-4411", "pr-4411"]
+    assert notifier.mark_thread_read("cl-thread", "pr-4411") == ReadResult(marked=2, unread=1)
+    with pytest.raises(NotifierError) as refused:
+        notifier.send("cl-thread", "Bad", thread="pr 1")
+    assert refused.value.field == "thread" and first.ids
+
+
 def test_send_many_batch_and_an_explicit_idempotency_key(notifier):
     many = notifier.send_many(["cl-a", "cl-b", "cl-a"], "Deploy at 5")
     assert [n.user_id for n in many.notifications] == ["cl-a", "cl-b"]

@@ -76,7 +76,7 @@ def test_live_delivery_one_message_per_event(live_server, redis_client, token_fo
         assert body["data"] == {"x": "a\r\nevent: forged\n\ndata: x"}
         assert set(body) == {"id", "user_id", "type", "title", "body", "data", "priority",
                              "link", "created_at", "expires_at", "read", "source", "group",
-                             "starts_at", "ends_at", "actions"}
+                             "starts_at", "ends_at", "actions", "thread"}
         unread = ws.next_event()
         assert (unread.event, unread.id, unread.data) == ("unread", event.id, {"unread": 1})
 

@@ -39,6 +39,7 @@ ROUTES = (
     ("GET", "/users/<user_id>/notifications", inbox.list_notifications),
     ("GET", "/users/<user_id>/unread-count", inbox.unread_count),
     ("POST", "/users/<user_id>/notifications/read", inbox.mark_read),
+    ("POST", "/users/<user_id>/threads/<thread>/read", inbox.mark_thread_read),
     ("DELETE", "/users/<user_id>/notifications/<item_id:notification_id>",
      inbox.delete_notification),
     ("POST", "/users/<user_id>/notifications/archive", inbox.archive),

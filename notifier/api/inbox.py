@@ -9,7 +9,7 @@ from notifier.api.requests import limit_arg, parse_body, user_id_arg
 from notifier.backend import backend
 from notifier.core.clock import iso_utc
 from notifier.core.errors import ApiError
-from notifier.core.ids import is_item_id, is_notification_id
+from notifier.core.ids import is_item_id, is_notification_id, is_thread
 from notifier.model.inbox_filter import parse_filter
 from notifier.model.requests import (
     ArchiveRequest,
@@ -44,6 +44,16 @@ def feed_page(user_id: str):
 def feed_mark_read(user_id: str):
     """Mark what the request's body names read; the ``{"marked", "unread"}`` answer."""
     changed, count = mark_read_as_asked(user_id, parse_body(MarkReadRequest, root_field="ids"))
+    return jsonify(marked=changed, unread=count)
+
+
+def feed_mark_thread_read(user_id: str, thread: str):
+    """Mark every unread notification of ``thread`` read; the ``{"marked", "unread"}``
+    answer (a thread with nothing unread marks 0)."""
+    if not is_thread(thread):
+        raise ApiError(422, "invalid_field", "thread must be letters, digits and _ . : -, "
+                       "starting with a letter or digit, up to 100 characters", "thread")
+    changed, count = backend().inbox.mark_thread_read(user_id, thread)
     return jsonify(marked=changed, unread=count)
 
 
@@ -140,6 +150,11 @@ def unread_count(user_id: str):
 def mark_read(user_id: str):
     """Mark some notifications read (``ids``), or all of them (``all``)."""
     return feed_mark_read(user_id_arg(user_id))
+
+
+def mark_thread_read(user_id: str, thread: str):
+    """Mark every unread notification of one of the user's threads read."""
+    return feed_mark_thread_read(user_id_arg(user_id), thread)
 
 
 def delete_notification(user_id: str, notification_id: str):

@@ -21,6 +21,7 @@ from notifier.core.ids import (
     ITEM_ID_PATTERN,
     NOTIFICATION_ID_PATTERN,
     SCHEDULE_ID_PATTERN,
+    THREAD_PATTERN,
     USER_ID_PATTERN,
 )
 from notifier.delivery.records import OUTCOMES
@@ -104,7 +105,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["id", "user_id", "type", "title", "body", "data", "priority", "link",
                      "created_at", "expires_at", "read", "source", "group", "starts_at",
-                     "ends_at", "actions"],
+                     "ends_at", "actions", "thread"],
         "properties": {
             "id": {"type": "string", "pattern": ITEM_ID_PATTERN,
                    "description": "Redis Stream entry id, increasing with time per user; "
@@ -126,6 +127,8 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "ends_at": {"type": ["string", "null"], "format": "date-time"},
             "actions": {"type": "array", "maxItems": 3, "items": _ref("Action"),
                         "description": "Buttons (none on broadcasts); a click is recorded."},
+            "thread": {"type": ["string", "null"], "pattern": THREAD_PATTERN,
+                       "description": "The thread the sender named (none on broadcasts)."},
         },
     },
     "Broadcast": {
@@ -573,6 +576,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
 _USER = {"name": "user_id", "in": "path", "required": True,
          "schema": {"type": "string", "pattern": USER_ID_PATTERN}}
 
+_THREAD = {"name": "thread", "in": "path", "required": True,
+           "schema": {"type": "string", "pattern": THREAD_PATTERN},
+           "description": "The thread senders named in their notifications' thread field."}
+
 
 def _operation(summary: str, ok: tuple[int, str], *, body: str | None = None,
                params: list | None = None, errors=(401, 422, 503)) -> dict[str, Any]:
@@ -710,6 +717,9 @@ def openapi_document(widget_token_min_ttl: int = config.WIDGET_TOKEN_MIN_TTL) ->
         "/users/{user_id}/notifications/read": {"post": _operation(
             "Mark some or all of a user's notifications read", (200, "ReadResult"),
             body="MarkReadRequest", params=[_USER], errors=(400, 401, 422, 503))},
+        "/users/{user_id}/threads/{thread}/read": {"post": _operation(
+            "Mark every unread notification of one of a user's threads read",
+            (200, "ReadResult"), params=[_USER, _THREAD])},
         "/users/{user_id}/notifications/{notification_id}": {"delete": _operation(
             "Delete one notification", (200, "DeleteResult"),
             params=[_USER, notification_id], errors=(401, 404, 422, 503))},
@@ -987,6 +997,9 @@ def _widget_paths(query: list, notification_id: dict) -> dict[str, Any]:
             body="MarkReadRequest", errors=(400, 413, 422, 503))},
         **_archive_paths("/me/notifications", [], op),
         **_snooze_paths("/me/notifications", [], op),
+        "/me/threads/{thread}/read": {"post": op(
+            "Mark every unread notification of one of the token's user's threads read",
+            (200, "ReadResult"), params=[_THREAD])},
         "/me/notifications/seen": {"post": op(
             "Record that the client showed these notifications (seen receipts)",
             (200, "SeenResult"), body="SeenRequest", errors=(400, 413, 422, 503))},

@@ -42,6 +42,7 @@ ROUTE_SCOPES = {
     ("GET", "/types"): "read",
     ("GET", "/types/{type}"): "read",
     ("POST", "/users/{user_id}/notifications/read"): "manage",
+    ("POST", "/users/{user_id}/threads/{thread}/read"): "manage",
     ("DELETE", "/users/{user_id}/notifications/{notification_id}"): "manage",
     ("POST", "/users/{user_id}/notifications/archive"): "manage",
     ("POST", "/users/{user_id}/notifications/unarchive"): "manage",

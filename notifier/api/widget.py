@@ -15,6 +15,7 @@ from notifier.api.inbox import (
     feed_archive,
     feed_delete,
     feed_mark_read,
+    feed_mark_thread_read,
     feed_page,
     feed_snooze,
     feed_unsnooze,
@@ -69,6 +70,12 @@ def type_chips():
 def mark_read():
     """Mark some of the user's notifications read (``ids``), or all (``all``)."""
     return feed_mark_read(g.widget.user_id)
+
+
+@bp.post("/threads/<thread>/read")
+def mark_thread_read(thread: str):
+    """Mark every unread notification of one of the user's threads read."""
+    return feed_mark_thread_read(g.widget.user_id, thread)
 
 
 @bp.delete("/notifications/<item_id:notification_id>")

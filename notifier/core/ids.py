@@ -29,11 +29,22 @@ POSITION_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}(_[0-9]{1,20}-[0-9]{1,20})?$"
 SCHEDULE_ID_PATTERN = r"^sch_[0-9a-f]{24}$"
 _SCHEDULE_ID = re.compile(SCHEDULE_ID_PATTERN)
 
+#: A thread a sender names to group notifications (``pr-4411``): letters, digits and
+#: ``_ . : -``, starting with a letter or digit, up to 100 characters. It goes in URL
+#: paths, so it holds no slash, space or ``#``.
+THREAD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+_THREAD = re.compile(THREAD_PATTERN)
+
 #: An API key's id: 16 hex digits.
 API_KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
 _API_KEY_ID = re.compile(API_KEY_ID_PATTERN)
 
 _MAX_PART = 2**64 - 1
+
+
+def is_thread(value: object) -> bool:
+    """Whether ``value`` is a well-formed thread name."""
+    return isinstance(value, str) and _THREAD.match(value) is not None
 
 
 def is_user_id(value: object) -> bool:

@@ -35,6 +35,8 @@ class Notification:
     ends_at: str | None = None
     #: Up to 3 buttons, ``{"label", "url"}``.
     actions: tuple[dict[str, str], ...] = ()
+    #: The thread the sender put it in (the inbox shows a thread as one row), or None.
+    thread: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON shape."""
@@ -83,5 +85,7 @@ def encode_content(content: NotificationContent, created_at: str,
         doc["group"] = group
     if content.actions:  # stored only when there are some
         doc["actions"] = [action.model_dump() for action in content.actions]
+    if content.thread:
+        doc["thread"] = content.thread
     score = str(int(expires.timestamp() * 1000)) if expires else "+inf"
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), score

@@ -35,6 +35,7 @@ from notifier.core.ids import (
     ITEM_ID_PATTERN,
     NOTIFICATION_ID_PATTERN,
     POSITION_PATTERN,
+    THREAD_PATTERN,
     USER_ID_PATTERN,
 )
 from notifier.core.origins import MAX_TOKEN_ORIGINS, parse_origin
@@ -70,6 +71,7 @@ UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
 Position = Annotated[str, StringConstraints(pattern=POSITION_PATTERN)]
 TypeSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Thread = Annotated[str, StringConstraints(pattern=THREAD_PATTERN)]
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")]
 
 
@@ -231,6 +233,11 @@ class NotificationContent(_Strict):
         default_factory=list,
         description="Up to 3 buttons shown in the inbox, the widget and web push; clicks "
                     "are recorded (receipts).")
+    thread: Thread | None = Field(
+        None, description="Groups the notification with the others of the same thread "
+                          "for the same user (e.g. pr-4411): the inbox and the widget show "
+                          "one row per thread, and reading the thread reads all of it. "
+                          "Letters, digits and _ . : -, up to 100 characters.")
 
 
 class SendRequest(NotificationContent):
@@ -316,6 +323,17 @@ class BroadcastRequest(NotificationContent):
         if value:
             raise ValueError("broadcasts carry a link, not actions (actions and their "
                              "click receipts are per user)")
+        return value
+
+    thread: Annotated[Thread | None, WithJsonSchema({"type": "null"})] = Field(
+        None, description="None: a broadcast is one item for everyone, in no thread.")
+
+    @field_validator("thread")
+    @classmethod
+    def _no_thread(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("broadcasts carry no thread (a thread groups one user's "
+                             "notifications)")
         return value
 
     @field_validator("send_at")

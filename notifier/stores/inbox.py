@@ -290,6 +290,13 @@ class Inbox:
         changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
         return changed, count
 
+    def mark_thread_read(self, user_id: str, thread: str) -> tuple[int, int]:
+        """Mark every unread notification of ``thread`` read, in one script; returns (how
+        many were unread, unread count). Snoozed ones stay snoozed."""
+        args = [*self._read_args(user_id, "thread"), thread]
+        changed, count = self._mark_read(keys=self._read_keys(user_id), args=args)
+        return changed, count
+
     def _read_args(self, user_id: str, mode: str) -> list[Any]:
         return [now_ms(), mode, self.keys.receipts(user_id, ""), self.receipt_ttl,
                 self.publish]
@@ -376,7 +383,8 @@ class Inbox:
                 self.keys.snoozed_unread(user_id), self.keys.user_channel(user_id)]
 
     def _read_keys(self, user_id: str) -> list[str]:
-        return [self.keys.unread(user_id), self.keys.user_channel(user_id)]
+        return [self.keys.unread(user_id), self.keys.user_channel(user_id),
+                self.keys.inbox(user_id)]
 
     # -- reading ----------------------------------------------------------
     def replay(self, user_id: str, after: str, *, count: int = 200) -> ReplayChunk:

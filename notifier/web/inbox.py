@@ -10,10 +10,11 @@ from flask_login import current_user, login_required
 
 from notifier.backend import backend
 from notifier.core.errors import ApiError
-from notifier.core.ids import is_item_id, is_notification_id
+from notifier.core.ids import is_item_id, is_notification_id, is_thread
 from notifier.model.inbox_filter import parse_filter
 from notifier.model.snooze_times import CHOICES, snooze_until
 from notifier.model.text_rules import safe_next
+from notifier.model.threads import ThreadRow, thread_rows
 from notifier.scheduling.snoozes import schedule_return
 from notifier.stores.feed import parse_position
 
@@ -34,8 +35,8 @@ FILTER_ARGS = ("unread", "read", "type", "priority", "q")
 @login_required
 def index():
     """Show the user's notifications, newest first, a page at a time, filtered as the
-    query asks (``type``, ``priority``, ``unread``/``read``, ``q``); ``archived=1``
-    shows the archived ones instead."""
+    query asks (``type``, ``priority``, ``unread``/``read``, ``q``), the items of a thread
+    in one row; ``archived=1`` shows the archived ones instead (one row each)."""
     before = request.args.get("before") or None
     if before is not None and not is_item_id(before):
         abort(400)
@@ -64,11 +65,13 @@ def index():
     until = {i: datetime.fromtimestamp(ms / 1000, zone) for i, ms in
              backend().inbox.snoozed_until(current_user.user_id,
                                            [n.id for n in notifications]).items()}
+    view = "archived" if archived else "snoozed" if snoozed else "inbox"
+    rows = (thread_rows(notifications) if view == "inbox"
+            else [ThreadRow(n) for n in notifications])
     return render_template(
-        "inbox/index.html", notifications=notifications, older=older, before=before,
-        only=only, filters=filters, types=types, position=position, archived=archived,
-        snoozed=snoozed, until=until, snooze_choices=CHOICES,
-        view="archived" if archived else "snoozed" if snoozed else "inbox",
+        "inbox/index.html", notifications=notifications, rows=rows, older=older,
+        before=before, only=only, filters=filters, types=types, position=position,
+        archived=archived, snoozed=snoozed, until=until, snooze_choices=CHOICES, view=view,
         kept={k: v for k, v in filters.items()
               if k not in ("unread", "read", "archived", "snoozed")},
     )
@@ -95,6 +98,17 @@ def mark_read():
         if not ids or len(ids) > 1000 or not all(is_item_id(i) for i in ids):
             abort(400)
         feed.mark_read(current_user.user_id, ids)
+    return _back()
+
+
+@bp.post("/inbox/thread/read")
+@login_required
+def mark_thread_read():
+    """Mark every unread notification of the form's ``thread`` read."""
+    thread = request.form.get("thread")
+    if not is_thread(thread):
+        abort(400)
+    backend().inbox.mark_thread_read(current_user.user_id, thread)
     return _back()
 
 

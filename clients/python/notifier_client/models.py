@@ -92,6 +92,8 @@ class Notification:
     starts_at: datetime | None
     ends_at: datetime | None
     actions: list[Action]
+    #: The thread the sender named, or None.
+    thread: str | None = None
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ OPERATIONS: dict[str, Operation] = {
         "POST", "/users/{user_id}/notifications/read",
         {200: Answer("ReadResult", models.ReadResult)}, body="MarkReadRequest",
         body_fields=("ids", "all", "up_to")),
+    "mark_thread_read": Operation(
+        "POST", "/users/{user_id}/threads/{thread}/read",
+        {200: Answer("ReadResult", models.ReadResult)}),
     "delete": Operation(
         "DELETE", "/users/{user_id}/notifications/{notification_id}",
         {200: Answer("DeleteResult", models.DeleteResult)}, retry=UNSENT_ONLY),

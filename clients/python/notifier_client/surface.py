@@ -15,8 +15,8 @@ class Methods:
 
     Sends take the fields of ``POST /api/v1/notifications`` as keyword arguments
     (``body``, ``type``, ``priority``, ``link``, ``data``, ``expires_at``, ``actions``,
-    ``idempotency_key``, ``send_at``); without an ``idempotency_key`` one is generated, so
-    the automatic retries never send twice.
+    ``thread``, ``idempotency_key``, ``send_at``); without an ``idempotency_key`` one is
+    generated, so the automatic retries never send twice.
     """
 
     def _call(self, name: str, params: dict[str, Any] | None = None,
@@ -82,6 +82,10 @@ class Methods:
         body = ({"all": True, "up_to": up_to} if all
                 else {"ids": None if ids is None else list(ids)})
         return self._call("mark_read", {"user_id": user_id}, body=body)
+
+    def mark_thread_read(self, user_id: str, thread: str):
+        """Mark every unread notification of the user's ``thread`` read."""
+        return self._call("mark_thread_read", {"user_id": user_id, "thread": thread})
 
     def delete(self, user_id: str, notification_id: str):
         """Delete one notification of the user's (dismiss a broadcast for them)."""

@@ -1,9 +1,10 @@
 -- Mark notifications read and tell the user's open streams.
--- KEYS: unread zset, user channel
--- ARGV: now_ms, mode ('ids' or 'all'), receipt key prefix (Keys.receipts(user, ""):
---       the user's slot), receipt ttl seconds, publish command (PUBLISH or SPUBLISH),
---       then the ids (mode 'ids') or an optional newest id to include (mode 'all';
---       empty for no bound)
+-- KEYS: unread zset, user channel, inbox stream
+-- ARGV: now_ms, mode ('ids', 'all' or 'thread'), receipt key prefix (Keys.receipts(user,
+--       ""): the user's slot), receipt ttl seconds, publish command (PUBLISH or
+--       SPUBLISH), then the ids (mode 'ids'), or an optional newest id to include (mode
+--       'all'; empty for no bound), or the thread's name (mode 'thread': every unread
+--       notification whose payload names that thread)
 -- Each newly read notification gets its read_at (and seen_at, if not seen yet).
 -- Returns {number newly read, unread count}.
 local now = ARGV[1]
@@ -25,6 +26,17 @@ if mode == 'ids' then
     if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
       read[#read + 1] = ARGV[i]
     end
+  end
+elseif mode == 'thread' then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local entry = redis.call('XRANGE', KEYS[3], id, id)[1]
+    -- A payload is a JSON object whose "thread", when there, is a string.
+    if entry and cjson.decode(entry[2][2]).thread == ARGV[6] then
+      read[#read + 1] = id
+    end
+  end
+  for i = 1, #read, 500 do
+    redis.call('ZREM', KEYS[1], unpack(read, i, math.min(i + 499, #read)))
   end
 else
   local bound = ARGV[6] or ''
