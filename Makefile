@@ -30,17 +30,21 @@ scheduler: $(RUN_STAMP)
 worker: $(RUN_STAMP)
 	$(BIN)/notifier worker
 
-# The suite twice: on one redis-server, then on a local Redis Cluster (3 masters,
-# 3 replicas; tests marked single_redis, about one server itself, are skipped there).
+# The suite twice, each pass on 3 parallel test processes (each with its own
+# redis-server or cluster and its own app servers): on one redis-server, then on a
+# local Redis Cluster (3 masters, 3 replicas) without the browser tests, whose pages
+# make the same calls as the HTTP tests of the pages; tests marked single_redis, about
+# one server itself, are skipped there.
+PYTEST_PARALLEL := -n 3 --dist worksteal
+
 test: $(TEST_STAMP) chromium nginx
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest $(PYTEST_PARALLEL) -m "not browser"
 
-# The suite again on a local Redis Cluster (3 masters, 3 replicas): every test but the
-# browser ones, whose pages make the same calls as the HTTP tests of the pages.
-# (`make test` runs the cluster's own tests, tests/test_cluster.py, on private clusters.)
+# The cluster pass alone.
 test-cluster: $(TEST_STAMP)
-	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest -m "not browser"
+	NOTIFIER_TEST_REDIS=cluster $(BIN)/pytest $(PYTEST_PARALLEL) -m "not browser"
 
 # A local Redis Cluster in instance/cluster for trying the cluster mode: prints its
 # REDIS_URL (redis+cluster://...). `make cluster-stop` stops it.
