@@ -100,7 +100,8 @@ window.NotifierNote = (() => {
       if (name) meta.append(el("span", { class: "tag", "data-type-chip": "" }, name));
     }
     if (n.priority === "high" || n.priority === "urgent") {
-      meta.append(el("span", { class: `tag tag-${n.priority}` }, n.priority));
+      meta.append(el("span", { class: `tag tag-${n.priority}` },
+        n.priority[0].toUpperCase() + n.priority.slice(1)));
     }
     if (!n.read) meta.append(el("span", { class: "visually-hidden" }, "Unread."));
     meta.append(el("time", { datetime: n.created_at, title: n.created_at }, "just now"));

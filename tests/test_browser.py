@@ -40,6 +40,9 @@ def test_notifications_arrive_live_and_tabs_stay_in_step(browser, live_server, h
         assert first.get_by_text("Not for Alice").count() == 0
         expect(first.locator(".toast-urgent")).to_contain_text("Password changed")
         first.screenshot(path=ARTIFACTS / "inbox-live-desktop.png", animations="disabled")
+        # Priority tags read the same live as rendered by the server (and as the widget's).
+        live_tags = first.locator("li.note .tag-urgent, li.note .tag-high").all_inner_texts()
+        assert live_tags == ["Urgent", "High"], live_tags
 
         first.get_by_role("button", name="Mark “Dana mentioned you” read").click()
         for page in (first, second):
@@ -57,6 +60,8 @@ def test_notifications_arrive_live_and_tabs_stay_in_step(browser, live_server, h
         assert store.inbox.unread_count("alice") == 0
         first.reload()
         expect(first.locator("li.note")).to_have_count(3)
+        rendered = first.locator("li.note .tag-urgent, li.note .tag-high").all_inner_texts()
+        assert rendered == ["Urgent", "High"], rendered
     finally:
         context.close()
 
