@@ -93,6 +93,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/worker_throughput.py
 	$(BIN)/python bench/channel_adapters.py
 	$(BIN)/python bench/stream_soak.py
+	$(BIN)/python bench/cluster_compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
