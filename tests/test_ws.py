@@ -236,6 +236,21 @@ def test_read_over_the_socket_reaches_an_open_sse_stream(live_server, token_for,
         assert tab.next_event().json() == {"unread": 0}
 
 
+def test_read_thread_reads_all_and_only_that_threads_items(live_server, token_for, sender):
+    in_thread = [sender("ann", f"c{i}", thread="pr-4411") for i in range(2)]
+    sender("ann", "other", thread="pr-9")
+    sender("bob", "same thread, another user", thread="pr-4411")
+    with open_socket(live_server, token_for("ann")) as ws:
+        assert ws.next_of("unread").data == {"unread": 3}
+        assert ws.ask({"type": "read_thread", "thread": "pr-4411", "ref": "t"}) == {
+            "type": "read", "marked": 2, "unread": 1, "ref": "t"}
+        assert sorted(ws.next_of("read").data["ids"]) == sorted(in_thread)
+        bad = ws.ask({"type": "read_thread", "thread": "-bad thread", "ref": "b"})
+        assert (bad["type"], bad["ref"], bad["error"]["field"]) == ("error", "b", "thread")
+    with open_socket(live_server, token_for("bob")) as ws:
+        assert ws.next_of("unread").data == {"unread": 1}
+
+
 def test_acks_record_seen_receipts_of_the_users_own_notifications(live_server, store,
                                                                    token_for, sender):
     mine, theirs = sender("ann", "mine"), sender("bob", "theirs")

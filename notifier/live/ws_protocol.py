@@ -11,8 +11,9 @@ SSE client would. Comments (heartbeats) and ``retry:`` hints have no message: th
 WebSocket's own pings keep the connection alive, and close codes say when to
 come back.
 
-Client messages are JSON text, ``{"type": "ping" | "read" | "ack", ...}``; each
-gets one reply ``{"type": ...}`` (``pong``, ``read``, ``ack`` or ``error``), carrying
+Client messages are JSON text, ``{"type": "ping" | "read" | "read_thread" | "ack",
+...}``; each gets one reply ``{"type": ...}`` (``pong``, ``read``, ``ack`` or ``error``),
+carrying
 back the message's ``ref``, errors included.
 """
 
@@ -24,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
 from notifier.core.errors import ApiError, field_errors
-from notifier.model.requests import ItemId, MarkReadRequest, SeenRequest, _Strict
+from notifier.model.requests import ItemId, MarkReadRequest, SeenRequest, Thread, _Strict
 
 #: Largest client message answered (with an error when larger); more than 100 ids fit.
 MAX_MESSAGE_CHARS = 16 * 1024
@@ -68,6 +69,15 @@ class ReadMessage(MarkReadRequest):
     ref: Ref | None = None
 
 
+class ReadThreadMessage(_Strict):
+    """``{"type": "read_thread", "thread": "..."}``: as
+    ``POST /api/v1/me/threads/<thread>/read``, answered with a ``read`` reply."""
+
+    type: Literal["read_thread"]
+    thread: Thread
+    ref: Ref | None = None
+
+
 class AckMessage(SeenRequest):
     """``{"type": "ack", "ids": [...]}``: the client received these, as
     ``POST /api/v1/me/notifications/seen``."""
@@ -76,9 +86,9 @@ class AckMessage(SeenRequest):
     ref: Ref | None = None
 
 
-ClientMessage = PingMessage | ReadMessage | AckMessage
+ClientMessage = PingMessage | ReadMessage | ReadThreadMessage | AckMessage
 _CLIENT_MESSAGE = TypeAdapter(Annotated[ClientMessage, Field(discriminator="type")])
-_TYPES = ("ping", "read", "ack")
+_TYPES = ("ping", "read", "read_thread", "ack")
 
 
 def parse_client_message(text: str | bytes) -> ClientMessage:

@@ -43,6 +43,7 @@ from notifier.live.ws_protocol import (
     EventMessages,
     PingMessage,
     ReadMessage,
+    ReadThreadMessage,
     error_reply,
     message_ref,
     parse_client_message,
@@ -190,6 +191,9 @@ def _answer(text: str | bytes, access: StreamAccess) -> str:
         spend_widget_budget(access.user_id)
         if isinstance(message, ReadMessage):
             marked, unread = mark_read_as_asked(access.user_id, message)
+            return reply("read", ref, marked=marked, unread=unread)
+        if isinstance(message, ReadThreadMessage):
+            marked, unread = backend().inbox.mark_thread_read(access.user_id, message.thread)
             return reply("read", ref, marked=marked, unread=unread)
         ack: AckMessage = message
         return reply("ack", ref, seen=backend().receipts.seen(access.user_id, ack.ids))
