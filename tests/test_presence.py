@@ -28,6 +28,8 @@ from notifier.stores.worker_stats import WorkerReports
 from conftest import TEST_PREFIX, LiveServer, app_config, live_env
 
 KEYS = Keys(TEST_PREFIX)
+#: The store's own tests use keys no live server of other tests reads or sweeps.
+STORE_KEYS = Keys(f"{TEST_PREFIX}-presence")
 INTERVAL = 1.0  # the live server's NOTIFIER_PRESENCE_INTERVAL
 
 
@@ -40,10 +42,10 @@ def eventually(check, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
-def presence_subscriptions(client) -> list:
+def presence_subscriptions(client, keys: Keys = KEYS) -> list:
     """Pub/Sub connections hearing every presence channel: one subscribed to them all on
     one Redis, on a cluster one per master, SSUBSCRIBEd to the channels it owns."""
-    channels = KEYS.presence_channels()
+    channels = keys.presence_channels()
     if not isinstance(client, redis.RedisCluster):
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(*channels)
@@ -61,8 +63,8 @@ def presence_subscriptions(client) -> list:
 class Transitions:
     """Collects the presence channels' messages in a thread."""
 
-    def __init__(self, client):
-        self.pubsubs = presence_subscriptions(client)
+    def __init__(self, client, keys: Keys = KEYS):
+        self.pubsubs = presence_subscriptions(client, keys)
         for pubsub in self.pubsubs:  # read the subscribe confirmations
             deadline = time.monotonic() + 2
             while pubsub.get_message(timeout=0.2) is not None or not pubsub.subscribed:
@@ -101,7 +103,14 @@ def transitions(redis_client):
 
 @pytest.fixture
 def presence(redis_client):
-    return Presence(redis_client, KEYS, interval=0.2)  # entries live 300 ms
+    return Presence(redis_client, STORE_KEYS, interval=0.2)  # entries live 300 ms
+
+
+@pytest.fixture
+def store_transitions(redis_client):
+    collector = Transitions(redis_client, STORE_KEYS)
+    yield collector
+    collector.close()
 
 
 def test_iso_utc_in_lua_matches_python(redis_client):
@@ -116,7 +125,8 @@ def test_iso_utc_in_lua_matches_python(redis_client):
         assert iso == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def test_two_workers_entries_and_transitions_once(presence, transitions):
+def test_two_workers_entries_and_transitions_once(presence, store_transitions):
+    transitions = store_transitions
     assert presence.apply("A", [("alice", "+")])[0] == 1
     assert presence.apply("B", [("alice", "+")])[0] == 0  # already online
     assert presence.apply("A", [("alice", "-")])[0] == 0  # B still holds a stream
@@ -132,7 +142,9 @@ def test_two_workers_entries_and_transitions_once(presence, transitions):
     assert datetime.fromisoformat(last["at"]) == presence.status("alice").last_seen
 
 
-def test_expired_entries_read_offline_at_once_and_one_sweep_publishes(presence, transitions):
+def test_expired_entries_read_offline_at_once_and_one_sweep_publishes(presence,
+                                                                     store_transitions):
+    transitions = store_transitions
     presence.apply("dead", [("ghost", "+"), ("other", "+")])
     presence.apply("alive", [("other", "+")])
     assert presence.online_among(["ghost", "other", "nobody"]) == {"ghost", "other"}
@@ -164,9 +176,9 @@ def test_expired_entries_read_offline_at_once_and_one_sweep_publishes(presence, 
 def test_presence_spreads_over_partitions_and_reads_across_them(presence, redis_client):
     users = [f"p{i}" for i in range(64)]
     presence.apply("A", [(user, "+") for user in users])
-    parts = {KEYS.presence_partition(user) for user in users}
+    parts = {STORE_KEYS.presence_partition(user) for user in users}
     assert len(parts) > 8  # spread, not one hot key
-    assert sum(redis_client.zcard(KEYS.presence_until(p)) for p in parts) == 64
+    assert sum(redis_client.zcard(STORE_KEYS.presence_until(p)) for p in parts) == 64
     assert presence.online_count() == 64
     assert presence.online_among(["p3", "p40", "nobody"]) == {"p3", "p40"}
     seen, cursor = [], None

@@ -39,7 +39,7 @@ def test_the_inbox_names_types_by_label_and_untyped_ones_not_at_all(signed_in, a
     broadcast = made.json["broadcast"]["id"]
     html = signed_in.get("/inbox").text
     assert chips_of(html, labelled) == ["Security alerts"]
-    assert chips_of(html, plain) == ["ci", "high"]
+    assert chips_of(html, plain) == ["ci", "High"]
     assert chips_of(html, untyped) == []
     assert chips_of(html, broadcast) == ["Announcement"]
     assert 'data-type-chip>general<' not in html  # (the type filter may offer it)

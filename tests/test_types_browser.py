@@ -175,7 +175,7 @@ def test_inbox_chips_show_labels(browser, live_server, http, store, api_key, nam
         assert chips(item(untyped)) == []
         assert chips(item(quiet)) == ["Comments"]
         assert chips(item(plain)) == ["ci"]
-        assert chips(item(alert)) == ["Security alerts", "high"]
+        assert chips(item(alert)) == ["Security alerts", "High"]
         assert chips(item(broadcast)) == ["Announcement"]
         # Low priority is quieter than normal.
         color = "el => getComputedStyle(el.querySelector('.note-title')).color"
