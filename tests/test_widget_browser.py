@@ -344,7 +344,14 @@ def test_token_refresh_loses_nothing_and_repeats_nothing(browser, site, api, mar
         for i in range(50):
             sent.append(api.send("alice", f"n{i}"))
             time.sleep(rng.uniform(0.05, 0.45))
-        seen = collect_notifications(page, 50)
+        try:
+            collect_notifications(page, 50)
+        except AssertionError as exc:  # say which are missing, and what the client went through
+            events = page.evaluate("window.seen.map((e) => [e.name, e.data && e.data.id])")
+            got = {event_id for _, event_id in events}
+            missing = [(i, nid) for i, nid in enumerate(sent) if nid not in got]
+            raise AssertionError(f"{exc}: missing {missing}; events {events}; "
+                                 f"states {page.evaluate('window.states')}") from None
         time.sleep(1.0)  # anything repeated would arrive by now
         seen = page.evaluate("window.seen.filter((e) => e.name === 'notification')")
         ids = [event["data"]["id"] for event in seen]
